@@ -1,0 +1,236 @@
+//! One error type for the HTTP layer, mapped once to RFC 9457 problem details.
+//!
+//! Every domain error converts into [`ApiError`] through an explicit `From`; there is no
+//! blanket conversion, so a forgotten case is a compile error rather than a silent 500. A 5xx
+//! body stays generic; its cause is logged with the request id.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::contact::ContactError;
+use portcullis_core::login::ChallengeError;
+use portcullis_core::password::{PasswordError, PasswordRejection};
+use portcullis_store::StoreError;
+use portcullis_store::keyring::KeyringError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Base of our problem `type` URIs.
+pub const PROBLEM_BASE: &str = "https://portcullis.dev/problems/";
+
+/// A problem details body (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the kind.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What went wrong this time, for a human.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Machine-readable reason code, where one helps (e.g. the password rule that failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Seconds to wait before retrying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed or invalid input.
+    #[error("{detail}")]
+    BadRequest {
+        /// Problem slug.
+        slug: &'static str,
+        /// Explanation.
+        detail: String,
+    },
+    /// A password the policy refused.
+    #[error("{0}")]
+    WeakPassword(PasswordRejection),
+    /// Credentials wrong or account unknown (indistinguishable on purpose).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// No valid access token.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such resource (for this caller).
+    #[error("not found")]
+    NotFound,
+    /// A conflicting concurrent change.
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// A login challenge can no longer be answered.
+    #[error("{0}")]
+    Challenge(ChallengeError),
+    /// Too many requests.
+    #[error("too many requests")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// Body too large.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// Wrong content type.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Method not allowed on this route.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Something failed on our side; the detail is logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 400 with a slug and explanation.
+    pub fn bad_request(slug: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            slug,
+            detail: detail.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            BadRequest { slug, .. } => (StatusCode::BAD_REQUEST, slug, "Invalid request"),
+            WeakPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "weak-password", "Password refused"),
+            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid-credentials", "Invalid credentials"),
+            Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required"),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Challenge(ChallengeError::Rejected { .. }) => {
+                (StatusCode::UNAUTHORIZED, "invalid-credentials", "Invalid credentials")
+            }
+            Challenge(ChallengeError::Expired) => (StatusCode::GONE, "challenge-expired", "Login challenge expired"),
+            Challenge(ChallengeError::Exhausted) => {
+                (StatusCode::GONE, "challenge-exhausted", "Login challenge exhausted")
+            }
+            Challenge(ChallengeError::FactorNotOffered) => {
+                (StatusCode::BAD_REQUEST, "factor-not-offered", "Factor not offered")
+            }
+            RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
+        }
+    }
+
+    /// The problem body this error renders to.
+    pub fn problem(&self) -> Problem {
+        let (status, slug, title) = self.parts();
+        let detail = match self {
+            ApiError::Internal(_) => Some("the server could not complete the request".to_owned()),
+            ApiError::NotFound | ApiError::MethodNotAllowed => None,
+            other => Some(other.to_string()),
+        };
+        let code = match self {
+            ApiError::WeakPassword(r) => Some(r.code().to_owned()),
+            _ => None,
+        };
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        Problem {
+            type_: format!("{PROBLEM_BASE}{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            code,
+            retry_after,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = %cause, "request failed");
+        }
+        let problem = self.problem();
+        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        match &self {
+            ApiError::RateLimited { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ApiError::Unauthenticated(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Concurrent => ApiError::Conflict("the resource was changed concurrently; retry"),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<KeyringError> for ApiError {
+    fn from(e: KeyringError) -> Self {
+        ApiError::Internal(format!("keyring: {e}"))
+    }
+}
+
+impl From<PasswordError> for ApiError {
+    fn from(e: PasswordError) -> Self {
+        ApiError::Internal(format!("password hashing: {e}"))
+    }
+}
+
+impl From<PasswordRejection> for ApiError {
+    fn from(e: PasswordRejection) -> Self {
+        ApiError::WeakPassword(e)
+    }
+}
+
+impl From<ContactError> for ApiError {
+    fn from(e: ContactError) -> Self {
+        let slug = match e {
+            ContactError::InvalidEmail(_) => "invalid-email",
+            ContactError::InvalidPhone(_) => "invalid-phone",
+            ContactError::InvalidDisplayName(_) => "invalid-display-name",
+        };
+        ApiError::bad_request(slug, e.to_string())
+    }
+}
+
+impl From<ChallengeError> for ApiError {
+    fn from(e: ChallengeError) -> Self {
+        ApiError::Challenge(e)
+    }
+}
+
+impl From<portcullis_core::token::TokenError> for ApiError {
+    fn from(e: portcullis_core::token::TokenError) -> Self {
+        ApiError::Internal(format!("token: {e}"))
+    }
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,175 @@
+//! Extractors: authorization is a parameter type. A handler that takes [`AuthSession`] cannot
+//! run without a valid access token of a live session; [`AdminSession`] adds the admin role.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use portcullis_core::ids::{AccountId, SessionId};
+use portcullis_core::token::{AccessClaims, Expectation};
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Who is calling, as far as the connection tells.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    /// Peer address.
+    pub ip: Option<IpAddr>,
+    /// `User-Agent`, truncated.
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect());
+        Ok(ClientInfo { ip, user_agent })
+    }
+}
+
+/// JSON body whose rejections become problem+json.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// Form body (`application/x-www-form-urlencoded`) whose rejections become problem+json.
+pub struct ApiForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(ApiForm(v)),
+            Err(axum::extract::rejection::FormRejection::InvalidFormContentType(_)) => Err(
+                ApiError::UnsupportedMediaType("expected `Content-Type: application/x-www-form-urlencoded`".into()),
+            ),
+            Err(other) => Err(ApiError::bad_request("invalid-body", other.body_text())),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("expected `Content-Type: application/json`".into())
+        }
+        JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid-body", e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed-json", e.body_text()),
+        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge
+        }
+        other => ApiError::bad_request("invalid-body", other.body_text()),
+    }
+}
+
+/// A verified access token of a live session.
+#[derive(Clone, Debug)]
+pub struct AuthSession {
+    /// The token's claims.
+    pub claims: AccessClaims,
+    /// Account.
+    pub account: AccountId,
+    /// Session.
+    pub session: SessionId,
+}
+
+impl AuthSession {
+    /// Whether the token carries `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.claims.roles.iter().any(|r| r == role)
+    }
+}
+
+/// Reads a bearer token from `Authorization`.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// Verifies an access token and that its session is still live.
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthSession, ApiError> {
+    let claims = verify_token(state, token)?;
+    let (account, session) = ids_of(&claims)?;
+    let record = state.store.sessions.get(session).await?;
+    match record {
+        Some(s) if s.is_live(state.now()) && s.account_id == account => Ok(AuthSession {
+            claims,
+            account,
+            session,
+        }),
+        _ => Err(ApiError::Unauthenticated("the session has ended")),
+    }
+}
+
+/// Verifies signature, issuer, audience and lifetime only (no session look-up).
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`].
+pub fn verify_token(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
+    let expect = Expectation {
+        issuer: &state.issuer,
+        audience: &state.config.audience,
+        leeway_secs: state.config.tokens.leeway_secs,
+    };
+    state
+        .keys()
+        .verify(token, &expect, state.now())
+        .map_err(|_| ApiError::Unauthenticated("the access token is not valid"))
+}
+
+/// Account and session ids named by claims.
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`] for unparsable ids.
+pub fn ids_of(claims: &AccessClaims) -> Result<(AccountId, SessionId), ApiError> {
+    let account = claims.sub.parse().map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
+    let session = claims.sid.parse().map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
+    Ok((account, session))
+}
+
+impl FromRequestParts<AppState> for AuthSession {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated("a bearer access token is required"))?;
+        authenticate(state, token).await
+    }
+}
+
+/// An [`AuthSession`] whose token carries the `admin` role.
+#[derive(Clone, Debug)]
+pub struct AdminSession(pub AuthSession);
+
+impl FromRequestParts<AppState> for AdminSession {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let session = AuthSession::from_request_parts(parts, state).await?;
+        if session.has_role("admin") {
+            Ok(AdminSession(session))
+        } else {
+            Err(ApiError::Forbidden("this endpoint is for administrators"))
+        }
+    }
+}

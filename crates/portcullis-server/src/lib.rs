@@ -1,0 +1,225 @@
+//! Portcullis server: the axum application, its middleware and background workers.
+//!
+//! [`start`] opens the store, loads or generates the keys, and serves; the CLI and the
+//! end-to-end tests both go through it.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod keyfiles;
+pub mod ratelimit;
+pub mod routes;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+
+use anyhow::Context as _;
+use portcullis_core::password::PasswordHasher;
+use portcullis_store::keyring::Keyring;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::clock::{Clock, OsEntropy, SystemClock};
+use crate::config::Config;
+use crate::ratelimit::RateLimits;
+use crate::services::mail::{self, Transport};
+use crate::state::{AppState, Inner};
+
+/// Builds the application state: opens (and migrates) the database, loads or generates the
+/// signing keys and the keyring in the data directory.
+///
+/// # Errors
+/// Unreachable database, unreadable key files.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.now();
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let keyring_path = keyfiles::keyring_path(&config.data_dir);
+    let (keyring, created_ring) = Keyring::load_or_generate(&keyring_path, now)
+        .context("keyring")?;
+    let keys_path = keyfiles::signing_keys_path(&config.data_dir);
+    let (keys, created_keys) = keyfiles::load_or_generate(&keys_path, &OsEntropy, now).context("signing keys")?;
+    if created_ring || created_keys {
+        tracing::warn!(
+            dir = %config.data_dir.display(),
+            "generated DEVELOPMENT keys (keyring.json, signing-keys.json, mode 0600): fine for trying Portcullis, \
+             but production keys belong in a secret store"
+        );
+    }
+    let store = portcullis_store::open(&config.database_url(), true)
+        .await
+        .context("database")?;
+    let hasher = PasswordHasher::new(config.password.argon2)?;
+    let permits = config
+        .password
+        .max_concurrent_hashes
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let public_url = config.public_url();
+    Ok(AppState::new(Inner {
+        limits: RateLimits::new(&config.rate_limit),
+        store,
+        keyring: RwLock::new(Arc::new(keyring)),
+        keyring_path,
+        keys: RwLock::new(Arc::new(keys)),
+        keys_path,
+        hasher,
+        hash_permits: Semaphore::new(permits.max(1)),
+        clock,
+        entropy: Arc::new(OsEntropy),
+        mail_notify: Notify::new(),
+        metrics: telemetry::metrics_handle(),
+        issuer: public_url.clone(),
+        public_url,
+        config,
+    }))
+}
+
+/// A running server.
+pub struct Server {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Its state (tests reach the store through it).
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes in-flight requests, stops the workers.
+    ///
+    /// # Errors
+    /// The server task failed.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        for w in &self.workers {
+            w.abort();
+        }
+        self.handle.await??;
+        Ok(())
+    }
+
+    /// Serves until the process receives Ctrl-C or SIGTERM.
+    ///
+    /// # Errors
+    /// The server task failed.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Binds `config.listen` (port 0 picks a free port), starts the workers and serves.
+///
+/// # Errors
+/// Bad configuration, database or bind failure.
+pub async fn start(config: Config) -> anyhow::Result<Server> {
+    let started = Instant::now();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let transport = Transport::from_config(&config.mail, &config.data_dir)?;
+    let state = build_state(config).await?;
+    let workers = vec![
+        tokio::spawn(mail::run_worker(state.clone(), transport)),
+        tokio::spawn(housekeeping(state.clone())),
+    ];
+    let app = app::router(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(url = %format!("http://{addr}"), ready_ms = started.elapsed().as_millis() as u64, "Portcullis is listening");
+    Ok(Server {
+        addr,
+        state,
+        shutdown: Some(tx),
+        handle,
+        workers,
+    })
+}
+
+/// Periodic chores: reload the signing keys when the CLI rotated them, forget idle rate-limit
+/// keys, purge expired challenges.
+async fn housekeeping(state: AppState) {
+    let mut seen = keyfiles::modified(&state.keys_path);
+    let mut seen_ring = keyfiles::modified(&state.keyring_path);
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        ticks += 1;
+        let current = keyfiles::modified(&state.keys_path);
+        if current != seen {
+            match keyfiles::load(&state.keys_path) {
+                Ok(keys) => {
+                    tracing::info!(kid = keys.active_kid(), "signing keys reloaded");
+                    state.set_keys(keys);
+                    seen = current;
+                }
+                Err(e) => tracing::warn!(error = %e, "signing key file changed but could not be loaded"),
+            }
+        }
+        let ring = keyfiles::modified(&state.keyring_path);
+        if ring != seen_ring {
+            match Keyring::load(&state.keyring_path) {
+                Ok(k) => {
+                    tracing::info!(master = k.current_version(), "keyring reloaded");
+                    state.set_keyring(k);
+                    seen_ring = ring;
+                }
+                Err(e) => tracing::warn!(error = %e, "keyring file changed but could not be loaded"),
+            }
+        }
+        if ticks.is_multiple_of(30) {
+            state.limits.shrink();
+            if let Err(e) = state.store.challenges.purge_expired(state.now()).await {
+                tracing::warn!(error = %e, "purging expired challenges failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! HTTP routes. Handlers are thin: extract, call a service, map the result.
+
+pub mod accounts;
+pub mod me;
+pub mod ops;
+pub mod password;
+pub mod sessions;
+pub mod tokens;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portcullis", description = "Authentication server for microservices."),
+    modifiers(&BearerAuth),
+    tags((name = "accounts"), (name = "me"), (name = "sessions"), (name = "tokens"), (name = "password"), (name = "operations"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// Every API route with its OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(accounts::router())
+        .merge(me::router())
+        .merge(sessions::router())
+        .merge(tokens::router())
+        .merge(password::router())
+        .merge(ops::router())
+}

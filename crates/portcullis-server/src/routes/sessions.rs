@@ -1,0 +1,118 @@
+//! `/v1/sessions`: login (a challenge), listing and ending sessions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portcullis_core::ids::{ChallengeId, SessionId};
+use portcullis_core::password::Password;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiJson, AuthSession, ClientInfo};
+use crate::services::accounts::session_json;
+use crate::services::login::{self, Answer, LoginStep, PendingLogin};
+use crate::services::sessions::{self, TokenResponse};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login_start, list, logout_everywhere))
+        .routes(routes!(answer_challenge))
+        .routes(routes!(logout_current))
+        .routes(routes!(revoke_one))
+}
+
+/// Login request: the e-mail, and the password when the client has it already.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    email: String,
+    password: Option<String>,
+}
+
+fn step_response(step: LoginStep) -> Response {
+    match step {
+        LoginStep::Complete(tokens) => (StatusCode::CREATED, Json(tokens)).into_response(),
+        LoginStep::Pending(p) => (StatusCode::ACCEPTED, Json(p)).into_response(),
+    }
+}
+
+/// Starts a login. 201 with tokens when the policy is met, 202 with a challenge otherwise.
+/// Unknown accounts and wrong passwords answer alike.
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = LoginRequest,
+    responses((status = 201, body = TokenResponse), (status = 202, body = PendingLogin),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem)))]
+async fn login_start(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
+    let step = login::start(&state, &req.email, req.password.map(Password::new), &client).await?;
+    Ok(step_response(step))
+}
+
+/// An answer to one factor of a challenge.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "factor", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChallengeAnswer {
+    /// The account password.
+    Password {
+        /// The password.
+        password: String,
+    },
+}
+
+/// Answers a factor of a pending login.
+#[utoipa::path(post, path = "/v1/sessions/challenges/{id}", tag = "sessions", request_body = ChallengeAnswer,
+    params(("id" = String, Path, description = "challenge id")),
+    responses((status = 201, body = TokenResponse), (status = 202, body = PendingLogin),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
+async fn answer_challenge(State(state): State<AppState>, client: ClientInfo, Path(id): Path<String>, ApiJson(req): ApiJson<ChallengeAnswer>) -> ApiResult<Response> {
+    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let answer = match req {
+        ChallengeAnswer::Password { password } => Answer::Password(Password::new(password)),
+    };
+    Ok(step_response(login::answer(&state, id, answer, &client).await?))
+}
+
+/// The caller's live sessions.
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 401, body = Problem)))]
+async fn list(State(state): State<AppState>, auth: AuthSession) -> ApiResult<Json<serde_json::Value>> {
+    let live = state.store.sessions.list_live(auth.account, state.now()).await?;
+    let sessions: Vec<_> = live
+        .iter()
+        .map(|s| {
+            let mut v = session_json(s);
+            v["current"] = serde_json::Value::Bool(s.id == auth.session);
+            v
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "sessions": sessions })))
+}
+
+/// Logs out everywhere: every session of the account ends.
+#[utoipa::path(delete, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout_everywhere(State(state): State<AppState>, auth: AuthSession, client: ClientInfo) -> ApiResult<StatusCode> {
+    sessions::revoke_all(&state, auth.account, None, "logout_everywhere", &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Logs out: the current session ends and its tokens stop working at once.
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout_current(State(state): State<AppState>, auth: AuthSession, client: ClientInfo) -> ApiResult<StatusCode> {
+    sessions::revoke(&state, auth.account, auth.session, "logout", &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends one of the caller's sessions.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "session id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn revoke_one(State(state): State<AppState>, auth: AuthSession, client: ClientInfo, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id: SessionId = id.parse().map_err(|_| ApiError::NotFound)?;
+    sessions::revoke(&state, auth.account, id, "revoked_by_user", &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,113 @@
+//! `/v1/tokens/refresh` and `/v1/introspect` (RFC 7662).
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ApiForm, ApiJson, AuthSession, ClientInfo, authenticate};
+use crate::services::sessions::{self, TokenResponse};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(refresh)).routes(routes!(introspect))
+}
+
+/// Refresh request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// Spends a refresh token for new tokens. Presenting a spent token again ends the session.
+#[utoipa::path(post, path = "/v1/tokens/refresh", tag = "tokens", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+async fn refresh(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+    Ok(Json(sessions::refresh(&state, &req.refresh_token, &client).await?))
+}
+
+/// RFC 7662 request (form-encoded).
+#[derive(Deserialize, ToSchema)]
+pub struct IntrospectRequest {
+    /// The access token to check.
+    token: String,
+    /// Ignored hint (`access_token`).
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+}
+
+/// RFC 7662 response.
+#[derive(Serialize, ToSchema, Default)]
+pub struct Introspection {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    amr: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
+}
+
+/// The caller of introspection: any live session's access token (service accounts come
+/// with the client-credentials grant).
+pub struct IntrospectionCaller;
+
+impl FromRequestParts<AppState> for IntrospectionCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        AuthSession::from_request_parts(parts, state).await.map(|_| IntrospectionCaller)
+    }
+}
+
+/// Tells whether an access token is active: signature, lifetime and a live session.
+/// A revoked session's tokens are inactive at once.
+#[utoipa::path(post, path = "/v1/introspect", tag = "tokens", security(("bearer" = [])),
+    request_body(content = IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = Introspection), (status = 401, body = Problem)))]
+async fn introspect(State(state): State<AppState>, _caller: IntrospectionCaller, ApiForm(req): ApiForm<IntrospectRequest>) -> ApiResult<Json<Introspection>> {
+    match authenticate(&state, &req.token).await {
+        Ok(auth) => {
+            let c = auth.claims;
+            Ok(Json(Introspection {
+                active: true,
+                sub: Some(c.sub),
+                sid: Some(c.sid),
+                iss: Some(c.iss),
+                aud: Some(c.aud),
+                exp: Some(c.exp),
+                iat: Some(c.iat),
+                jti: Some(c.jti),
+                token_type: Some("Bearer"),
+                acr: Some(c.acr),
+                amr: Some(c.amr),
+                roles: Some(c.roles),
+                auth_time: Some(c.auth_time),
+            }))
+        }
+        Err(ApiError::Unauthenticated(_)) => Ok(Json(Introspection::default())),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,31 @@
+//! Appending security events to the hash-chained audit log.
+
+use portcullis_core::audit::AuditEvent;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::extract::ClientInfo;
+use crate::state::AppState;
+
+/// Appends one event. Ids and event names only: never secrets or personal data.
+///
+/// # Errors
+/// The store failed; the caller's operation fails with it so no event goes unrecorded.
+pub async fn record(
+    state: &AppState,
+    event: &str,
+    actor: Option<String>,
+    subject: Option<String>,
+    client: Option<&ClientInfo>,
+    detail: Value,
+) -> Result<(), ApiError> {
+    let event = AuditEvent {
+        event: event.to_owned(),
+        actor,
+        subject,
+        ip: client.and_then(|c| c.ip.map(|ip| ip.to_string())),
+        detail: if detail.is_null() { serde_json::json!({}) } else { detail },
+    };
+    state.store.audit.append(state.now(), event).await?;
+    Ok(())
+}

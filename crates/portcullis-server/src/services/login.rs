@@ -1,0 +1,222 @@
+//! Login: the challenge state machine of core, driven against the store.
+//!
+//! Known and unknown e-mails take the same path: a challenge is created either way, an
+//! unknown account's password is checked against a dummy hash, and every failure gives the
+//! same answer. Failures are counted per e-mail blind index for back-off, which slows guessing
+//! without letting an attacker lock a user out for good.
+
+use portcullis_core::contact::Email;
+use portcullis_core::ids::ChallengeId;
+use portcullis_core::login::{Challenge, ChallengeError, FactorKind, Progress};
+use portcullis_core::password::{Password, PasswordHash, Verification};
+use portcullis_store::model::{AccountRecord, AccountStatus};
+use portcullis_store::pii;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::extract::ClientInfo;
+use crate::services::sessions::{self, TokenResponse};
+use crate::services::{audit, passwords};
+use crate::state::AppState;
+
+/// A login that needs more factors.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingLogin {
+    /// Answer at `POST /v1/sessions/challenges/{challenge_id}`.
+    pub challenge_id: String,
+    /// Factors still needed.
+    #[schema(value_type = Vec<String>)]
+    pub factors: Vec<FactorKind>,
+    /// Seconds until the challenge expires.
+    pub expires_in: i64,
+}
+
+/// Where a login step ended.
+pub enum LoginStep {
+    /// Policy met: a session was created.
+    Complete(TokenResponse),
+    /// More factors needed.
+    Pending(PendingLogin),
+}
+
+/// An answer to a challenge.
+pub enum Answer {
+    /// The account password.
+    Password(Password),
+}
+
+impl Answer {
+    fn factor(&self) -> FactorKind {
+        match self {
+            Answer::Password(_) => FactorKind::Password,
+        }
+    }
+}
+
+fn required_factors(state: &AppState, account: Option<&AccountRecord>) -> usize {
+    let map = &state.config.login.required_factors;
+    let global = map.get("*").copied().unwrap_or(1);
+    account
+        .map(|a| a.roles.iter().filter_map(|r| map.get(r)).copied().max().unwrap_or(global).max(global))
+        .unwrap_or(global)
+}
+
+fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiError> {
+    let cfg = &state.config.login;
+    if failures < cfg.free_failures {
+        return Ok(());
+    }
+    let exp = u32::try_from(failures - cfg.free_failures).unwrap_or(u32::MAX).min(30);
+    let wait = cfg.backoff_base_secs.saturating_mul(1i64 << exp).min(cfg.backoff_max_secs);
+    let until = last + wait;
+    let now = state.now();
+    if now < until {
+        metrics::counter!("portcullis_rate_limited_total", "scope" => "backoff").increment(1);
+        return Err(ApiError::RateLimited {
+            retry_after: u64::try_from(until - now).unwrap_or(1),
+        });
+    }
+    Ok(())
+}
+
+async fn guard(state: &AppState, key: &[u8], client: &ClientInfo) -> Result<(), ApiError> {
+    if let Some(ip) = client.ip {
+        state.limits.check_auth(ip)?;
+    }
+    state.limits.check_account(key)?;
+    if let Some((failures, last)) = state.store.throttle.get(key).await? {
+        check_backoff(state, failures, last)?;
+    }
+    Ok(())
+}
+
+/// `POST /v1/sessions`: starts a login, answering the password at once when given.
+///
+/// # Errors
+/// Invalid credentials, rate limits, or an account that may not log in.
+pub async fn start(state: &AppState, email: &str, password: Option<Password>, client: &ClientInfo) -> Result<LoginStep, ApiError> {
+    let email = Email::parse(email)?;
+    let key = pii::email_index(&state.keyring(), email.as_str());
+    guard(state, &key, client).await?;
+    let account = state.store.accounts.find_by_email_index(&key).await?;
+    let now = state.now();
+    let id = ChallengeId::new(state.clock.now_millis(), state.random::<10>());
+    let mut challenge = Challenge::start(
+        id,
+        account.as_ref().map(|a| a.id),
+        vec![FactorKind::Password],
+        required_factors(state, account.as_ref()),
+        state.config.login.challenge,
+        now,
+    );
+    challenge.login_key = key;
+    match password {
+        None => {
+            state.store.challenges.insert(&challenge).await?;
+            Ok(LoginStep::Pending(pending(&challenge, challenge.remaining(), now)))
+        }
+        Some(password) => {
+            let step = answer_factor(state, &mut challenge, account, Answer::Password(password), client).await;
+            if let Ok(LoginStep::Pending(_)) = &step {
+                state.store.challenges.insert(&challenge).await?;
+            }
+            step
+        }
+    }
+}
+
+/// `POST /v1/sessions/challenges/{id}`: answers one factor of a pending login.
+///
+/// # Errors
+/// Unknown or spent challenge, invalid answer, rate limits.
+pub async fn answer(state: &AppState, id: ChallengeId, answer: Answer, client: &ClientInfo) -> Result<LoginStep, ApiError> {
+    let Some((mut challenge, version)) = state.store.challenges.get(id).await? else {
+        return Err(ApiError::Challenge(ChallengeError::Expired));
+    };
+    guard(state, &challenge.login_key.clone(), client).await?;
+    challenge.admit(answer.factor(), state.now())?;
+    let account = match challenge.account {
+        Some(id) => state.store.accounts.get(id).await?,
+        None => None,
+    };
+    let step = answer_factor(state, &mut challenge, account, answer, client).await;
+    match &step {
+        Ok(LoginStep::Complete(_)) => state.store.challenges.delete(id).await?,
+        _ => state.store.challenges.update(&challenge, version).await?,
+    }
+    step
+}
+
+fn pending(challenge: &Challenge, factors: Vec<FactorKind>, now: i64) -> PendingLogin {
+    PendingLogin {
+        challenge_id: challenge.id.to_string(),
+        factors,
+        expires_in: challenge.expires_in(now),
+    }
+}
+
+async fn verify_answer(state: &AppState, account: Option<&AccountRecord>, answer: Answer) -> Result<bool, ApiError> {
+    match answer {
+        Answer::Password(password) => {
+            let stored = account.map(|a| PasswordHash::from_phc(a.password_hash.clone()));
+            let verdict = passwords::verify(state, password.clone(), stored).await?;
+            match (verdict, account) {
+                (Some(Verification::Match { needs_rehash }), Some(a)) => {
+                    if needs_rehash {
+                        let fresh = passwords::hash(state, password).await?;
+                        state.store.accounts.set_password_hash(a.id, fresh.as_phc(), state.now()).await?;
+                        tracing::info!(account = %a.id, "password re-hashed with current parameters");
+                    }
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        }
+    }
+}
+
+async fn answer_factor(
+    state: &AppState,
+    challenge: &mut Challenge,
+    account: Option<AccountRecord>,
+    answer: Answer,
+    client: &ClientInfo,
+) -> Result<LoginStep, ApiError> {
+    let factor = answer.factor();
+    challenge.admit(factor, state.now())?;
+    let usable = account.as_ref().filter(|a| a.status != AccountStatus::Deleted);
+    let verified = verify_answer(state, usable, answer).await?;
+    let now = state.now();
+    let actor = usable.map(|a| a.id.to_string());
+    match challenge.record(factor, verified, now) {
+        Err(e) => {
+            state.store.throttle.record_failure(&challenge.login_key, now).await?;
+            metrics::counter!("portcullis_logins_total", "outcome" => "failed").increment(1);
+            audit::record(state, "login.failed", actor, Some(challenge.id.to_string()), Some(client), json!({"factor": factor, "reason": "invalid_credentials"})).await?;
+            Err(e.into())
+        }
+        Ok(progress) => {
+            // Only now, with the password proven, may the account's state be told.
+            let Some(account) = usable else {
+                return Err(ApiError::InvalidCredentials);
+            };
+            match account.status {
+                AccountStatus::Pending => return Err(ApiError::Forbidden("verify your e-mail address before logging in")),
+                AccountStatus::Disabled => return Err(ApiError::Forbidden("this account is disabled")),
+                AccountStatus::Active | AccountStatus::Deleted => {}
+            }
+            state.store.throttle.clear(&challenge.login_key).await?;
+            match progress {
+                Progress::NeedMore(remaining) => Ok(LoginStep::Pending(pending(challenge, remaining, now))),
+                Progress::Complete { assurance, amr } => {
+                    let tokens = sessions::issue(state, account, assurance, amr.clone(), client).await?;
+                    metrics::counter!("portcullis_logins_total", "outcome" => "succeeded").increment(1);
+                    audit::record(state, "login.succeeded", actor, Some(tokens.session_id.clone()), Some(client), json!({"acr": assurance.acr(), "amr": amr})).await?;
+                    Ok(LoginStep::Complete(tokens))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Orchestration with I/O: each service takes the state, calls core rules and the store, and
+//! records audit events. Handlers call these and only translate HTTP.
+
+pub mod accounts;
+pub mod audit;
+pub mod login;
+pub mod mail;
+pub mod passwords;
+pub mod sessions;

@@ -1,0 +1,114 @@
+//! Shared application state, built once at start-up and handed to every handler.
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use portcullis_core::entropy::Entropy;
+use portcullis_core::password::PasswordHasher;
+use portcullis_core::token::TokenKeys;
+use portcullis_store::Store;
+use portcullis_store::keyring::Keyring;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{Notify, Semaphore};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ratelimit::RateLimits;
+
+/// Cheap-to-clone handle on the application.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What the handle points to.
+pub struct Inner {
+    /// Effective configuration.
+    pub config: Config,
+    /// Repositories.
+    pub store: Store,
+    /// Envelope encryption; replaced whole when the keyring file changes (master rotation).
+    pub keyring: RwLock<Arc<Keyring>>,
+    /// Where the keyring lives.
+    pub keyring_path: PathBuf,
+    /// Signing keys; replaced whole when the key file changes.
+    pub keys: RwLock<Arc<TokenKeys>>,
+    /// Where the signing keys live.
+    pub keys_path: PathBuf,
+    /// argon2id with the configured parameters.
+    pub hasher: PasswordHasher,
+    /// Bounds concurrent hashes so logins cannot starve the runtime.
+    pub hash_permits: Semaphore,
+    /// The one clock.
+    pub clock: Arc<dyn Clock>,
+    /// The one randomness source.
+    pub entropy: Arc<dyn Entropy>,
+    /// Request rate limiters.
+    pub limits: RateLimits,
+    /// Wakes the mail worker when a message is queued.
+    pub mail_notify: Notify,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// `iss` of our tokens.
+    pub issuer: String,
+    /// Base URL for links in mail.
+    pub public_url: String,
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+
+    /// Current signing keys.
+    pub fn keys(&self) -> Arc<TokenKeys> {
+        match self.keys.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Current keyring.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        match self.keyring.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the keyring.
+    pub fn set_keyring(&self, keyring: Keyring) {
+        let mut guard = match self.keyring.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(keyring);
+    }
+
+    /// Replaces the signing keys.
+    pub fn set_keys(&self, keys: TokenKeys) {
+        let mut guard = match self.keys.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(keys);
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// `N` random bytes.
+    pub fn random<const N: usize>(&self) -> [u8; N] {
+        let mut out = [0u8; N];
+        self.entropy.fill(&mut out);
+        out
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

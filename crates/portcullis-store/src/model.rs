@@ -1,0 +1,158 @@
+//! Records as stored. Personal data appears here only as ciphertext; see [`crate::pii`].
+
+use portcullis_core::audit::AuditRecord;
+use portcullis_core::ids::{AccountId, SessionId};
+use std::fmt;
+use std::str::FromStr;
+
+/// Life-cycle state of an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Registered, e-mail not yet verified.
+    Pending,
+    /// Verified and allowed to log in.
+    Active,
+    /// Disabled by an administrator.
+    Disabled,
+    /// Deleted; its data key is destroyed.
+    Deleted,
+}
+
+impl AccountStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Pending => "pending",
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+            AccountStatus::Deleted => "deleted",
+        }
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AccountStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "pending" => AccountStatus::Pending,
+            "active" => AccountStatus::Active,
+            "disabled" => AccountStatus::Disabled,
+            "deleted" => AccountStatus::Deleted,
+            other => return Err(format!("unknown account status {other:?}")),
+        })
+    }
+}
+
+/// An account row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// Id.
+    pub id: AccountId,
+    /// Keyed blind index of the normalised e-mail (absent once deleted).
+    pub email_index: Option<Vec<u8>>,
+    /// Encrypted e-mail.
+    pub email_ct: Vec<u8>,
+    /// Encrypted phone number.
+    pub phone_ct: Option<Vec<u8>>,
+    /// Encrypted display name.
+    pub display_name_ct: Option<Vec<u8>>,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Status.
+    pub status: AccountStatus,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// When the e-mail was verified.
+    pub verified_at: Option<i64>,
+}
+
+impl fmt::Debug for AccountRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountRecord")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A server-side session row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Id (the `sid` claim).
+    pub id: SessionId,
+    /// Owner.
+    pub account_id: AccountId,
+    /// Assurance reached.
+    pub acr: String,
+    /// Methods used.
+    pub amr: Vec<String>,
+    /// When the user last authenticated (unix seconds).
+    pub auth_time: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub last_seen_at: i64,
+    /// Expires when idle past this instant.
+    pub idle_expires_at: i64,
+    /// Expires at this instant whatever the activity.
+    pub absolute_expires_at: i64,
+    /// Set once revoked.
+    pub revoked_at: Option<i64>,
+    /// Client's user agent, as given.
+    pub user_agent: Option<String>,
+    /// Client address.
+    pub ip: Option<String>,
+}
+
+impl SessionRecord {
+    /// Whether tokens of this session may still be honoured at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && now < self.idle_expires_at && now < self.absolute_expires_at
+    }
+}
+
+/// Result of presenting a refresh token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was live; the new one replaces it.
+    Rotated(SessionRecord),
+    /// The token had been spent already: the whole family (session) is now revoked.
+    Reused(SessionId),
+    /// Unknown, expired, or its session is no longer live.
+    Invalid,
+}
+
+/// A queued message, payload still sealed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Id.
+    pub id: String,
+    /// Sealed payload.
+    pub payload: Vec<u8>,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+}
+
+impl fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The audit chain as read back, with its head.
+pub type AuditPage = Vec<AuditRecord>;

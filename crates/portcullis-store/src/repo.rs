@@ -1,0 +1,221 @@
+//! Repository traits, sized by role, and [`open`] which picks a backend from the URL.
+
+use async_trait::async_trait;
+use portcullis_core::audit::{AuditEvent, AuditRecord};
+use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
+use portcullis_core::login::Challenge;
+use portcullis_core::secret::TokenHash;
+use std::sync::Arc;
+
+use crate::error::StoreError;
+use crate::keyring::WrappedKey;
+use crate::model::{AccountRecord, AccountStatus, OutboxItem, RefreshOutcome, SessionRecord};
+
+/// Accounts and their data keys.
+#[async_trait]
+pub trait AccountRepo: Send + Sync {
+    /// Inserts an account with its wrapped data key, atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the e-mail index is taken.
+    async fn create(&self, account: &AccountRecord, key: &WrappedKey) -> Result<(), StoreError>;
+    /// Reads one account.
+    async fn get(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError>;
+    /// Finds an account by the blind index of its e-mail.
+    async fn find_by_email_index(&self, index: &[u8]) -> Result<Option<AccountRecord>, StoreError>;
+    /// Lists accounts, oldest first.
+    async fn list(&self, limit: i64, offset: i64) -> Result<Vec<AccountRecord>, StoreError>;
+    /// Replaces the encrypted personal fields (and the e-mail index).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when a new e-mail is taken.
+    async fn update_pii(&self, account: &AccountRecord, now: i64) -> Result<(), StoreError>;
+    /// Sets a new password hash.
+    async fn set_password_hash(&self, id: AccountId, hash: &str, now: i64) -> Result<(), StoreError>;
+    /// Sets the status; returns whether a row changed.
+    async fn set_status(&self, id: AccountId, status: AccountStatus, now: i64) -> Result<bool, StoreError>;
+    /// Sets the roles.
+    async fn set_roles(&self, id: AccountId, roles: &[String], now: i64) -> Result<bool, StoreError>;
+    /// Moves a pending account to active; returns false when it was not pending.
+    async fn mark_verified(&self, id: AccountId, now: i64) -> Result<bool, StoreError>;
+    /// Deletes the account's data key and leaves a tombstone without an e-mail index:
+    /// the ciphertexts that remain can no longer be decrypted.
+    async fn shred(&self, id: AccountId, now: i64) -> Result<(), StoreError>;
+    /// The account's wrapped data key.
+    async fn data_key(&self, id: AccountId) -> Result<Option<WrappedKey>, StoreError>;
+    /// Every wrapped data key (for master-key rotation).
+    async fn all_data_keys(&self) -> Result<Vec<(AccountId, WrappedKey)>, StoreError>;
+    /// Replaces a wrapped data key (after re-wrapping under a new master).
+    async fn replace_data_key(&self, id: AccountId, key: &WrappedKey) -> Result<(), StoreError>;
+}
+
+/// Single-use tokens sent by mail, stored hashed.
+#[async_trait]
+pub trait EmailTokenRepo: Send + Sync {
+    /// Stores a token hash.
+    async fn insert(&self, hash: &TokenHash, account: AccountId, purpose: &str, now: i64, expires_at: i64) -> Result<(), StoreError>;
+    /// Spends a live token; returns its account when it was live (exactly once).
+    async fn consume(&self, hash: &TokenHash, purpose: &str, now: i64) -> Result<Option<AccountId>, StoreError>;
+    /// The account of a live token, without spending it.
+    async fn peek(&self, hash: &TokenHash, purpose: &str, now: i64) -> Result<Option<AccountId>, StoreError>;
+    /// Spends every outstanding token of an account for a purpose.
+    async fn invalidate(&self, account: AccountId, purpose: &str, now: i64) -> Result<(), StoreError>;
+}
+
+/// Sessions and their refresh-token families.
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    /// Creates a session with its first refresh token.
+    async fn create(&self, session: &SessionRecord, refresh: &TokenHash, refresh_expires_at: i64) -> Result<(), StoreError>;
+    /// Reads one session.
+    async fn get(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
+    /// Live sessions of an account, newest first.
+    async fn list_live(&self, account: AccountId, now: i64) -> Result<Vec<SessionRecord>, StoreError>;
+    /// Records activity: moves the idle expiry (never past the absolute one).
+    async fn touch(&self, id: SessionId, now: i64, idle_secs: i64) -> Result<(), StoreError>;
+    /// Revokes one session; returns whether it was live.
+    async fn revoke(&self, id: SessionId, reason: &str, now: i64) -> Result<bool, StoreError>;
+    /// Revokes every session of an account but `except`; returns how many.
+    async fn revoke_all(&self, account: AccountId, except: Option<SessionId>, reason: &str, now: i64) -> Result<u64, StoreError>;
+    /// Spends `old` and stores `new` in its family. Of two concurrent calls with the same
+    /// token exactly one rotates; a spent token revokes the family.
+    async fn rotate_refresh(&self, old: &TokenHash, new: &TokenHash, now: i64, idle_secs: i64, new_expires_at: i64) -> Result<RefreshOutcome, StoreError>;
+}
+
+/// Pending login challenges.
+#[async_trait]
+pub trait ChallengeRepo: Send + Sync {
+    /// Stores a new challenge.
+    async fn insert(&self, challenge: &Challenge) -> Result<(), StoreError>;
+    /// Reads a challenge with its version.
+    async fn get(&self, id: ChallengeId) -> Result<Option<(Challenge, i64)>, StoreError>;
+    /// Writes a challenge if nobody changed it since `version` was read.
+    ///
+    /// # Errors
+    /// [`StoreError::Concurrent`] when it was changed.
+    async fn update(&self, challenge: &Challenge, version: i64) -> Result<(), StoreError>;
+    /// Removes a challenge (completed or abandoned).
+    async fn delete(&self, id: ChallengeId) -> Result<(), StoreError>;
+    /// Removes expired challenges; returns how many.
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError>;
+}
+
+/// Consecutive login failures per key (the blind index of the e-mail tried).
+#[async_trait]
+pub trait ThrottleRepo: Send + Sync {
+    /// Failures so far and when the last one happened.
+    async fn get(&self, key: &[u8]) -> Result<Option<(i64, i64)>, StoreError>;
+    /// Counts one more failure; returns the new count.
+    async fn record_failure(&self, key: &[u8], now: i64) -> Result<i64, StoreError>;
+    /// Forgets the failures (after a success).
+    async fn clear(&self, key: &[u8]) -> Result<(), StoreError>;
+}
+
+/// The durable mail queue.
+#[async_trait]
+pub trait OutboxRepo: Send + Sync {
+    /// Queues a sealed message.
+    async fn enqueue(&self, id: &str, payload: &[u8], now: i64) -> Result<(), StoreError>;
+    /// Leases up to `limit` due messages until `lease_until`.
+    async fn claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError>;
+    /// Marks a message sent and erases its payload.
+    async fn mark_sent(&self, id: &str, now: i64) -> Result<(), StoreError>;
+    /// Records a failed attempt; `dead` gives up for good (payload erased).
+    async fn mark_failed(&self, id: &str, next_attempt_at: i64, error: &str, dead: bool) -> Result<(), StoreError>;
+    /// Messages not yet sent and not given up.
+    async fn backlog(&self) -> Result<i64, StoreError>;
+}
+
+/// The hash-chained audit log.
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    /// Appends an event at the end of the chain (serialised across writers).
+    async fn append(&self, at: i64, event: AuditEvent) -> Result<AuditRecord, StoreError>;
+    /// Entries with `seq > after`, in order, at most `limit`.
+    async fn page(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The latest entries whose actor is `actor`, oldest first (for data export).
+    async fn by_actor(&self, actor: &str, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The recorded chain head (last seq and hash), `None` when empty.
+    async fn head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError>;
+}
+
+/// Database health, for `/health/detailed`.
+#[async_trait]
+pub trait HealthRepo: Send + Sync {
+    /// Runs a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Backend name.
+    fn backend(&self) -> &'static str;
+}
+
+/// Every repository of one database, shared by the server.
+#[derive(Clone)]
+pub struct Store {
+    /// Accounts.
+    pub accounts: Arc<dyn AccountRepo>,
+    /// E-mail tokens.
+    pub email_tokens: Arc<dyn EmailTokenRepo>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionRepo>,
+    /// Login challenges.
+    pub challenges: Arc<dyn ChallengeRepo>,
+    /// Login throttle.
+    pub throttle: Arc<dyn ThrottleRepo>,
+    /// Mail queue.
+    pub outbox: Arc<dyn OutboxRepo>,
+    /// Audit log.
+    pub audit: Arc<dyn AuditRepo>,
+    /// Health.
+    pub health: Arc<dyn HealthRepo>,
+}
+
+impl Store {
+    fn from_backend<B>(backend: B) -> Self
+    where
+        B: AccountRepo + EmailTokenRepo + SessionRepo + ChallengeRepo + ThrottleRepo + OutboxRepo + AuditRepo + HealthRepo + 'static,
+    {
+        let b = Arc::new(backend);
+        Store {
+            accounts: b.clone(),
+            email_tokens: b.clone(),
+            sessions: b.clone(),
+            challenges: b.clone(),
+            throttle: b.clone(),
+            outbox: b.clone(),
+            audit: b.clone(),
+            health: b,
+        }
+    }
+}
+
+/// Opens the database at `url` (`sqlite://path` or `postgres://…`) and, when `migrate` is
+/// set, applies pending migrations.
+///
+/// # Errors
+/// Unsupported URL, connection or migration failure.
+pub async fn open(url: &str, migrate: bool) -> Result<Store, StoreError> {
+    if url.starts_with("sqlite:") {
+        let backend = crate::sql::sqlite::SqliteStore::connect(url).await?;
+        if migrate {
+            backend.migrate().await?;
+        }
+        Ok(Store::from_backend(backend))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let backend = crate::sql::postgres::PgStore::connect(url).await?;
+        if migrate {
+            backend.migrate().await?;
+        }
+        Ok(Store::from_backend(backend))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Applies pending migrations only (for `portcullis migrate`); returns the backend name.
+///
+/// # Errors
+/// As [`open`].
+pub async fn migrate(url: &str) -> Result<&'static str, StoreError> {
+    let store = open(url, true).await?;
+    Ok(store.health.backend())
+}
