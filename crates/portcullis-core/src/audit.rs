@@ -109,7 +109,9 @@ pub enum ChainBreak {
         seq: i64,
     },
     /// The last entry does not match the recorded chain head: entries were cut off the end.
-    #[error("the chain ends at entry {last} but its head records entry {head}: entries were deleted at the end")]
+    #[error(
+        "the chain ends at entry {last} but its head records entry {head}: entries were deleted at the end"
+    )]
     Truncated {
         /// Last entry present.
         last: i64,
@@ -242,6 +244,9 @@ mod tests {
         let mut b = ev("x");
         a.subject = None;
         b.subject = Some(String::new());
-        assert_ne!(entry_hash(&GENESIS, 1, 1, &a), entry_hash(&GENESIS, 1, 1, &b));
+        assert_ne!(
+            entry_hash(&GENESIS, 1, 1, &a),
+            entry_hash(&GENESIS, 1, 1, &b)
+        );
     }
 }

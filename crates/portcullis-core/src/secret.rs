@@ -33,8 +33,7 @@ impl OpaqueToken {
     /// Returns `None` when `s` cannot be one of our tokens.
     pub fn parse(s: &str) -> Option<Self> {
         let ok = s.len() == 43
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(SecretString::from(s.to_owned())))
     }

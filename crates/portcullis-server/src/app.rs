@@ -12,7 +12,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
@@ -61,7 +61,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(header_layer(header::CACHE_CONTROL, "no-store"));
     if hsts {
-        app = app.layer(header_layer(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+        app = app.layer(header_layer(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ));
     }
     app.layer(
         TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
@@ -71,7 +74,8 @@ pub fn router(state: AppState) -> Router {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }),
+        })
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
     )
     .layer(PropagateRequestIdLayer::new(REQUEST_ID))
     .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -87,10 +91,10 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if let Some(ip) = ip {
-        if let Err(e) = state.limits.check_any(ip) {
-            return e.into_response();
-        }
+    if let Some(ip) = ip
+        && let Err(e) = state.limits.check_any(ip)
+    {
+        return e.into_response();
     }
     next.run(req).await
 }

@@ -281,7 +281,10 @@ impl Config {
             ("tokens.refresh_ttl_secs", t.refresh_ttl_secs),
             ("tokens.session_idle_secs", t.session_idle_secs),
             ("tokens.session_absolute_secs", t.session_absolute_secs),
-            ("login.challenge.lifetime_secs", self.login.challenge.lifetime_secs),
+            (
+                "login.challenge.lifetime_secs",
+                self.login.challenge.lifetime_secs,
+            ),
         ];
         for (key, v) in positive {
             if v <= 0 {
@@ -297,16 +300,28 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(format!("password.argon2: {e}")))?;
         for origin in &self.cors.allowed_origins {
             if origin.parse::<axum::http::HeaderValue>().is_err() {
-                return Err(ConfigError::Invalid(format!("cors.allowed_origins: bad origin {origin:?}")));
+                return Err(ConfigError::Invalid(format!(
+                    "cors.allowed_origins: bad origin {origin:?}"
+                )));
             }
         }
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
-            }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(
+                "public_url must start with http:// or https://".into(),
+            ));
         }
-        if [self.rate_limit.per_ip_per_minute, self.rate_limit.auth_per_ip_per_minute, self.rate_limit.per_account_per_minute].contains(&0) {
-            return Err(ConfigError::Invalid("rate_limit values must be positive".into()));
+        if [
+            self.rate_limit.per_ip_per_minute,
+            self.rate_limit.auth_per_ip_per_minute,
+            self.rate_limit.per_account_per_minute,
+        ]
+        .contains(&0)
+        {
+            return Err(ConfigError::Invalid(
+                "rate_limit values must be positive".into(),
+            ));
         }
         Ok(())
     }
@@ -357,7 +372,11 @@ fn render_toml(value: &serde_json::Value, prefix: &str, out: &mut String) {
     }
     for (k, v) in map {
         if v.is_object() {
-            let name = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
             out.push_str(&format!("\n[{name}]\n"));
             render_toml(v, &name, out);
         }
@@ -379,7 +398,7 @@ fn describe(e: figment::Error) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -412,10 +431,14 @@ mod tests {
     fn bad_values_name_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("p.toml", "[tokens]\naccess_ttl_secs = \"soon\"\n")?;
-            let err = Config::load(Some(Path::new("p.toml"))).unwrap_err().to_string();
+            let err = Config::load(Some(Path::new("p.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("tokens.access_ttl_secs"), "{err}");
             jail.create_file("q.toml", "[tokens]\naccess_ttl_secs = -5\n")?;
-            let err = Config::load(Some(Path::new("q.toml"))).unwrap_err().to_string();
+            let err = Config::load(Some(Path::new("q.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("tokens.access_ttl_secs"), "{err}");
             Ok(())
         });

@@ -104,31 +104,69 @@ impl ApiError {
         use ApiError::*;
         match self {
             BadRequest { slug, .. } => (StatusCode::BAD_REQUEST, slug, "Invalid request"),
-            WeakPassword(_) => (StatusCode::UNPROCESSABLE_ENTITY, "weak-password", "Password refused"),
-            InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid-credentials", "Invalid credentials"),
-            Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required"),
+            WeakPassword(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "weak-password",
+                "Password refused",
+            ),
+            InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Invalid credentials",
+            ),
+            Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            Challenge(ChallengeError::Rejected { .. }) => {
-                (StatusCode::UNAUTHORIZED, "invalid-credentials", "Invalid credentials")
-            }
-            Challenge(ChallengeError::Expired) => (StatusCode::GONE, "challenge-expired", "Login challenge expired"),
-            Challenge(ChallengeError::Exhausted) => {
-                (StatusCode::GONE, "challenge-exhausted", "Login challenge exhausted")
-            }
-            Challenge(ChallengeError::FactorNotOffered) => {
-                (StatusCode::BAD_REQUEST, "factor-not-offered", "Factor not offered")
-            }
-            RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
+            Challenge(ChallengeError::Rejected { .. }) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Invalid credentials",
+            ),
+            Challenge(ChallengeError::Expired) => (
+                StatusCode::GONE,
+                "challenge-expired",
+                "Login challenge expired",
+            ),
+            Challenge(ChallengeError::Exhausted) => (
+                StatusCode::GONE,
+                "challenge-exhausted",
+                "Login challenge exhausted",
+            ),
+            Challenge(ChallengeError::FactorNotOffered) => (
+                StatusCode::BAD_REQUEST,
+                "factor-not-offered",
+                "Factor not offered",
+            ),
+            RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+            ),
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
             UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
-            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error"),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
         }
     }
 
@@ -165,10 +203,14 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %cause, "request failed");
         }
         let problem = self.problem();
-        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(problem)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         match &self {
             ApiError::RateLimited { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
@@ -185,7 +227,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Concurrent => ApiError::Conflict("the resource was changed concurrently; retry"),
+            StoreError::Concurrent => {
+                ApiError::Conflict("the resource was changed concurrently; retry")
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

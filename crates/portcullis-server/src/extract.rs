@@ -59,9 +59,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(v)) => Ok(ApiForm(v)),
-            Err(axum::extract::rejection::FormRejection::InvalidFormContentType(_)) => Err(
-                ApiError::UnsupportedMediaType("expected `Content-Type: application/x-www-form-urlencoded`".into()),
-            ),
+            Err(axum::extract::rejection::FormRejection::InvalidFormContentType(_)) => {
+                Err(ApiError::UnsupportedMediaType(
+                    "expected `Content-Type: application/x-www-form-urlencoded`".into(),
+                ))
+            }
             Err(other) => Err(ApiError::bad_request("invalid-body", other.body_text())),
         }
     }
@@ -74,7 +76,9 @@ fn json_rejection(r: JsonRejection) -> ApiError {
         }
         JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid-body", e.body_text()),
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed-json", e.body_text()),
-        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+        JsonRejection::BytesRejection(e)
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
             ApiError::PayloadTooLarge
         }
         other => ApiError::bad_request("invalid-body", other.body_text()),
@@ -103,7 +107,9 @@ impl AuthSession {
 pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// Verifies an access token and that its session is still live.
@@ -145,15 +151,23 @@ pub fn verify_token(state: &AppState, token: &str) -> Result<AccessClaims, ApiEr
 /// # Errors
 /// [`ApiError::Unauthenticated`] for unparsable ids.
 pub fn ids_of(claims: &AccessClaims) -> Result<(AccountId, SessionId), ApiError> {
-    let account = claims.sub.parse().map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
-    let session = claims.sid.parse().map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
+    let account = claims
+        .sub
+        .parse()
+        .map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
+    let session = claims
+        .sid
+        .parse()
+        .map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
     Ok((account, session))
 }
 
 impl FromRequestParts<AppState> for AuthSession {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated("a bearer access token is required"))?;
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
+            "a bearer access token is required",
+        ))?;
         authenticate(state, token).await
     }
 }

@@ -35,7 +35,11 @@ pub fn keyring_path(data_dir: &Path) -> PathBuf {
 ///
 /// # Errors
 /// Unreadable or malformed file, or a failed write.
-pub fn load_or_generate(path: &Path, entropy: &dyn Entropy, now: i64) -> anyhow::Result<(TokenKeys, bool)> {
+pub fn load_or_generate(
+    path: &Path,
+    entropy: &dyn Entropy,
+    now: i64,
+) -> anyhow::Result<(TokenKeys, bool)> {
     if path.exists() {
         return Ok((load(path)?, false));
     }

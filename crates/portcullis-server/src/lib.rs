@@ -41,10 +41,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
     let keyring_path = keyfiles::keyring_path(&config.data_dir);
-    let (keyring, created_ring) = Keyring::load_or_generate(&keyring_path, now)
-        .context("keyring")?;
+    let (keyring, created_ring) =
+        Keyring::load_or_generate(&keyring_path, now).context("keyring")?;
     let keys_path = keyfiles::signing_keys_path(&config.data_dir);
-    let (keys, created_keys) = keyfiles::load_or_generate(&keys_path, &OsEntropy, now).context("signing keys")?;
+    let (keys, created_keys) =
+        keyfiles::load_or_generate(&keys_path, &OsEntropy, now).context("signing keys")?;
     if created_ring || created_keys {
         tracing::warn!(
             dir = %config.data_dir.display(),
@@ -56,10 +57,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("database")?;
     let hasher = PasswordHasher::new(config.password.argon2)?;
-    let permits = config
-        .password
-        .max_concurrent_hashes
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let permits = config.password.max_concurrent_hashes.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let public_url = config.public_url();
     Ok(AppState::new(Inner {
         limits: RateLimits::new(&config.rate_limit),
@@ -127,13 +129,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -168,11 +171,14 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let app = app::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
     });
     tracing::info!(url = %format!("http://{addr}"), ready_ms = started.elapsed().as_millis() as u64, "Portcullis is listening");
     Ok(Server {
@@ -201,7 +207,9 @@ async fn housekeeping(state: AppState) {
                     state.set_keys(keys);
                     seen = current;
                 }
-                Err(e) => tracing::warn!(error = %e, "signing key file changed but could not be loaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "signing key file changed but could not be loaded")
+                }
             }
         }
         let ring = keyfiles::modified(&state.keyring_path);
@@ -212,7 +220,9 @@ async fn housekeeping(state: AppState) {
                     state.set_keyring(k);
                     seen_ring = ring;
                 }
-                Err(e) => tracing::warn!(error = %e, "keyring file changed but could not be loaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "keyring file changed but could not be loaded")
+                }
             }
         }
         if ticks.is_multiple_of(30) {

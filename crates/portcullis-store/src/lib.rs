@@ -13,4 +13,4 @@ pub mod repo;
 mod sql;
 
 pub use error::StoreError;
-pub use repo::{open, Store};
+pub use repo::{Store, open};

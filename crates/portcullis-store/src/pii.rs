@@ -24,7 +24,12 @@ pub fn key_aad(id: AccountId) -> Vec<u8> {
 ///
 /// # Errors
 /// Encryption failure.
-pub fn seal(key: &DataKey, id: AccountId, field: &str, value: &str) -> Result<Vec<u8>, KeyringError> {
+pub fn seal(
+    key: &DataKey,
+    id: AccountId,
+    field: &str,
+    value: &str,
+) -> Result<Vec<u8>, KeyringError> {
     key.encrypt(value.as_bytes(), &aad(id, field))
 }
 
@@ -32,7 +37,12 @@ pub fn seal(key: &DataKey, id: AccountId, field: &str, value: &str) -> Result<Ve
 ///
 /// # Errors
 /// Wrong key, wrong account or field, or a tampered ciphertext.
-pub fn open(key: &DataKey, id: AccountId, field: &str, blob: &[u8]) -> Result<String, KeyringError> {
+pub fn open(
+    key: &DataKey,
+    id: AccountId,
+    field: &str,
+    blob: &[u8],
+) -> Result<String, KeyringError> {
     let bytes = key.decrypt(blob, &aad(id, field))?;
     String::from_utf8(bytes).map_err(|_| KeyringError::Decrypt)
 }

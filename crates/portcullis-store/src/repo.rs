@@ -31,11 +31,26 @@ pub trait AccountRepo: Send + Sync {
     /// [`StoreError::Conflict`] when a new e-mail is taken.
     async fn update_pii(&self, account: &AccountRecord, now: i64) -> Result<(), StoreError>;
     /// Sets a new password hash.
-    async fn set_password_hash(&self, id: AccountId, hash: &str, now: i64) -> Result<(), StoreError>;
+    async fn set_password_hash(
+        &self,
+        id: AccountId,
+        hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Sets the status; returns whether a row changed.
-    async fn set_status(&self, id: AccountId, status: AccountStatus, now: i64) -> Result<bool, StoreError>;
+    async fn set_status(
+        &self,
+        id: AccountId,
+        status: AccountStatus,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Sets the roles.
-    async fn set_roles(&self, id: AccountId, roles: &[String], now: i64) -> Result<bool, StoreError>;
+    async fn set_roles(
+        &self,
+        id: AccountId,
+        roles: &[String],
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Moves a pending account to active; returns false when it was not pending.
     async fn mark_verified(&self, id: AccountId, now: i64) -> Result<bool, StoreError>;
     /// Deletes the account's data key and leaves a tombstone without an e-mail index:
@@ -53,33 +68,77 @@ pub trait AccountRepo: Send + Sync {
 #[async_trait]
 pub trait EmailTokenRepo: Send + Sync {
     /// Stores a token hash.
-    async fn insert(&self, hash: &TokenHash, account: AccountId, purpose: &str, now: i64, expires_at: i64) -> Result<(), StoreError>;
+    async fn insert(
+        &self,
+        hash: &TokenHash,
+        account: AccountId,
+        purpose: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
     /// Spends a live token; returns its account when it was live (exactly once).
-    async fn consume(&self, hash: &TokenHash, purpose: &str, now: i64) -> Result<Option<AccountId>, StoreError>;
+    async fn consume(
+        &self,
+        hash: &TokenHash,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Option<AccountId>, StoreError>;
     /// The account of a live token, without spending it.
-    async fn peek(&self, hash: &TokenHash, purpose: &str, now: i64) -> Result<Option<AccountId>, StoreError>;
+    async fn peek(
+        &self,
+        hash: &TokenHash,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Option<AccountId>, StoreError>;
     /// Spends every outstanding token of an account for a purpose.
-    async fn invalidate(&self, account: AccountId, purpose: &str, now: i64) -> Result<(), StoreError>;
+    async fn invalidate(
+        &self,
+        account: AccountId,
+        purpose: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
 }
 
 /// Sessions and their refresh-token families.
 #[async_trait]
 pub trait SessionRepo: Send + Sync {
     /// Creates a session with its first refresh token.
-    async fn create(&self, session: &SessionRecord, refresh: &TokenHash, refresh_expires_at: i64) -> Result<(), StoreError>;
+    async fn create(
+        &self,
+        session: &SessionRecord,
+        refresh: &TokenHash,
+        refresh_expires_at: i64,
+    ) -> Result<(), StoreError>;
     /// Reads one session.
     async fn get(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError>;
     /// Live sessions of an account, newest first.
-    async fn list_live(&self, account: AccountId, now: i64) -> Result<Vec<SessionRecord>, StoreError>;
+    async fn list_live(
+        &self,
+        account: AccountId,
+        now: i64,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
     /// Records activity: moves the idle expiry (never past the absolute one).
     async fn touch(&self, id: SessionId, now: i64, idle_secs: i64) -> Result<(), StoreError>;
     /// Revokes one session; returns whether it was live.
     async fn revoke(&self, id: SessionId, reason: &str, now: i64) -> Result<bool, StoreError>;
     /// Revokes every session of an account but `except`; returns how many.
-    async fn revoke_all(&self, account: AccountId, except: Option<SessionId>, reason: &str, now: i64) -> Result<u64, StoreError>;
+    async fn revoke_all(
+        &self,
+        account: AccountId,
+        except: Option<SessionId>,
+        reason: &str,
+        now: i64,
+    ) -> Result<u64, StoreError>;
     /// Spends `old` and stores `new` in its family. Of two concurrent calls with the same
     /// token exactly one rotates; a spent token revokes the family.
-    async fn rotate_refresh(&self, old: &TokenHash, new: &TokenHash, now: i64, idle_secs: i64, new_expires_at: i64) -> Result<RefreshOutcome, StoreError>;
+    async fn rotate_refresh(
+        &self,
+        old: &TokenHash,
+        new: &TokenHash,
+        now: i64,
+        idle_secs: i64,
+        new_expires_at: i64,
+    ) -> Result<RefreshOutcome, StoreError>;
 }
 
 /// Pending login challenges.
@@ -117,11 +176,22 @@ pub trait OutboxRepo: Send + Sync {
     /// Queues a sealed message.
     async fn enqueue(&self, id: &str, payload: &[u8], now: i64) -> Result<(), StoreError>;
     /// Leases up to `limit` due messages until `lease_until`.
-    async fn claim_due(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError>;
+    async fn claim_due(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
     /// Marks a message sent and erases its payload.
     async fn mark_sent(&self, id: &str, now: i64) -> Result<(), StoreError>;
     /// Records a failed attempt; `dead` gives up for good (payload erased).
-    async fn mark_failed(&self, id: &str, next_attempt_at: i64, error: &str, dead: bool) -> Result<(), StoreError>;
+    async fn mark_failed(
+        &self,
+        id: &str,
+        next_attempt_at: i64,
+        error: &str,
+        dead: bool,
+    ) -> Result<(), StoreError>;
     /// Messages not yet sent and not given up.
     async fn backlog(&self) -> Result<i64, StoreError>;
 }
@@ -172,7 +242,15 @@ pub struct Store {
 impl Store {
     fn from_backend<B>(backend: B) -> Self
     where
-        B: AccountRepo + EmailTokenRepo + SessionRepo + ChallengeRepo + ThrottleRepo + OutboxRepo + AuditRepo + HealthRepo + 'static,
+        B: AccountRepo
+            + EmailTokenRepo
+            + SessionRepo
+            + ChallengeRepo
+            + ThrottleRepo
+            + OutboxRepo
+            + AuditRepo
+            + HealthRepo
+            + 'static,
     {
         let b = Arc::new(backend);
         Store {

@@ -14,7 +14,9 @@ use crate::services::accounts::{self, Registered, Registration};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(register)).routes(routes!(verify))
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(verify))
 }
 
 /// Registration request.
@@ -35,7 +37,11 @@ pub struct RegisterRequest {
 /// same whether or not the address already has an account.
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = RegisterRequest,
     responses((status = 201, body = Registered), (status = 400, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
-async fn register(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<RegisterRequest>) -> ApiResult<(StatusCode, axum::Json<Registered>)> {
+async fn register(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Registered>)> {
     let reg = Registration {
         email: req.email,
         password: Password::new(req.password),
@@ -57,7 +63,11 @@ pub struct VerifyRequest {
 /// Verifies an e-mail address with the single-use token from the mail.
 #[utoipa::path(post, path = "/v1/accounts/verify", tag = "accounts", request_body = VerifyRequest,
     responses((status = 204), (status = 400, body = Problem)))]
-async fn verify(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<VerifyRequest>) -> ApiResult<StatusCode> {
+async fn verify(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> ApiResult<StatusCode> {
     accounts::verify_email(&state, &req.token, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,16 +41,28 @@ pub struct PatchMe {
     phone: Option<Option<String>>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
 
 /// Updates the display name or phone number.
 #[utoipa::path(patch, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = PatchMe,
     responses((status = 200, body = Profile), (status = 400, body = Problem), (status = 401, body = Problem)))]
-async fn patch_me(State(state): State<AppState>, auth: AuthSession, client: ClientInfo, ApiJson(req): ApiJson<PatchMe>) -> ApiResult<Json<Profile>> {
-    let update = ProfileUpdate { display_name: req.display_name, phone: req.phone };
-    Ok(Json(accounts::update_profile(&state, auth.account, update, &client).await?))
+async fn patch_me(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<PatchMe>,
+) -> ApiResult<Json<Profile>> {
+    let update = ProfileUpdate {
+        display_name: req.display_name,
+        phone: req.phone,
+    };
+    Ok(Json(
+        accounts::update_profile(&state, auth.account, update, &client).await?,
+    ))
 }
 
 /// Confirms a sensitive action with the password.
@@ -63,7 +75,12 @@ pub struct PasswordConfirmation {
 /// Deletes the account: its data key is destroyed, so its personal data can never be read again.
 #[utoipa::path(delete, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = PasswordConfirmation,
     responses((status = 204), (status = 401, body = Problem)))]
-async fn delete_me(State(state): State<AppState>, auth: AuthSession, client: ClientInfo, ApiJson(req): ApiJson<PasswordConfirmation>) -> ApiResult<StatusCode> {
+async fn delete_me(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<PasswordConfirmation>,
+) -> ApiResult<StatusCode> {
     accounts::delete(&state, auth.account, Password::new(req.password), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -71,7 +88,10 @@ async fn delete_me(State(state): State<AppState>, auth: AuthSession, client: Cli
 /// Everything held on the account (GDPR data export).
 #[utoipa::path(get, path = "/v1/me/export", tag = "me", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = Problem)))]
-async fn export(State(state): State<AppState>, auth: AuthSession) -> ApiResult<Json<serde_json::Value>> {
+async fn export(
+    State(state): State<AppState>,
+    auth: AuthSession,
+) -> ApiResult<Json<serde_json::Value>> {
     Ok(Json(accounts::export(&state, auth.account).await?))
 }
 
@@ -86,7 +106,20 @@ pub struct ChangePassword {
 /// Changes the password; every other session of the account ends.
 #[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePassword,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
-async fn change_password(State(state): State<AppState>, auth: AuthSession, client: ClientInfo, ApiJson(req): ApiJson<ChangePassword>) -> ApiResult<StatusCode> {
-    accounts::change_password(&state, auth.account, auth.session, Password::new(req.current_password), Password::new(req.new_password), &client).await?;
+async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    accounts::change_password(
+        &state,
+        auth.account,
+        auth.session,
+        Password::new(req.current_password),
+        Password::new(req.new_password),
+        &client,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

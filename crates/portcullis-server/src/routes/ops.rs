@@ -29,11 +29,16 @@ async fn health() -> Json<serde_json::Value> {
 /// Readiness details for administrators: database, outbox backlog, key ages.
 #[utoipa::path(get, path = "/health/detailed", tag = "operations", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn health_detailed(State(state): State<AppState>, _admin: AdminSession) -> ApiResult<Json<serde_json::Value>> {
+async fn health_detailed(
+    State(state): State<AppState>,
+    _admin: AdminSession,
+) -> ApiResult<Json<serde_json::Value>> {
     let now = state.now();
     let database = match state.store.health.ping().await {
         Ok(()) => json!({ "status": "ok", "backend": state.store.health.backend() }),
-        Err(e) => json!({ "status": "error", "backend": state.store.health.backend(), "error": e.to_string() }),
+        Err(e) => {
+            json!({ "status": "error", "backend": state.store.health.backend(), "error": e.to_string() })
+        }
     };
     let backlog = state.store.outbox.backlog().await.ok();
     let keys = state.keys();
@@ -67,8 +72,9 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "operations", responses((status = 200, body = Object)))]
 async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.keys().jwks()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
     response
 }

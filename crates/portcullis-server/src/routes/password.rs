@@ -14,7 +14,9 @@ use crate::services::accounts;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(forgot)).routes(routes!(reset))
+    OpenApiRouter::new()
+        .routes(routes!(forgot))
+        .routes(routes!(reset))
 }
 
 /// Reset request.
@@ -27,7 +29,11 @@ pub struct ForgotRequest {
 /// Mails a reset link if the account exists. Always 202, so it reveals nothing.
 #[utoipa::path(post, path = "/v1/password/forgot", tag = "password", request_body = ForgotRequest,
     responses((status = 202), (status = 429, body = Problem)))]
-async fn forgot(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<ForgotRequest>) -> ApiResult<StatusCode> {
+async fn forgot(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ForgotRequest>,
+) -> ApiResult<StatusCode> {
     accounts::forgot(&state, &req.email, &client)?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -43,7 +49,11 @@ pub struct ResetRequest {
 /// Sets a new password; every session of the account ends.
 #[utoipa::path(post, path = "/v1/password/reset", tag = "password", request_body = ResetRequest,
     responses((status = 204), (status = 400, body = Problem), (status = 422, body = Problem)))]
-async fn reset(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<ResetRequest>) -> ApiResult<StatusCode> {
+async fn reset(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<ResetRequest>,
+) -> ApiResult<StatusCode> {
     accounts::reset(&state, &req.token, Password::new(req.new_password), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

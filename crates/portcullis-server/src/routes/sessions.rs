@@ -46,7 +46,11 @@ fn step_response(step: LoginStep) -> Response {
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = LoginRequest,
     responses((status = 201, body = TokenResponse), (status = 202, body = PendingLogin),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem)))]
-async fn login_start(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
+async fn login_start(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
     let step = login::start(&state, &req.email, req.password.map(Password::new), &client).await?;
     Ok(step_response(step))
 }
@@ -67,19 +71,33 @@ pub enum ChallengeAnswer {
     params(("id" = String, Path, description = "challenge id")),
     responses((status = 201, body = TokenResponse), (status = 202, body = PendingLogin),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
-async fn answer_challenge(State(state): State<AppState>, client: ClientInfo, Path(id): Path<String>, ApiJson(req): ApiJson<ChallengeAnswer>) -> ApiResult<Response> {
+async fn answer_challenge(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ChallengeAnswer>,
+) -> ApiResult<Response> {
     let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
     let answer = match req {
         ChallengeAnswer::Password { password } => Answer::Password(Password::new(password)),
     };
-    Ok(step_response(login::answer(&state, id, answer, &client).await?))
+    Ok(step_response(
+        login::answer(&state, id, answer, &client).await?,
+    ))
 }
 
 /// The caller's live sessions.
 #[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = Problem)))]
-async fn list(State(state): State<AppState>, auth: AuthSession) -> ApiResult<Json<serde_json::Value>> {
-    let live = state.store.sessions.list_live(auth.account, state.now()).await?;
+async fn list(
+    State(state): State<AppState>,
+    auth: AuthSession,
+) -> ApiResult<Json<serde_json::Value>> {
+    let live = state
+        .store
+        .sessions
+        .list_live(auth.account, state.now())
+        .await?;
     let sessions: Vec<_> = live
         .iter()
         .map(|s| {
@@ -94,7 +112,11 @@ async fn list(State(state): State<AppState>, auth: AuthSession) -> ApiResult<Jso
 /// Logs out everywhere: every session of the account ends.
 #[utoipa::path(delete, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-async fn logout_everywhere(State(state): State<AppState>, auth: AuthSession, client: ClientInfo) -> ApiResult<StatusCode> {
+async fn logout_everywhere(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+) -> ApiResult<StatusCode> {
     sessions::revoke_all(&state, auth.account, None, "logout_everywhere", &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -102,7 +124,11 @@ async fn logout_everywhere(State(state): State<AppState>, auth: AuthSession, cli
 /// Logs out: the current session ends and its tokens stop working at once.
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-async fn logout_current(State(state): State<AppState>, auth: AuthSession, client: ClientInfo) -> ApiResult<StatusCode> {
+async fn logout_current(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+) -> ApiResult<StatusCode> {
     sessions::revoke(&state, auth.account, auth.session, "logout", &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,7 +137,12 @@ async fn logout_current(State(state): State<AppState>, auth: AuthSession, client
 #[utoipa::path(delete, path = "/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, description = "session id")),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
-async fn revoke_one(State(state): State<AppState>, auth: AuthSession, client: ClientInfo, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn revoke_one(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let id: SessionId = id.parse().map_err(|_| ApiError::NotFound)?;
     sessions::revoke(&state, auth.account, id, "revoked_by_user", &client).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,8 +1,8 @@
 //! `/v1/tokens/refresh` and `/v1/introspect` (RFC 7662).
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +14,9 @@ use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(refresh)).routes(routes!(introspect))
+    OpenApiRouter::new()
+        .routes(routes!(refresh))
+        .routes(routes!(introspect))
 }
 
 /// Refresh request.
@@ -27,8 +29,14 @@ pub struct RefreshRequest {
 /// Spends a refresh token for new tokens. Presenting a spent token again ends the session.
 #[utoipa::path(post, path = "/v1/tokens/refresh", tag = "tokens", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
-async fn refresh(State(state): State<AppState>, client: ClientInfo, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
-    Ok(Json(sessions::refresh(&state, &req.refresh_token, &client).await?))
+async fn refresh(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    Ok(Json(
+        sessions::refresh(&state, &req.refresh_token, &client).await?,
+    ))
 }
 
 /// RFC 7662 request (form-encoded).
@@ -78,7 +86,9 @@ pub struct IntrospectionCaller;
 impl FromRequestParts<AppState> for IntrospectionCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        AuthSession::from_request_parts(parts, state).await.map(|_| IntrospectionCaller)
+        AuthSession::from_request_parts(parts, state)
+            .await
+            .map(|_| IntrospectionCaller)
     }
 }
 
@@ -87,7 +97,11 @@ impl FromRequestParts<AppState> for IntrospectionCaller {
 #[utoipa::path(post, path = "/v1/introspect", tag = "tokens", security(("bearer" = [])),
     request_body(content = IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = Introspection), (status = 401, body = Problem)))]
-async fn introspect(State(state): State<AppState>, _caller: IntrospectionCaller, ApiForm(req): ApiForm<IntrospectRequest>) -> ApiResult<Json<Introspection>> {
+async fn introspect(
+    State(state): State<AppState>,
+    _caller: IntrospectionCaller,
+    ApiForm(req): ApiForm<IntrospectRequest>,
+) -> ApiResult<Json<Introspection>> {
     match authenticate(&state, &req.token).await {
         Ok(auth) => {
             let c = auth.claims;

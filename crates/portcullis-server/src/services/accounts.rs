@@ -89,7 +89,9 @@ pub async fn data_key(state: &AppState, id: AccountId) -> Result<DataKey, ApiErr
 pub async fn profile(state: &AppState, account: &AccountRecord) -> Result<Profile, ApiError> {
     let key = data_key(state, account.id).await?;
     let open = |field: &str, blob: &Option<Vec<u8>>| -> Result<Option<String>, ApiError> {
-        blob.as_ref().map(|b| pii::open(&key, account.id, field, b).map_err(ApiError::from)).transpose()
+        blob.as_ref()
+            .map(|b| pii::open(&key, account.id, field, b).map_err(ApiError::from))
+            .transpose()
     };
     Ok(Profile {
         id: account.id.to_string(),
@@ -118,6 +120,7 @@ pub async fn live_account(state: &AppState, id: AccountId) -> Result<AccountReco
 ///
 /// # Errors
 /// Keyring failure.
+#[expect(clippy::too_many_arguments, reason = "one argument per account field")]
 pub fn seal_account(
     state: &AppState,
     id: AccountId,
@@ -134,8 +137,12 @@ pub fn seal_account(
         id,
         email_index: Some(pii::email_index(&state.keyring(), email.as_str())),
         email_ct: pii::seal(&key, id, "email", email.as_str())?,
-        phone_ct: phone.map(|p| pii::seal(&key, id, "phone", p.as_str())).transpose()?,
-        display_name_ct: display_name.map(|d| pii::seal(&key, id, "display_name", d.as_str())).transpose()?,
+        phone_ct: phone
+            .map(|p| pii::seal(&key, id, "phone", p.as_str()))
+            .transpose()?,
+        display_name_ct: display_name
+            .map(|d| pii::seal(&key, id, "display_name", d.as_str()))
+            .transpose()?,
         password_hash: hash.as_phc().to_owned(),
         status,
         roles,
@@ -151,18 +158,39 @@ pub fn seal_account(
 /// # Errors
 /// Invalid fields or a refused password. A taken e-mail is not an error: the owner is told
 /// by mail and the caller sees the usual answer, so registration reveals no accounts.
-pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) -> Result<Registered, ApiError> {
+pub async fn register(
+    state: &AppState,
+    reg: Registration,
+    client: &ClientInfo,
+) -> Result<Registered, ApiError> {
     if let Some(ip) = client.ip {
         state.limits.check_auth(ip)?;
     }
     let email = Email::parse(&reg.email)?;
-    let display_name = reg.display_name.as_deref().map(DisplayName::parse).transpose()?;
+    let display_name = reg
+        .display_name
+        .as_deref()
+        .map(DisplayName::parse)
+        .transpose()?;
     let phone = reg.phone.as_deref().map(PhoneE164::parse).transpose()?;
     let inputs: Vec<&str> = display_name.iter().map(|d| d.as_str()).collect();
-    state.config.password.policy.check(&reg.password, Some(&email), &inputs)?;
+    state
+        .config
+        .password
+        .policy
+        .check(&reg.password, Some(&email), &inputs)?;
     let hash = passwords::hash(state, reg.password).await?;
     let id = new_account_id(state);
-    let (record, wrapped) = seal_account(state, id, &email, display_name.as_ref(), phone.as_ref(), &hash, AccountStatus::Pending, vec![])?;
+    let (record, wrapped) = seal_account(
+        state,
+        id,
+        &email,
+        display_name.as_ref(),
+        phone.as_ref(),
+        &hash,
+        AccountStatus::Pending,
+        vec![],
+    )?;
     match state.store.accounts.create(&record, &wrapped).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
@@ -172,46 +200,116 @@ pub async fn register(state: &AppState, reg: Registration, client: &ClientInfo) 
                 body: "Someone tried to create a Portcullis account with this e-mail address, which already has one.\n\nIf it was you, log in or reset your password. Otherwise you can ignore this message.\n".into(),
                 link: None,
             }).await?;
-            audit::record(state, "account.register_duplicate", None, None, Some(client), json!({})).await?;
-            return Ok(Registered { id: new_account_id(state).to_string(), status: "pending" });
+            audit::record(
+                state,
+                "account.register_duplicate",
+                None,
+                None,
+                Some(client),
+                json!({}),
+            )
+            .await?;
+            return Ok(Registered {
+                id: new_account_id(state).to_string(),
+                status: "pending",
+            });
         }
         Err(e) => return Err(e.into()),
     }
     send_link(state, id, &email, VERIFY, VERIFY_TTL).await?;
-    audit::record(state, "account.registered", Some(id.to_string()), None, Some(client), json!({})).await?;
+    audit::record(
+        state,
+        "account.registered",
+        Some(id.to_string()),
+        None,
+        Some(client),
+        json!({}),
+    )
+    .await?;
     metrics::counter!("portcullis_registrations_total").increment(1);
-    Ok(Registered { id: id.to_string(), status: "pending" })
+    Ok(Registered {
+        id: id.to_string(),
+        status: "pending",
+    })
 }
 
-async fn send_link(state: &AppState, id: AccountId, email: &Email, purpose: &str, ttl: i64) -> Result<(), ApiError> {
+async fn send_link(
+    state: &AppState,
+    id: AccountId,
+    email: &Email,
+    purpose: &str,
+    ttl: i64,
+) -> Result<(), ApiError> {
     let token = OpaqueToken::generate(state.entropy.as_ref());
     let now = state.now();
-    state.store.email_tokens.invalidate(id, purpose, now).await?;
-    state.store.email_tokens.insert(&token.hash(), id, purpose, now, now + ttl).await?;
+    state
+        .store
+        .email_tokens
+        .invalidate(id, purpose, now)
+        .await?;
+    state
+        .store
+        .email_tokens
+        .insert(&token.hash(), id, purpose, now, now + ttl)
+        .await?;
     let (path, subject, text) = match purpose {
-        VERIFY => ("verify-email", "Verify your e-mail address", "Welcome to Portcullis. Confirm your e-mail address with this link (valid for 24 hours):"),
-        _ => ("reset-password", "Reset your password", "Someone asked to reset the password of your Portcullis account. If it was you, use this link (valid for one hour); otherwise ignore this message:"),
+        VERIFY => (
+            "verify-email",
+            "Verify your e-mail address",
+            "Welcome to Portcullis. Confirm your e-mail address with this link (valid for 24 hours):",
+        ),
+        _ => (
+            "reset-password",
+            "Reset your password",
+            "Someone asked to reset the password of your Portcullis account. If it was you, use this link (valid for one hour); otherwise ignore this message:",
+        ),
     };
     let link = format!("{}/{path}?token={}", state.public_url, token.expose());
-    mail::enqueue(state, &Mail {
-        to: email.as_str().to_owned(),
-        subject: subject.into(),
-        body: format!("{text}\n\n{link}\n"),
-        link: Some(link),
-    }).await
+    mail::enqueue(
+        state,
+        &Mail {
+            to: email.as_str().to_owned(),
+            subject: subject.into(),
+            body: format!("{text}\n\n{link}\n"),
+            link: Some(link),
+        },
+    )
+    .await
 }
 
 /// `POST /v1/accounts/verify`.
 ///
 /// # Errors
 /// [`ApiError::BadRequest`] for an unknown, used or expired token.
-pub async fn verify_email(state: &AppState, token: &str, client: &ClientInfo) -> Result<(), ApiError> {
-    let invalid = || ApiError::bad_request("invalid-token", "the verification link is invalid or has expired");
+pub async fn verify_email(
+    state: &AppState,
+    token: &str,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid-token",
+            "the verification link is invalid or has expired",
+        )
+    };
     let token = OpaqueToken::parse(token).ok_or_else(invalid)?;
     let now = state.now();
-    let id = state.store.email_tokens.consume(&token.hash(), VERIFY, now).await?.ok_or_else(invalid)?;
+    let id = state
+        .store
+        .email_tokens
+        .consume(&token.hash(), VERIFY, now)
+        .await?
+        .ok_or_else(invalid)?;
     state.store.accounts.mark_verified(id, now).await?;
-    audit::record(state, "account.verified", Some(id.to_string()), None, Some(client), json!({})).await
+    audit::record(
+        state,
+        "account.verified",
+        Some(id.to_string()),
+        None,
+        Some(client),
+        json!({}),
+    )
+    .await
 }
 
 /// Changes to a profile; `Some(None)` clears a field.
@@ -227,26 +325,51 @@ pub struct ProfileUpdate {
 ///
 /// # Errors
 /// Invalid fields.
-pub async fn update_profile(state: &AppState, id: AccountId, update: ProfileUpdate, client: &ClientInfo) -> Result<Profile, ApiError> {
+pub async fn update_profile(
+    state: &AppState,
+    id: AccountId,
+    update: ProfileUpdate,
+    client: &ClientInfo,
+) -> Result<Profile, ApiError> {
     let mut account = live_account(state, id).await?;
     let key = data_key(state, id).await?;
     let mut changed = Vec::new();
     if let Some(name) = update.display_name {
         let name = name.as_deref().map(DisplayName::parse).transpose()?;
-        account.display_name_ct = name.map(|n| pii::seal(&key, id, "display_name", n.as_str())).transpose()?;
+        account.display_name_ct = name
+            .map(|n| pii::seal(&key, id, "display_name", n.as_str()))
+            .transpose()?;
         changed.push("display_name");
     }
     if let Some(phone) = update.phone {
         let phone = phone.as_deref().map(PhoneE164::parse).transpose()?;
-        account.phone_ct = phone.map(|p| pii::seal(&key, id, "phone", p.as_str())).transpose()?;
+        account.phone_ct = phone
+            .map(|p| pii::seal(&key, id, "phone", p.as_str()))
+            .transpose()?;
         changed.push("phone");
     }
-    state.store.accounts.update_pii(&account, state.now()).await?;
-    audit::record(state, "account.updated", Some(id.to_string()), None, Some(client), json!({"fields": changed})).await?;
+    state
+        .store
+        .accounts
+        .update_pii(&account, state.now())
+        .await?;
+    audit::record(
+        state,
+        "account.updated",
+        Some(id.to_string()),
+        None,
+        Some(client),
+        json!({"fields": changed}),
+    )
+    .await?;
     profile(state, &account).await
 }
 
-async fn check_password(state: &AppState, account: &AccountRecord, password: Password) -> Result<(), ApiError> {
+async fn check_password(
+    state: &AppState,
+    account: &AccountRecord,
+    password: Password,
+) -> Result<(), ApiError> {
     let stored = PasswordHash::from_phc(account.password_hash.clone());
     match passwords::verify(state, password, Some(stored)).await? {
         Some(Verification::Match { .. }) => Ok(()),
@@ -258,11 +381,24 @@ async fn check_password(state: &AppState, account: &AccountRecord, password: Pas
 ///
 /// # Errors
 /// Wrong password.
-pub async fn delete(state: &AppState, id: AccountId, password: Password, client: &ClientInfo) -> Result<(), ApiError> {
+pub async fn delete(
+    state: &AppState,
+    id: AccountId,
+    password: Password,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
     let account = live_account(state, id).await?;
     check_password(state, &account, password).await?;
     state.store.accounts.shred(id, state.now()).await?;
-    audit::record(state, "account.deleted", Some(id.to_string()), None, Some(client), json!({"data_key": "destroyed"})).await
+    audit::record(
+        state,
+        "account.deleted",
+        Some(id.to_string()),
+        None,
+        Some(client),
+        json!({"data_key": "destroyed"}),
+    )
+    .await
 }
 
 /// `GET /v1/me/export`: everything held on the account.
@@ -295,14 +431,37 @@ pub fn session_json(s: &portcullis_store::model::SessionRecord) -> serde_json::V
 ///
 /// # Errors
 /// Wrong current password or a refused new one.
-pub async fn change_password(state: &AppState, id: AccountId, current_session: SessionId, current: Password, new: Password, client: &ClientInfo) -> Result<u64, ApiError> {
+pub async fn change_password(
+    state: &AppState,
+    id: AccountId,
+    current_session: SessionId,
+    current: Password,
+    new: Password,
+    client: &ClientInfo,
+) -> Result<u64, ApiError> {
     let account = live_account(state, id).await?;
     check_password(state, &account, current).await?;
     let email = Email::parse(&profile(state, &account).await?.email)?;
-    state.config.password.policy.check(&new, Some(&email), &[])?;
+    state
+        .config
+        .password
+        .policy
+        .check(&new, Some(&email), &[])?;
     let hash = passwords::hash(state, new).await?;
-    state.store.accounts.set_password_hash(id, hash.as_phc(), state.now()).await?;
-    audit::record(state, "password.changed", Some(id.to_string()), None, Some(client), json!({})).await?;
+    state
+        .store
+        .accounts
+        .set_password_hash(id, hash.as_phc(), state.now())
+        .await?;
+    audit::record(
+        state,
+        "password.changed",
+        Some(id.to_string()),
+        None,
+        Some(client),
+        json!({}),
+    )
+    .await?;
     sessions::revoke_all(state, id, Some(current_session), "password_changed", client).await
 }
 
@@ -325,38 +484,86 @@ pub fn forgot(state: &AppState, email: &str, client: &ClientInfo) -> Result<(), 
     Ok(())
 }
 
-async fn forgot_inner(state: &AppState, email: &Email, client: &ClientInfo) -> Result<(), ApiError> {
+async fn forgot_inner(
+    state: &AppState,
+    email: &Email,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
     let key = pii::email_index(&state.keyring(), email.as_str());
     let Some(account) = state.store.accounts.find_by_email_index(&key).await? else {
         return Ok(());
     };
-    if !matches!(account.status, AccountStatus::Active | AccountStatus::Pending) {
+    if !matches!(
+        account.status,
+        AccountStatus::Active | AccountStatus::Pending
+    ) {
         return Ok(());
     }
     send_link(state, account.id, email, RESET, RESET_TTL).await?;
-    audit::record(state, "password.reset_requested", Some(account.id.to_string()), None, Some(client), json!({})).await
+    audit::record(
+        state,
+        "password.reset_requested",
+        Some(account.id.to_string()),
+        None,
+        Some(client),
+        json!({}),
+    )
+    .await
 }
 
 /// `POST /v1/password/reset`: sets a new password from a mailed token and ends every session.
 ///
 /// # Errors
 /// Invalid token or a refused password (the token then stays usable).
-pub async fn reset(state: &AppState, token: &str, new: Password, client: &ClientInfo) -> Result<(), ApiError> {
-    let invalid = || ApiError::bad_request("invalid-token", "the reset link is invalid or has expired");
+pub async fn reset(
+    state: &AppState,
+    token: &str,
+    new: Password,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
+    let invalid =
+        || ApiError::bad_request("invalid-token", "the reset link is invalid or has expired");
     let token = OpaqueToken::parse(token).ok_or_else(invalid)?;
     let now = state.now();
-    let id = state.store.email_tokens.peek(&token.hash(), RESET, now).await?.ok_or_else(invalid)?;
+    let id = state
+        .store
+        .email_tokens
+        .peek(&token.hash(), RESET, now)
+        .await?
+        .ok_or_else(invalid)?;
     let account = live_account(state, id).await.map_err(|_| invalid())?;
     let email = Email::parse(&profile(state, &account).await?.email)?;
-    state.config.password.policy.check(&new, Some(&email), &[])?;
+    state
+        .config
+        .password
+        .policy
+        .check(&new, Some(&email), &[])?;
     let hash = passwords::hash(state, new).await?;
-    if state.store.email_tokens.consume(&token.hash(), RESET, state.now()).await?.is_none() {
+    if state
+        .store
+        .email_tokens
+        .consume(&token.hash(), RESET, state.now())
+        .await?
+        .is_none()
+    {
         return Err(invalid());
     }
-    state.store.accounts.set_password_hash(id, hash.as_phc(), state.now()).await?;
+    state
+        .store
+        .accounts
+        .set_password_hash(id, hash.as_phc(), state.now())
+        .await?;
     // A reset proves control of the mailbox, so a pending account becomes verified too.
     state.store.accounts.mark_verified(id, state.now()).await?;
-    audit::record(state, "password.reset", Some(id.to_string()), None, Some(client), json!({})).await?;
+    audit::record(
+        state,
+        "password.reset",
+        Some(id.to_string()),
+        None,
+        Some(client),
+        json!({}),
+    )
+    .await?;
     sessions::revoke_all(state, id, None, "password_reset", client).await?;
     Ok(())
 }

@@ -24,7 +24,11 @@ pub async fn record(
         actor,
         subject,
         ip: client.and_then(|c| c.ip.map(|ip| ip.to_string())),
-        detail: if detail.is_null() { serde_json::json!({}) } else { detail },
+        detail: if detail.is_null() {
+            serde_json::json!({})
+        } else {
+            detail
+        },
     };
     state.store.audit.append(state.now(), event).await?;
     Ok(())

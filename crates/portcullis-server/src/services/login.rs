@@ -59,7 +59,15 @@ fn required_factors(state: &AppState, account: Option<&AccountRecord>) -> usize 
     let map = &state.config.login.required_factors;
     let global = map.get("*").copied().unwrap_or(1);
     account
-        .map(|a| a.roles.iter().filter_map(|r| map.get(r)).copied().max().unwrap_or(global).max(global))
+        .map(|a| {
+            a.roles
+                .iter()
+                .filter_map(|r| map.get(r))
+                .copied()
+                .max()
+                .unwrap_or(global)
+                .max(global)
+        })
         .unwrap_or(global)
 }
 
@@ -68,8 +76,13 @@ fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiEr
     if failures < cfg.free_failures {
         return Ok(());
     }
-    let exp = u32::try_from(failures - cfg.free_failures).unwrap_or(u32::MAX).min(30);
-    let wait = cfg.backoff_base_secs.saturating_mul(1i64 << exp).min(cfg.backoff_max_secs);
+    let exp = u32::try_from(failures - cfg.free_failures)
+        .unwrap_or(u32::MAX)
+        .min(30);
+    let wait = cfg
+        .backoff_base_secs
+        .saturating_mul(1i64 << exp)
+        .min(cfg.backoff_max_secs);
     let until = last + wait;
     let now = state.now();
     if now < until {
@@ -96,7 +109,12 @@ async fn guard(state: &AppState, key: &[u8], client: &ClientInfo) -> Result<(), 
 ///
 /// # Errors
 /// Invalid credentials, rate limits, or an account that may not log in.
-pub async fn start(state: &AppState, email: &str, password: Option<Password>, client: &ClientInfo) -> Result<LoginStep, ApiError> {
+pub async fn start(
+    state: &AppState,
+    email: &str,
+    password: Option<Password>,
+    client: &ClientInfo,
+) -> Result<LoginStep, ApiError> {
     let email = Email::parse(email)?;
     let key = pii::email_index(&state.keyring(), email.as_str());
     guard(state, &key, client).await?;
@@ -115,10 +133,21 @@ pub async fn start(state: &AppState, email: &str, password: Option<Password>, cl
     match password {
         None => {
             state.store.challenges.insert(&challenge).await?;
-            Ok(LoginStep::Pending(pending(&challenge, challenge.remaining(), now)))
+            Ok(LoginStep::Pending(pending(
+                &challenge,
+                challenge.remaining(),
+                now,
+            )))
         }
         Some(password) => {
-            let step = answer_factor(state, &mut challenge, account, Answer::Password(password), client).await;
+            let step = answer_factor(
+                state,
+                &mut challenge,
+                account,
+                Answer::Password(password),
+                client,
+            )
+            .await;
             if let Ok(LoginStep::Pending(_)) = &step {
                 state.store.challenges.insert(&challenge).await?;
             }
@@ -131,7 +160,12 @@ pub async fn start(state: &AppState, email: &str, password: Option<Password>, cl
 ///
 /// # Errors
 /// Unknown or spent challenge, invalid answer, rate limits.
-pub async fn answer(state: &AppState, id: ChallengeId, answer: Answer, client: &ClientInfo) -> Result<LoginStep, ApiError> {
+pub async fn answer(
+    state: &AppState,
+    id: ChallengeId,
+    answer: Answer,
+    client: &ClientInfo,
+) -> Result<LoginStep, ApiError> {
     let Some((mut challenge, version)) = state.store.challenges.get(id).await? else {
         return Err(ApiError::Challenge(ChallengeError::Expired));
     };
@@ -157,7 +191,11 @@ fn pending(challenge: &Challenge, factors: Vec<FactorKind>, now: i64) -> Pending
     }
 }
 
-async fn verify_answer(state: &AppState, account: Option<&AccountRecord>, answer: Answer) -> Result<bool, ApiError> {
+async fn verify_answer(
+    state: &AppState,
+    account: Option<&AccountRecord>,
+    answer: Answer,
+) -> Result<bool, ApiError> {
     match answer {
         Answer::Password(password) => {
             let stored = account.map(|a| PasswordHash::from_phc(a.password_hash.clone()));
@@ -166,7 +204,11 @@ async fn verify_answer(state: &AppState, account: Option<&AccountRecord>, answer
                 (Some(Verification::Match { needs_rehash }), Some(a)) => {
                     if needs_rehash {
                         let fresh = passwords::hash(state, password).await?;
-                        state.store.accounts.set_password_hash(a.id, fresh.as_phc(), state.now()).await?;
+                        state
+                            .store
+                            .accounts
+                            .set_password_hash(a.id, fresh.as_phc(), state.now())
+                            .await?;
                         tracing::info!(account = %a.id, "password re-hashed with current parameters");
                     }
                     Ok(true)
@@ -186,15 +228,29 @@ async fn answer_factor(
 ) -> Result<LoginStep, ApiError> {
     let factor = answer.factor();
     challenge.admit(factor, state.now())?;
-    let usable = account.as_ref().filter(|a| a.status != AccountStatus::Deleted);
+    let usable = account
+        .as_ref()
+        .filter(|a| a.status != AccountStatus::Deleted);
     let verified = verify_answer(state, usable, answer).await?;
     let now = state.now();
     let actor = usable.map(|a| a.id.to_string());
     match challenge.record(factor, verified, now) {
         Err(e) => {
-            state.store.throttle.record_failure(&challenge.login_key, now).await?;
+            state
+                .store
+                .throttle
+                .record_failure(&challenge.login_key, now)
+                .await?;
             metrics::counter!("portcullis_logins_total", "outcome" => "failed").increment(1);
-            audit::record(state, "login.failed", actor, Some(challenge.id.to_string()), Some(client), json!({"factor": factor, "reason": "invalid_credentials"})).await?;
+            audit::record(
+                state,
+                "login.failed",
+                actor,
+                Some(challenge.id.to_string()),
+                Some(client),
+                json!({"factor": factor, "reason": "invalid_credentials"}),
+            )
+            .await?;
             Err(e.into())
         }
         Ok(progress) => {
@@ -203,17 +259,35 @@ async fn answer_factor(
                 return Err(ApiError::InvalidCredentials);
             };
             match account.status {
-                AccountStatus::Pending => return Err(ApiError::Forbidden("verify your e-mail address before logging in")),
-                AccountStatus::Disabled => return Err(ApiError::Forbidden("this account is disabled")),
+                AccountStatus::Pending => {
+                    return Err(ApiError::Forbidden(
+                        "verify your e-mail address before logging in",
+                    ));
+                }
+                AccountStatus::Disabled => {
+                    return Err(ApiError::Forbidden("this account is disabled"));
+                }
                 AccountStatus::Active | AccountStatus::Deleted => {}
             }
             state.store.throttle.clear(&challenge.login_key).await?;
             match progress {
-                Progress::NeedMore(remaining) => Ok(LoginStep::Pending(pending(challenge, remaining, now))),
+                Progress::NeedMore(remaining) => {
+                    Ok(LoginStep::Pending(pending(challenge, remaining, now)))
+                }
                 Progress::Complete { assurance, amr } => {
-                    let tokens = sessions::issue(state, account, assurance, amr.clone(), client).await?;
-                    metrics::counter!("portcullis_logins_total", "outcome" => "succeeded").increment(1);
-                    audit::record(state, "login.succeeded", actor, Some(tokens.session_id.clone()), Some(client), json!({"acr": assurance.acr(), "amr": amr})).await?;
+                    let tokens =
+                        sessions::issue(state, account, assurance, amr.clone(), client).await?;
+                    metrics::counter!("portcullis_logins_total", "outcome" => "succeeded")
+                        .increment(1);
+                    audit::record(
+                        state,
+                        "login.succeeded",
+                        actor,
+                        Some(tokens.session_id.clone()),
+                        Some(client),
+                        json!({"acr": assurance.acr(), "amr": amr}),
+                    )
+                    .await?;
                     Ok(LoginStep::Complete(tokens))
                 }
             }

@@ -5,7 +5,8 @@
 //! retries and exponential back-off, then erases the payload. Transports: SMTP (lettre) and,
 //! by default in development, `.eml` files under `data_dir/mail`.
 
-use lettre::message::Mailbox;
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,11 @@ pub async fn enqueue(state: &AppState, mail: &Mail) -> Result<(), ApiError> {
     let json = serde_json::to_vec(mail).map_err(|e| ApiError::Internal(e.to_string()))?;
     let sealed = state.keyring().seal_secret(&json, OUTBOX_AAD)?;
     let id = uuid::Uuid::now_v7().to_string();
-    state.store.outbox.enqueue(&id, &sealed, state.now()).await?;
+    state
+        .store
+        .outbox
+        .enqueue(&id, &sealed, state.now())
+        .await?;
     state.mail_notify.notify_one();
     Ok(())
 }
@@ -63,19 +68,24 @@ impl Transport {
             MailTransportKind::Smtp => {
                 let tls = match cfg.smtp_security {
                     SmtpSecurity::None => Tls::None,
-                    SmtpSecurity::Starttls => Tls::Required(TlsParameters::new(cfg.smtp_host.clone())?),
+                    SmtpSecurity::Starttls => {
+                        Tls::Required(TlsParameters::new(cfg.smtp_host.clone())?)
+                    }
                     SmtpSecurity::Tls => Tls::Wrapper(TlsParameters::new(cfg.smtp_host.clone())?),
                 };
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.smtp_host)
-                    .port(cfg.smtp_port)
-                    .tls(tls)
-                    .timeout(Some(Duration::from_secs(20)));
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.smtp_host)
+                        .port(cfg.smtp_port)
+                        .tls(tls)
+                        .timeout(Some(Duration::from_secs(20)));
                 if let (Some(user), Some(pass)) = (&cfg.smtp_username, &cfg.smtp_password) {
                     use secrecy::ExposeSecret;
-                    builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                        user.clone(),
-                        pass.expose_secret().to_owned(),
-                    ));
+                    builder = builder.credentials(
+                        lettre::transport::smtp::authentication::Credentials::new(
+                            user.clone(),
+                            pass.expose_secret().to_owned(),
+                        ),
+                    );
                 }
                 Transport::Smtp(builder.build())
             }
@@ -85,14 +95,22 @@ impl Transport {
     async fn send(&self, id: &str, message: Message, link: Option<&str>) -> Result<(), String> {
         match self {
             Transport::Files(dir) => {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let path = dir.join(format!("{id}.eml"));
-                tokio::fs::write(&path, message.formatted()).await.map_err(|e| e.to_string())?;
+                tokio::fs::write(&path, message.formatted())
+                    .await
+                    .map_err(|e| e.to_string())?;
                 // Development transport only: the link is printed so a newcomer can click it.
                 tracing::info!(path = %path.display(), link = link.unwrap_or(""), "development mail written");
                 Ok(())
             }
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -100,12 +118,24 @@ impl Transport {
 fn build(from: &str, mail: &Mail) -> Result<Message, String> {
     let from: Mailbox = from.parse().map_err(|e| format!("bad sender: {e}"))?;
     let to: Mailbox = mail.to.parse().map_err(|e| format!("bad recipient: {e}"))?;
+    // 7bit keeps links intact for people and scripts that read the raw message (quoted-printable
+    // would turn `token=` into `token=3D`). RFC 5322 allows lines up to 998 octets; lettre's
+    // automatic choice wraps at 76, so ASCII bodies are passed pre-encoded. Anything else
+    // falls back to the automatic choice.
+    let seven_bit = mail.body.is_ascii() && mail.body.lines().all(|l| l.len() <= 998);
+    let body = if seven_bit {
+        let crlf = mail.body.replace("\r\n", "\n").replace('\n', "\r\n");
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(mail.body.clone())
+    };
     Message::builder()
         .from(from)
         .to(to)
         .subject(&mail.subject)
+        .message_id(None)
         .header(lettre::message::header::ContentType::TEXT_PLAIN)
-        .body(mail.body.clone())
+        .body(body)
         .map_err(|e| e.to_string())
 }
 
@@ -150,10 +180,16 @@ pub async fn deliver_due(state: &AppState, transport: &Transport) -> Result<usiz
             }
             Err(error) => {
                 let dead = item.attempts >= state.config.mail.max_attempts;
-                let delay = 2i64.saturating_pow(u32::try_from(item.attempts).unwrap_or(30).min(20)).min(3600);
+                let delay = 2i64
+                    .saturating_pow(u32::try_from(item.attempts).unwrap_or(30).min(20))
+                    .min(3600);
                 tracing::warn!(id = %item.id, attempts = item.attempts, dead, error = %error, "mail delivery failed");
                 metrics::counter!("portcullis_mail_failed_total").increment(1);
-                state.store.outbox.mark_failed(&item.id, state.now() + delay, &error, dead).await?;
+                state
+                    .store
+                    .outbox
+                    .mark_failed(&item.id, state.now() + delay, &error, dead)
+                    .await?;
             }
         }
     }

@@ -33,10 +33,16 @@ pub struct TokenResponse {
 ///
 /// # Errors
 /// Signing failure.
-pub fn access_token(state: &AppState, roles: &[String], session: &SessionRecord) -> Result<String, ApiError> {
+pub fn access_token(
+    state: &AppState,
+    roles: &[String],
+    session: &SessionRecord,
+) -> Result<String, ApiError> {
     let now = state.now();
     let exp = (now + state.config.tokens.access_ttl_secs).min(session.absolute_expires_at);
-    let jti = uuid::Uuid::from_bytes(state.random::<16>()).simple().to_string();
+    let jti = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
     let claims = AccessClaims {
         iss: state.issuer.clone(),
         sub: session.account_id.to_string(),
@@ -84,7 +90,11 @@ pub async fn issue(
     };
     let refresh = OpaqueToken::generate(state.entropy.as_ref());
     let refresh_expires = (now + t.refresh_ttl_secs).min(absolute);
-    state.store.sessions.create(&session, &refresh.hash(), refresh_expires).await?;
+    state
+        .store
+        .sessions
+        .create(&session, &refresh.hash(), refresh_expires)
+        .await?;
     let access = access_token(state, &account.roles, &session)?;
     Ok(TokenResponse {
         access_token: access,
@@ -99,7 +109,11 @@ pub async fn issue(
 ///
 /// # Errors
 /// [`ApiError::Unauthenticated`] for unknown, expired, reused tokens or ended sessions.
-pub async fn refresh(state: &AppState, presented: &str, client: &ClientInfo) -> Result<TokenResponse, ApiError> {
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    client: &ClientInfo,
+) -> Result<TokenResponse, ApiError> {
     let invalid = ApiError::Unauthenticated("the refresh token is not valid");
     let Some(old) = OpaqueToken::parse(presented) else {
         return Err(invalid);
@@ -110,18 +124,37 @@ pub async fn refresh(state: &AppState, presented: &str, client: &ClientInfo) -> 
     let outcome = state
         .store
         .sessions
-        .rotate_refresh(&old.hash(), &new.hash(), now, t.session_idle_secs, now + t.refresh_ttl_secs)
+        .rotate_refresh(
+            &old.hash(),
+            &new.hash(),
+            now,
+            t.session_idle_secs,
+            now + t.refresh_ttl_secs,
+        )
         .await?;
     match outcome {
         RefreshOutcome::Rotated(session) => {
             let account = state.store.accounts.get(session.account_id).await?;
             let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
-                state.store.sessions.revoke(session.id, "account_inactive", now).await?;
+                state
+                    .store
+                    .sessions
+                    .revoke(session.id, "account_inactive", now)
+                    .await?;
                 return Err(invalid);
             };
             let access = access_token(state, &account.roles, &session)?;
-            audit::record(state, "token.refreshed", Some(account.id.to_string()), Some(session.id.to_string()), Some(client), json!({})).await?;
-            metrics::counter!("portcullis_token_refresh_total", "outcome" => "rotated").increment(1);
+            audit::record(
+                state,
+                "token.refreshed",
+                Some(account.id.to_string()),
+                Some(session.id.to_string()),
+                Some(client),
+                json!({}),
+            )
+            .await?;
+            metrics::counter!("portcullis_token_refresh_total", "outcome" => "rotated")
+                .increment(1);
             Ok(TokenResponse {
                 access_token: access,
                 token_type: "Bearer",
@@ -131,14 +164,28 @@ pub async fn refresh(state: &AppState, presented: &str, client: &ClientInfo) -> 
             })
         }
         RefreshOutcome::Reused(sid) => {
-            let owner = state.store.sessions.get(sid).await?.map(|s| s.account_id.to_string());
-            audit::record(state, "token.reuse_detected", owner, Some(sid.to_string()), Some(client), json!({"action": "session_revoked"})).await?;
+            let owner = state
+                .store
+                .sessions
+                .get(sid)
+                .await?
+                .map(|s| s.account_id.to_string());
+            audit::record(
+                state,
+                "token.reuse_detected",
+                owner,
+                Some(sid.to_string()),
+                Some(client),
+                json!({"action": "session_revoked"}),
+            )
+            .await?;
             metrics::counter!("portcullis_token_refresh_total", "outcome" => "reuse").increment(1);
             tracing::warn!(session = %sid, "refresh token reuse detected; session revoked");
             Err(invalid)
         }
         RefreshOutcome::Invalid => {
-            metrics::counter!("portcullis_token_refresh_total", "outcome" => "invalid").increment(1);
+            metrics::counter!("portcullis_token_refresh_total", "outcome" => "invalid")
+                .increment(1);
             Err(invalid)
         }
     }
@@ -148,12 +195,30 @@ pub async fn refresh(state: &AppState, presented: &str, client: &ClientInfo) -> 
 ///
 /// # Errors
 /// [`ApiError::NotFound`] when the session is not the account's.
-pub async fn revoke(state: &AppState, account: AccountId, session: SessionId, reason: &str, client: &ClientInfo) -> Result<(), ApiError> {
+pub async fn revoke(
+    state: &AppState,
+    account: AccountId,
+    session: SessionId,
+    reason: &str,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
     let record = state.store.sessions.get(session).await?;
     match record {
         Some(s) if s.account_id == account => {
-            state.store.sessions.revoke(session, reason, state.now()).await?;
-            audit::record(state, "session.revoked", Some(account.to_string()), Some(session.to_string()), Some(client), json!({"reason": reason})).await
+            state
+                .store
+                .sessions
+                .revoke(session, reason, state.now())
+                .await?;
+            audit::record(
+                state,
+                "session.revoked",
+                Some(account.to_string()),
+                Some(session.to_string()),
+                Some(client),
+                json!({"reason": reason}),
+            )
+            .await
         }
         _ => Err(ApiError::NotFound),
     }
@@ -163,8 +228,26 @@ pub async fn revoke(state: &AppState, account: AccountId, session: SessionId, re
 ///
 /// # Errors
 /// Storage failure.
-pub async fn revoke_all(state: &AppState, account: AccountId, keep: Option<SessionId>, reason: &str, client: &ClientInfo) -> Result<u64, ApiError> {
-    let n = state.store.sessions.revoke_all(account, keep, reason, state.now()).await?;
-    audit::record(state, "session.revoked_all", Some(account.to_string()), None, Some(client), json!({"reason": reason, "count": n})).await?;
+pub async fn revoke_all(
+    state: &AppState,
+    account: AccountId,
+    keep: Option<SessionId>,
+    reason: &str,
+    client: &ClientInfo,
+) -> Result<u64, ApiError> {
+    let n = state
+        .store
+        .sessions
+        .revoke_all(account, keep, reason, state.now())
+        .await?;
+    audit::record(
+        state,
+        "session.revoked_all",
+        Some(account.to_string()),
+        None,
+        Some(client),
+        json!({"reason": reason, "count": n}),
+    )
+    .await?;
     Ok(n)
 }

@@ -15,11 +15,13 @@ use crate::error::StoreError;
 use crate::model::{AccountRecord, SessionRecord};
 
 pub(crate) fn parse_account_id(s: &str) -> Result<AccountId, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("bad account id {s:?}")))
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad account id {s:?}")))
 }
 
 pub(crate) fn parse_session_id(s: &str) -> Result<SessionId, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("bad session id {s:?}")))
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad session id {s:?}")))
 }
 
 pub(crate) fn to_json_list(v: &[String]) -> String {
@@ -31,7 +33,8 @@ pub(crate) fn from_json_list(s: &str) -> Result<Vec<String>, StoreError> {
 }
 
 pub(crate) fn hash32(v: Vec<u8>) -> Result<[u8; 32], StoreError> {
-    v.try_into().map_err(|_| StoreError::Corrupt("hash is not 32 bytes".into()))
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt("hash is not 32 bytes".into()))
 }
 
 /// Raw columns of an `accounts` row, decoded into a record.

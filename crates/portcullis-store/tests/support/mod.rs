@@ -145,35 +145,44 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Generates, for every check, one test per backend: `sqlite::<check>` and
-/// `postgres::<check>`. Checks in `store` take the [`Store`]; checks in `with_db` also get
-/// the [`TestDb`] (backend name, raw reads).
+/// Generates one test per check and backend, `<backend>::<group>::<check>`, each on a fresh
+/// database, calling `crate::<group>::<check>(store)`; a check marked `(with_db)` is called
+/// as `check(store, &test_db)` instead (for the backend name or raw reads).
+///
+/// ```ignore
+/// conformance! {
+///     accounts: [create_get_and_find, shred],
+///     outbox: [claims_and_retries, erases_payloads(with_db)],
+/// }
+/// ```
 #[macro_export]
 macro_rules! conformance {
-    (store: [$($check:ident),* $(,)?], with_db: [$($db_check:ident),* $(,)?] $(,)?) => {
-        $crate::conformance!(@backend sqlite, [$($check),*], [$($db_check),*]);
-        $crate::conformance!(@backend postgres, [$($check),*], [$($db_check),*]);
-    };
-    (@backend $backend:ident, [$($check:ident),*], [$($db_check:ident),*]) => {
+    (@backend $backend:ident;
+     $($group:ident: [$($check:ident $(($with:ident))?),* $(,)?]),* $(,)?) => {
         mod $backend {
-            use $crate::support::TestDb;
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $check() {
-                    let db = TestDb::$backend().await;
-                    super::$check(db.store.clone()).await;
-                    db.finish().await;
-                }
-            )*
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $db_check() {
-                    let db = TestDb::$backend().await;
-                    super::$db_check(db.store.clone(), &db).await;
-                    db.finish().await;
+                mod $group {
+                    $(
+                        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                        async fn $check() {
+                            let db = $crate::support::TestDb::$backend().await;
+                            $crate::conformance!(@call $crate::$group::$check, db $(, $with)?);
+                            db.finish().await;
+                        }
+                    )*
                 }
             )*
         }
+    };
+    (@call $check:path, $db:ident) => {
+        $check($db.store.clone()).await
+    };
+    (@call $check:path, $db:ident, with_db) => {
+        $check($db.store.clone(), &$db).await
+    };
+    ($($groups:tt)*) => {
+        $crate::conformance!(@backend sqlite; $($groups)*);
+        $crate::conformance!(@backend postgres; $($groups)*);
     };
 }
 

@@ -1,0 +1,205 @@
+//! [`SessionRepo`](portcullis_store::repo::SessionRepo) without refresh tokens: liveness, activity, revocation.
+
+use portcullis_core::ids::SessionId;
+use portcullis_store::Store;
+
+use crate::fixtures::{T0, account_id, create_account, create_session, session};
+
+pub async fn create_get_list_live(store: Store) {
+    let a = create_account(&store, 1).await;
+    let b = create_account(&store, 2).await;
+    let now = T0 + 1000;
+    let s1 = session(a.id, 1, T0 + 100, 3600, 7200);
+    let s2 = session(a.id, 2, T0 + 200, 3600, 7200);
+    let s3 = session(a.id, 3, T0 + 300, 3600, 7200);
+    let revoked = session(a.id, 4, T0 + 400, 3600, 7200);
+    let idle_expired = session(a.id, 5, T0 + 500, 500, 7200); // idle until exactly `now`
+    let absolute_expired = session(a.id, 6, T0, 3600, 1000); // absolute until exactly `now`
+    let other = session(b.id, 7, T0 + 600, 3600, 7200);
+    let mut with_nones = session(a.id, 8, T0 + 50, 3600, 7200);
+    with_nones.user_agent = None;
+    with_nones.ip = None;
+    with_nones.amr = vec!["pwd".to_owned(), "otp".to_owned()];
+    with_nones.acr = "aal2".to_owned();
+    let all = [
+        &s1,
+        &s2,
+        &s3,
+        &revoked,
+        &idle_expired,
+        &absolute_expired,
+        &other,
+        &with_nones,
+    ];
+    for (s, n) in all.into_iter().zip(1..) {
+        create_session(&store, s, n).await;
+    }
+    for s in all {
+        assert_eq!(store.sessions.get(s.id).await.unwrap().as_ref(), Some(s));
+    }
+    assert_eq!(
+        store
+            .sessions
+            .get(SessionId::new(1, [0; 10]))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .sessions
+            .revoke(revoked.id, "logout", T0 + 450)
+            .await
+            .unwrap()
+    );
+
+    let live = store.sessions.list_live(a.id, now).await.unwrap();
+    assert_eq!(live, vec![s3.clone(), s2, s1, with_nones]);
+    assert_eq!(
+        store.sessions.list_live(b.id, now).await.unwrap(),
+        vec![other]
+    );
+    assert!(
+        store
+            .sessions
+            .list_live(account_id(9), now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let earlier = store.sessions.list_live(a.id, now - 1).await.unwrap();
+    assert_eq!(
+        earlier.len(),
+        6,
+        "both expired sessions were still live a second earlier"
+    );
+}
+
+pub async fn touch(store: Store) {
+    let a = create_account(&store, 1).await;
+    let s = session(a.id, 1, T0, 300, 3600); // idle T0+300, absolute T0+3600
+    create_session(&store, &s, 1).await;
+
+    store.sessions.touch(s.id, T0 + 100, 300).await.unwrap();
+    let got = store.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.last_seen_at, got.idle_expires_at),
+        (T0 + 100, T0 + 400)
+    );
+    assert_eq!(got.absolute_expires_at, T0 + 3600);
+
+    store.sessions.touch(s.id, T0 + 350, 300).await.unwrap();
+    let got = store.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(got.idle_expires_at, T0 + 650);
+
+    // Never past the absolute expiry.
+    store.sessions.touch(s.id, T0 + 3500, 300).await.unwrap();
+    let got = store.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.last_seen_at, got.idle_expires_at),
+        (T0 + 3500, T0 + 3600)
+    );
+    assert_eq!(got.absolute_expires_at, T0 + 3600);
+
+    // A revoked session is not touched.
+    let r = session(a.id, 2, T0, 300, 3600);
+    create_session(&store, &r, 2).await;
+    store
+        .sessions
+        .revoke(r.id, "logout", T0 + 10)
+        .await
+        .unwrap();
+    store.sessions.touch(r.id, T0 + 20, 300).await.unwrap();
+    let got = store.sessions.get(r.id).await.unwrap().unwrap();
+    assert_eq!((got.last_seen_at, got.idle_expires_at), (T0, T0 + 300));
+}
+
+pub async fn revoke_and_revoke_all(store: Store) {
+    let a = create_account(&store, 1).await;
+    let b = create_account(&store, 2).await;
+    let s1 = session(a.id, 1, T0, 3600, 7200);
+    let s2 = session(a.id, 2, T0 + 1, 3600, 7200);
+    let s3 = session(a.id, 3, T0 + 2, 3600, 7200);
+    let s4 = session(a.id, 4, T0 + 3, 3600, 7200);
+    let sb = session(b.id, 5, T0 + 4, 3600, 7200);
+    for (s, n) in [&s1, &s2, &s3, &s4, &sb].into_iter().zip(1..) {
+        create_session(&store, s, n).await;
+    }
+
+    assert!(
+        store
+            .sessions
+            .revoke(s1.id, "logout", T0 + 10)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .sessions
+            .revoke(s1.id, "logout", T0 + 11)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.sessions.get(s1.id).await.unwrap().unwrap().revoked_at,
+        Some(T0 + 10)
+    );
+    let unknown = SessionId::new(1, [0; 10]);
+    assert!(
+        !store
+            .sessions
+            .revoke(unknown, "logout", T0 + 12)
+            .await
+            .unwrap()
+    );
+
+    let n = store
+        .sessions
+        .revoke_all(a.id, Some(s3.id), "password_changed", T0 + 20)
+        .await;
+    assert_eq!(
+        n.unwrap(),
+        2,
+        "s2 and s4; s1 was already revoked, s3 is kept"
+    );
+    let live = store.sessions.list_live(a.id, T0 + 21).await.unwrap();
+    assert_eq!(live.iter().map(|s| s.id).collect::<Vec<_>>(), vec![s3.id]);
+    assert_eq!(
+        store.sessions.get(s1.id).await.unwrap().unwrap().revoked_at,
+        Some(T0 + 10)
+    );
+    assert_eq!(
+        store.sessions.get(s2.id).await.unwrap().unwrap().revoked_at,
+        Some(T0 + 20)
+    );
+
+    assert_eq!(
+        store
+            .sessions
+            .revoke_all(a.id, None, "admin", T0 + 30)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .sessions
+            .list_live(a.id, T0 + 31)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .sessions
+            .revoke_all(a.id, None, "admin", T0 + 32)
+            .await
+            .unwrap(),
+        0
+    );
+    // Another account's session is never touched.
+    assert_eq!(
+        store.sessions.get(sb.id).await.unwrap().unwrap().revoked_at,
+        None
+    );
+}

@@ -1,0 +1,5 @@
+//! Subcommands that work offline on the data directory's database and keys.
+
+pub mod audit;
+pub mod keys;
+pub mod user;

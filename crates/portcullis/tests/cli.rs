@@ -1,0 +1,197 @@
+//! The CLI, tested by running the real binary against a fresh data directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn portcullis(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("PORTCULLIS_PASSWORD__ARGON2__MEMORY_KIB", "1024")
+        .env("PORTCULLIS_PASSWORD__ARGON2__ITERATIONS", "1")
+        .env("PORTCULLIS_USER_PASSWORD", "violet tangerine submarine 42")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run portcullis")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn add_user(dir: &Path, email: &str, roles: &[&str]) -> String {
+    let mut args = vec!["user", "add", "--email", email];
+    for r in roles {
+        args.extend(["--role", r]);
+    }
+    ok(&portcullis(dir, &args)).trim().to_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["config", "--help"],
+        vec!["user", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["user", "roles", "--help"],
+        vec!["keys", "rotate", "--help"],
+        vec!["keys", "rotate-master", "--help"],
+        vec!["audit", "verify", "--help"],
+        vec!["bench", "login", "--help"],
+    ] {
+        let out = ok(&portcullis(dir.path(), &cmd));
+        assert!(out.contains("Usage"), "{cmd:?}: {out}");
+    }
+}
+
+#[test]
+fn config_prints_effective_values_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["config", "--data-dir"])
+        .arg(dir.path())
+        .env("PORTCULLIS_MAIL__SMTP_PASSWORD", "hunter2-do-not-print")
+        .env("PORTCULLIS_TOKENS__ACCESS_TTL_SECS", "123")
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    assert!(text.contains("access_ttl_secs = 123"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(text.contains("<redacted>"), "{text}");
+}
+
+#[test]
+fn bad_config_fails_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["config", "--data-dir"])
+        .arg(dir.path())
+        .env("PORTCULLIS_TOKENS__ACCESS_TTL_SECS", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tokens.access_ttl_secs"), "{err}");
+}
+
+#[test]
+fn users_are_managed_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = add_user(dir.path(), "grace@example.com", &["admin"]);
+    let list = ok(&portcullis(dir.path(), &["user", "list"]));
+    assert!(list.contains(&id) && list.contains("grace@example.com") && list.contains("admin"), "{list}");
+    let dup = portcullis(dir.path(), &["user", "add", "--email", "Grace@Example.com"]);
+    assert!(!dup.status.success());
+    ok(&portcullis(dir.path(), &["user", "roles", "grace@example.com", "--set", "client,advisor"]));
+    let show = ok(&portcullis(dir.path(), &["user", "show", &id]));
+    assert!(show.contains("advisor") && !show.contains("\"admin\""), "{show}");
+    ok(&portcullis(dir.path(), &["user", "disable", &id]));
+    assert!(ok(&portcullis(dir.path(), &["user", "show", &id])).contains("disabled"));
+    ok(&portcullis(dir.path(), &["user", "enable", &id]));
+    assert!(ok(&portcullis(dir.path(), &["user", "show", &id])).contains("active"));
+    let missing = portcullis(dir.path(), &["user", "show", "nobody@example.com"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no account"));
+}
+
+#[test]
+fn weak_password_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["user", "add", "--email", "weak@example.com", "--data-dir"])
+        .arg(dir.path())
+        .env("PORTCULLIS_USER_PASSWORD", "password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+}
+
+#[test]
+fn audit_verify_detects_edits_and_deletions() {
+    let dir = tempfile::tempdir().unwrap();
+    add_user(dir.path(), "a@example.com", &[]);
+    add_user(dir.path(), "b@example.com", &[]);
+    add_user(dir.path(), "c@example.com", &[]);
+    let good = ok(&portcullis(dir.path(), &["audit", "verify"]));
+    assert!(good.contains("3 entries verified"), "{good}");
+
+    let db = dir.path().join("portcullis.db");
+    let sql = |q: &str| {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            use sqlx::ConnectOptions;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
+            sqlx::query(q).execute(&mut conn).await.unwrap();
+        });
+    };
+    sql("UPDATE audit_log SET detail = '{\"roles\":[\"admin\"]}' WHERE seq = 2");
+    let out = portcullis(dir.path(), &["audit", "verify"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("entry 2 was modified"), "{err}");
+
+    let dir2 = tempfile::tempdir().unwrap();
+    for e in ["d@example.com", "e@example.com", "f@example.com"] {
+        add_user(dir2.path(), e, &[]);
+    }
+    let db2 = dir2.path().join("portcullis.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&db2).connect().await.unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(&mut conn).await.unwrap();
+    });
+    let out = portcullis(dir2.path(), &["audit", "verify"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("entry 2 is missing"), "{err}");
+}
+
+#[test]
+fn key_rotation_keeps_old_keys_and_master_rotation_keeps_data_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = add_user(dir.path(), "keys@example.com", &[]);
+    let keyfile = || std::fs::read_to_string(dir.path().join("signing-keys.json")).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&keyfile()).unwrap();
+    assert_eq!(before["keys"].as_array().unwrap().len(), 1);
+    ok(&portcullis(dir.path(), &["keys", "rotate"]));
+    let after: serde_json::Value = serde_json::from_str(&keyfile()).unwrap();
+    let keys = after["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "the old key stays published");
+    assert!(keys.iter().filter(|k| k["retired_at"].is_null()).count() == 1);
+
+    let out = ok(&portcullis(dir.path(), &["keys", "rotate-master"]));
+    assert!(out.contains("v2") && out.contains("1 data key(s) re-wrapped"), "{out}");
+    let show = ok(&portcullis(dir.path(), &["user", "show", &id]));
+    assert!(show.contains("keys@example.com"), "{show}");
+    let audit = ok(&portcullis(dir.path(), &["audit", "verify"]));
+    assert!(audit.contains("3 entries verified"), "{audit}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["signing-keys.json", "keyring.json"] {
+            let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
+    }
+}
+
+#[test]
+fn migrate_reports_the_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(&portcullis(dir.path(), &["migrate"]));
+    assert!(out.contains("sqlite"), "{out}");
+}
