@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// `PORTCULLIS_*` variables that are read by the CLI, not configuration keys
+/// (`PORTCULLIS_TEST_*` belong to the test command and are skipped too).
+const NOT_CONFIG_ENV: &[&str] = &["config", "user_password"];
+
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -264,7 +268,10 @@ impl Config {
         }
         figment = figment.merge(
             Env::prefixed("PORTCULLIS_")
-                .filter(|k| !k.as_str().starts_with("test_") && k.as_str() != "config")
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    !k.starts_with("test_") && !NOT_CONFIG_ENV.contains(&k.as_str())
+                })
                 .split("__"),
         );
         let config: Config = figment
@@ -423,6 +430,17 @@ mod tests {
             jail.set_env("PORTCULLIS_TOKENS__ACCES_TTL", "60");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.contains("acces_ttl"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cli_and_test_variables_are_not_config_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PORTCULLIS_USER_PASSWORD", "x");
+            jail.set_env("PORTCULLIS_TEST_PG_URL", "postgres://x");
+            jail.set_env("PORTCULLIS_CONFIG", "none.toml");
+            assert!(Config::load(None).is_ok());
             Ok(())
         });
     }

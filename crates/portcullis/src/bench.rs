@@ -387,89 +387,34 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Prints the results as a table, each target with its verdict.
+#[rustfmt::skip] // one row per line reads as the table it prints
 fn print_table(r: &Report) {
     let (m, p, load) = (&r.machine, r.params, &r.load);
     let logins = logins_per_sec(load);
     let ratio = logins / r.hashes_per_sec;
     let ready_ok = r.existing.ready <= Duration::from_millis(300);
     let startup = |s: &Startup| format!("{:.1} / {:.1} ms", ms(s.bound), ms(s.ready));
+    let none = String::new;
     let rows = [
-        ("measurement", "result".to_owned(), String::new()),
-        (
-            "argon2id verifications, all cores",
-            format!("{:.1}/s", r.hashes_per_sec),
-            String::new(),
-        ),
-        (
-            "password logins over HTTP",
-            format!("{logins:.1}/s"),
-            String::new(),
-        ),
-        (
-            "  latency p50 / p99",
-            format!("{:.0} / {:.0} ms", ms(load.p50), ms(load.p99)),
-            String::new(),
-        ),
-        (
-            "  logins / hashing bound",
-            format!("{ratio:.3}"),
-            target(">= 0.90", ratio >= 0.9),
-        ),
-        (
-            "access token sign, 1 thread",
-            format!("{:.0}/s", r.sign_per_sec),
-            String::new(),
-        ),
-        (
-            "access token verify, 1 thread",
-            format!("{:.0}/s", r.verify_per_sec),
-            String::new(),
-        ),
-        (
-            "RSS before any server",
-            megabytes(r.rss_before_kib),
-            String::new(),
-        ),
-        (
-            "idle RSS, first start (fresh DB)",
-            megabytes(r.rss_idle_fresh_kib),
-            String::new(),
-        ),
-        (
-            "idle RSS, restart (existing DB)",
-            megabytes(r.rss_idle_kib),
-            target("<= 40 MB", mb(r.rss_idle_kib) <= 40.0),
-        ),
-        (
-            "RSS after the login load",
-            megabytes(r.rss_after_load_kib),
-            String::new(),
-        ),
-        (
-            "peak RSS (VmHWM) so far",
-            megabytes(r.rss_peak_kib),
-            String::new(),
-        ),
-        (
-            "start, fresh DB: bound / ready",
-            startup(&r.fresh),
-            String::new(),
-        ),
-        (
-            "start, existing DB: bound / ready",
-            startup(&r.existing),
-            target("<= 300 ms", ready_ok),
-        ),
+        ("measurement", "result".to_owned(), none()),
+        ("argon2id verifications, all cores", format!("{:.1}/s", r.hashes_per_sec), none()),
+        ("password logins over HTTP", format!("{logins:.1}/s"), none()),
+        ("  latency p50 / p99", format!("{:.0} / {:.0} ms", ms(load.p50), ms(load.p99)), none()),
+        ("  logins / hashing bound", format!("{ratio:.3}"), target(">= 0.90", ratio >= 0.9)),
+        ("access token sign, 1 thread", format!("{:.0}/s", r.sign_per_sec), none()),
+        ("access token verify, 1 thread", format!("{:.0}/s", r.verify_per_sec), none()),
+        ("RSS before any server", megabytes(r.rss_before_kib), none()),
+        ("idle RSS, first start (fresh DB)", megabytes(r.rss_idle_fresh_kib), none()),
+        ("idle RSS, restart (existing DB)", megabytes(r.rss_idle_kib), target("<= 40 MB", mb(r.rss_idle_kib) <= 40.0)),
+        ("RSS after the login load", megabytes(r.rss_after_load_kib), none()),
+        ("peak RSS (VmHWM) so far", megabytes(r.rss_peak_kib), none()),
+        ("start, fresh DB: bound / ready", startup(&r.fresh), none()),
+        ("start, existing DB: bound / ready", startup(&r.existing), target("<= 300 ms", ready_ok)),
     ];
     println!("Portcullis bench login");
-    println!(
-        "machine:  {} cores, {}, {} MiB RAM",
-        m.cores, m.cpu, m.memory_mib
-    );
-    println!(
-        "argon2id: m={} KiB, t={}, p={}",
-        p.memory_kib, p.iterations, p.parallelism
-    );
+    println!("machine:  {} cores, {}, {} MiB RAM", m.cores, m.cpu, m.memory_mib);
+    println!("argon2id: m={} KiB, t={}, p={}", p.memory_kib, p.iterations, p.parallelism);
     println!("load:     {} HTTP clients, keep-alive\n", r.args_clients);
     for (name, value, target) in rows {
         println!("{name:<36} {value:>20}  {target}");

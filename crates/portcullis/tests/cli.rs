@@ -91,12 +91,27 @@ fn users_are_managed_offline() {
     let dir = tempfile::tempdir().unwrap();
     let id = add_user(dir.path(), "grace@example.com", &["admin"]);
     let list = ok(&portcullis(dir.path(), &["user", "list"]));
-    assert!(list.contains(&id) && list.contains("grace@example.com") && list.contains("admin"), "{list}");
+    assert!(
+        list.contains(&id) && list.contains("grace@example.com") && list.contains("admin"),
+        "{list}"
+    );
     let dup = portcullis(dir.path(), &["user", "add", "--email", "Grace@Example.com"]);
     assert!(!dup.status.success());
-    ok(&portcullis(dir.path(), &["user", "roles", "grace@example.com", "--set", "client,advisor"]));
+    ok(&portcullis(
+        dir.path(),
+        &[
+            "user",
+            "roles",
+            "grace@example.com",
+            "--set",
+            "client,advisor",
+        ],
+    ));
     let show = ok(&portcullis(dir.path(), &["user", "show", &id]));
-    assert!(show.contains("advisor") && !show.contains("\"admin\""), "{show}");
+    assert!(
+        show.contains("advisor") && !show.contains("\"admin\""),
+        "{show}"
+    );
     ok(&portcullis(dir.path(), &["user", "disable", &id]));
     assert!(ok(&portcullis(dir.path(), &["user", "show", &id])).contains("disabled"));
     ok(&portcullis(dir.path(), &["user", "enable", &id]));
@@ -119,6 +134,20 @@ fn weak_password_is_refused_with_a_reason() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
 }
 
+/// Runs one statement directly on a SQLite file, as an attacker with file access would.
+fn execute(db: &Path, statement: &'static str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(db)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query(statement).execute(&mut conn).await.unwrap();
+    });
+}
+
 #[test]
 fn audit_verify_detects_edits_and_deletions() {
     let dir = tempfile::tempdir().unwrap();
@@ -128,16 +157,10 @@ fn audit_verify_detects_edits_and_deletions() {
     let good = ok(&portcullis(dir.path(), &["audit", "verify"]));
     assert!(good.contains("3 entries verified"), "{good}");
 
-    let db = dir.path().join("portcullis.db");
-    let sql = |q: &str| {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            use sqlx::ConnectOptions;
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
-            sqlx::query(q).execute(&mut conn).await.unwrap();
-        });
-    };
-    sql("UPDATE audit_log SET detail = '{\"roles\":[\"admin\"]}' WHERE seq = 2");
+    execute(
+        &dir.path().join("portcullis.db"),
+        "UPDATE audit_log SET detail = '{\"roles\":[\"admin\"]}' WHERE seq = 2",
+    );
     let out = portcullis(dir.path(), &["audit", "verify"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -147,13 +170,10 @@ fn audit_verify_detects_edits_and_deletions() {
     for e in ["d@example.com", "e@example.com", "f@example.com"] {
         add_user(dir2.path(), e, &[]);
     }
-    let db2 = dir2.path().join("portcullis.db");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&db2).connect().await.unwrap();
-        sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(&mut conn).await.unwrap();
-    });
+    execute(
+        &dir2.path().join("portcullis.db"),
+        "DELETE FROM audit_log WHERE seq = 2",
+    );
     let out = portcullis(dir2.path(), &["audit", "verify"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -174,7 +194,10 @@ fn key_rotation_keeps_old_keys_and_master_rotation_keeps_data_readable() {
     assert!(keys.iter().filter(|k| k["retired_at"].is_null()).count() == 1);
 
     let out = ok(&portcullis(dir.path(), &["keys", "rotate-master"]));
-    assert!(out.contains("v2") && out.contains("1 data key(s) re-wrapped"), "{out}");
+    assert!(
+        out.contains("v2") && out.contains("1 data key(s) re-wrapped"),
+        "{out}"
+    );
     let show = ok(&portcullis(dir.path(), &["user", "show", &id]));
     assert!(show.contains("keys@example.com"), "{show}");
     let audit = ok(&portcullis(dir.path(), &["audit", "verify"]));
@@ -183,7 +206,10 @@ fn key_rotation_keeps_old_keys_and_master_rotation_keeps_data_readable() {
     {
         use std::os::unix::fs::PermissionsExt;
         for f in ["signing-keys.json", "keyring.json"] {
-            let mode = std::fs::metadata(dir.path().join(f)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{f}");
         }
     }
