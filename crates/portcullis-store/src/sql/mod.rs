@@ -214,7 +214,7 @@ macro_rules! sql_backend {
                 }
 
                 async fn list(&self, limit: i64, offset: i64) -> Result<Vec<AccountRecord>, StoreError> {
-                    let rows = sqlx::query(concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY id LIMIT $1 OFFSET $2"))
+                    let rows = sqlx::query(concat!("SELECT ", account_columns!(), " FROM accounts ORDER BY created_at, id LIMIT $1 OFFSET $2"))
                         .bind(limit).bind(offset).fetch_all(&self.pool).await?;
                     rows.iter().map(account_row).collect()
                 }
@@ -257,6 +257,8 @@ macro_rules! sql_backend {
                     sqlx::query("UPDATE accounts SET status = 'deleted', email_index = NULL, password_hash = '', roles = '[]', updated_at = $1 WHERE id = $2")
                         .bind(now).bind(id.to_string()).execute(&mut *tx).await?;
                     sqlx::query("UPDATE sessions SET revoked_at = $1, revoked_reason = 'account_deleted' WHERE account_id = $2 AND revoked_at IS NULL")
+                        .bind(now).bind(id.to_string()).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL")
                         .bind(now).bind(id.to_string()).execute(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(())
@@ -347,7 +349,7 @@ macro_rules! sql_backend {
                 }
 
                 async fn touch(&self, id: SessionId, now: i64, idle_secs: i64) -> Result<(), StoreError> {
-                    sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = CASE WHEN $2 < absolute_expires_at THEN $2 ELSE absolute_expires_at END WHERE id = $3 AND revoked_at IS NULL")
+                    sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = CASE WHEN $2 < absolute_expires_at THEN $2 ELSE absolute_expires_at END WHERE id = $3 AND revoked_at IS NULL AND idle_expires_at > $1 AND absolute_expires_at > $1")
                         .bind(now).bind(now + idle_secs).bind(id.to_string()).execute(&self.pool).await?;
                     Ok(())
                 }
@@ -401,8 +403,13 @@ macro_rules! sql_backend {
                         .bind(new.as_bytes().as_slice()).bind(&sid).bind(now).bind(new_expires_at)
                         .execute(&mut *tx).await?;
                     let idle = (now + idle_secs).min(session.absolute_expires_at);
-                    sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3")
+                    // Conditional, so a revocation committed since the read above wins.
+                    let touched = sqlx::query("UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 WHERE id = $3 AND revoked_at IS NULL AND idle_expires_at > $1 AND absolute_expires_at > $1")
                         .bind(now).bind(idle).bind(&sid).execute(&mut *tx).await?;
+                    if touched.rows_affected() != 1 {
+                        tx.rollback().await?;
+                        return Ok(RefreshOutcome::Invalid);
+                    }
                     tx.commit().await?;
                     Ok(RefreshOutcome::Rotated(SessionRecord { last_seen_at: now, idle_expires_at: idle, ..session }))
                 }

@@ -80,3 +80,19 @@ pub async fn concurrent_appends(store: Store) {
     assert_eq!(head.map(|(seq, _)| seq), Some(23));
     assert_eq!(audit::verify_chain(&records, head), Ok(23));
 }
+
+pub async fn by_actor_returns_the_latest_in_order(store: Store) {
+    for i in 0..5 {
+        let mut e = event("login.succeeded", i);
+        e.actor = Some(if i % 2 == 0 { "alice" } else { "bob" }.to_owned());
+        store.audit.append(T0 + i, e).await.unwrap();
+    }
+    let alice = store.audit.by_actor("alice", 10).await.unwrap();
+    assert_eq!(
+        alice.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        vec![1, 3, 5]
+    );
+    let latest = store.audit.by_actor("alice", 2).await.unwrap();
+    assert_eq!(latest.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 5]);
+    assert!(store.audit.by_actor("carol", 10).await.unwrap().is_empty());
+}

@@ -107,3 +107,48 @@ pub async fn concurrent_consume_once(store: Store) {
         "{spent:?}"
     );
 }
+
+pub async fn peek_does_not_spend(store: Store) {
+    let a = create_account(&store, 1).await;
+    let tokens = &store.email_tokens;
+    tokens
+        .insert(&token(1), a.id, "reset", T0, T0 + 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens.peek(&token(1), "reset", T0 + 1).await.unwrap(),
+        Some(a.id)
+    );
+    assert_eq!(
+        tokens.peek(&token(1), "verify", T0 + 1).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tokens.peek(&token(1), "reset", T0 + 100).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(
+        tokens.consume(&token(1), "reset", T0 + 2).await.unwrap(),
+        Some(a.id)
+    );
+    assert_eq!(
+        tokens.peek(&token(1), "reset", T0 + 3).await.unwrap(),
+        None,
+        "spent"
+    );
+}
+
+pub async fn shredding_spends_outstanding_tokens(store: Store) {
+    let a = create_account(&store, 1).await;
+    let tokens = &store.email_tokens;
+    tokens
+        .insert(&token(1), a.id, "reset", T0, T0 + 100)
+        .await
+        .unwrap();
+    store.accounts.shred(a.id, T0 + 1).await.unwrap();
+    assert_eq!(
+        tokens.consume(&token(1), "reset", T0 + 2).await.unwrap(),
+        None
+    );
+}

@@ -93,11 +93,11 @@ pub async fn touch(store: Store) {
     assert_eq!(got.idle_expires_at, T0 + 650);
 
     // Never past the absolute expiry.
-    store.sessions.touch(s.id, T0 + 3500, 300).await.unwrap();
+    store.sessions.touch(s.id, T0 + 600, 3300).await.unwrap();
     let got = store.sessions.get(s.id).await.unwrap().unwrap();
     assert_eq!(
         (got.last_seen_at, got.idle_expires_at),
-        (T0 + 3500, T0 + 3600)
+        (T0 + 600, T0 + 3600)
     );
     assert_eq!(got.absolute_expires_at, T0 + 3600);
 
@@ -202,4 +202,14 @@ pub async fn revoke_and_revoke_all(store: Store) {
         store.sessions.get(sb.id).await.unwrap().unwrap().revoked_at,
         None
     );
+}
+
+pub async fn touch_never_revives_an_expired_session(store: Store) {
+    let a = create_account(&store, 1).await;
+    let s = session(a.id, 1, T0, 300, 3600); // idle T0+300
+    create_session(&store, &s, 1).await;
+    store.sessions.touch(s.id, T0 + 301, 300).await.unwrap();
+    let got = store.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(got.idle_expires_at, T0 + 300);
+    assert!(!got.is_live(T0 + 301));
 }
