@@ -45,6 +45,18 @@ pub struct Config {
     pub cors: CorsConfig,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate and key (PEM); plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+}
+
+/// Certificate and key for serving HTTPS.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 impl Default for Config {
@@ -63,6 +75,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             cors: CorsConfig::default(),
             max_body_bytes: 64 * 1024,
+            tls: None,
         }
     }
 }
@@ -344,7 +357,10 @@ impl Config {
     pub fn public_url(&self) -> String {
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| {
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{}", self.listen)
+            })
             .trim_end_matches('/')
             .to_owned()
     }

@@ -8,10 +8,11 @@ use axum::http::request::Parts;
 use portcullis_core::ids::{AccountId, SessionId};
 use portcullis_core::token::{AccessClaims, Expectation};
 use serde::de::DeserializeOwned;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tls::ClientAddr;
 
 /// Who is calling, as far as the connection tells.
 #[derive(Clone, Debug, Default)]
@@ -27,8 +28,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let ip = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .get::<ConnectInfo<ClientAddr>>()
+            .map(|c| c.0.0.ip());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

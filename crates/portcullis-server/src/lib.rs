@@ -14,6 +14,7 @@ pub mod routes;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 
 use anyhow::Context as _;
 use portcullis_core::password::PasswordHasher;
@@ -94,9 +95,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    /// Base URL of the bound address, e.g. `http://127.0.0.1:41234` (`https://…` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.state.config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Stops accepting, finishes in-flight requests, stops the workers.
@@ -159,8 +165,13 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let mut config = config;
+    let tls = match &config.tls {
+        Some(t) => Some(tls::load_config(&t.cert_file, &t.key_file)?),
+        None => None,
+    };
     if config.public_url.is_none() {
-        config.public_url = Some(format!("http://{addr}"));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        config.public_url = Some(format!("{scheme}://{addr}"));
     }
     let transport = Transport::from_config(&config.mail, &config.data_dir)?;
     let state = build_state(config).await?;
@@ -170,17 +181,26 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     ];
     let app = app::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await
-    });
-    tracing::info!(url = %format!("http://{addr}"), ready_ms = started.elapsed().as_millis() as u64, "Portcullis is listening");
+    let shutdown = async {
+        let _ = rx.await;
+    };
+    let service = app.into_make_service_with_connect_info::<tls::ClientAddr>();
+    let handle = match tls {
+        Some(tls_config) => {
+            let listener = tls::TlsListener::new(listener, tls_config)?;
+            tokio::spawn(async move {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            })
+        }
+        None => tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }),
+    };
+    tracing::info!(url = %state.public_url, ready_ms = started.elapsed().as_millis() as u64, "Portcullis is listening");
     Ok(Server {
         addr,
         state,
