@@ -14,13 +14,15 @@ async fn serves_https_with_hsts() {
     std::fs::write(&cert_file, &cert_pem).unwrap();
     std::fs::write(&key_file, certified.signing_key.serialize_pem()).unwrap();
 
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = dir.path().join("data");
-    config.tls = Some(TlsConfig {
-        cert_file,
-        key_file,
-    });
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().join("data"),
+        tls: Some(TlsConfig {
+            cert_file,
+            key_file,
+        }),
+        ..Config::default()
+    };
     let server = portcullis_server::start(config).await.unwrap();
     assert!(server.url().starts_with("https://"));
 
