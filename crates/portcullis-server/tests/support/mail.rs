@@ -81,9 +81,7 @@ pub async fn wait_for_mail(to: &str, wanted: impl Fn(&Mail) -> bool) -> Mail {
         }
         if start.elapsed() > MAIL_WAIT {
             let seen: Vec<String> = mails_to(to).into_iter().map(|m| m.subject).collect();
-            panic!(
-                "no matching mail for {to} within {MAIL_WAIT:?}; messages to it: {seen:?}"
-            );
+            panic!("no matching mail for {to} within {MAIL_WAIT:?}; messages to it: {seen:?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 use std::path::Path;
 
+#[allow(unused_imports, reason = "not every test binary reads mail")]
 pub use mail::{Mail, link_token, mails_to, wait_for_mail};
 
 /// The variable `name`, or a failure that says how to get it.
@@ -43,13 +44,14 @@ pub fn require_env(name: &str) -> String {
 
 /// A fresh address nobody else uses: `<tag>.<uuid>@example.com`.
 pub fn unique_email(tag: &str) -> String {
-    format!("{tag}.{}@example.com", uuid::Uuid::new_v4().simple())
+    format!("{tag}.{}@example.com", uuid::Uuid::now_v7().simple())
 }
 
 /// A password the policy accepts (high-entropy, unrelated to any address).
 pub fn strong_password() -> String {
-    let u = uuid::Uuid::new_v4().simple().to_string();
-    format!("Kv{}#q{}", &u[..10], &u[10..16])
+    // The tail of a v7 UUID is random (its head is a timestamp).
+    let u = uuid::Uuid::now_v7().simple().to_string();
+    format!("Kv{}#q{}", &u[16..26], &u[26..32])
 }
 
 /// Where the account data lives.
@@ -159,7 +161,7 @@ fn init_logging() {
 /// Creates `t_<uuid>` on the test PostgreSQL server and returns its URL.
 async fn fresh_pg_database() -> String {
     let admin_url = require_env("PORTCULLIS_TEST_PG_URL");
-    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
     let mut admin = PgConnection::connect(&admin_url)
         .await
         .unwrap_or_else(|e| panic!("connect to PORTCULLIS_TEST_PG_URL ({admin_url}): {e}"));
@@ -203,6 +205,8 @@ pub struct TestApp {
 /// A finished HTTP exchange.
 #[derive(Debug)]
 pub struct Reply {
+    /// The final URL (after redirects).
+    pub url: String,
     /// Status code.
     pub status: StatusCode,
     /// Response headers.
@@ -257,7 +261,11 @@ impl Reply {
         );
         assert!(body["title"].is_string(), "problem without a title: {body}");
         if let Some(slug) = slug {
-            assert_eq!(ty, format!("https://portcullis.dev/problems/{slug}"), "{body}");
+            assert_eq!(
+                ty,
+                format!("https://portcullis.dev/problems/{slug}"),
+                "{body}"
+            );
         }
         body
     }
@@ -278,10 +286,7 @@ impl Tokens {
     /// Reads a token response, checking its shape.
     pub fn from_json(body: &Value) -> Self {
         assert_eq!(body["token_type"], "Bearer", "{body}");
-        assert!(
-            body["expires_in"].as_i64().is_some_and(|n| n > 0),
-            "{body}"
-        );
+        assert!(body["expires_in"].as_i64().is_some_and(|n| n > 0), "{body}");
         let s = |k: &str| {
             body[k]
                 .as_str()
@@ -342,10 +347,12 @@ impl TestApp {
     /// Sends a request and collects the answer.
     pub async fn send(&self, req: RequestBuilder) -> Reply {
         let resp = req.send().await.expect("the request reaches the server");
+        let url = resp.url().to_string();
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("a readable body");
         Reply {
+            url,
             status,
             headers,
             text,
