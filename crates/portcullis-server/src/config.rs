@@ -47,6 +47,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Serve HTTPS with this certificate and key (PEM); plain HTTP when absent.
     pub tls: Option<TlsConfig>,
+    /// Roles whose sessions may call `POST /v1/introspect`.
+    pub introspection_roles: Vec<String>,
 }
 
 /// Certificate and key for serving HTTPS.
@@ -76,6 +78,7 @@ impl Default for Config {
             cors: CorsConfig::default(),
             max_body_bytes: 64 * 1024,
             tls: None,
+            introspection_roles: vec!["admin".into(), "service".into()],
         }
     }
 }

@@ -118,7 +118,20 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 /// # Errors
 /// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthSession, ApiError> {
-    let claims = verify_token(state, token)?;
+    authenticate_with_leeway(state, token, state.config.tokens.leeway_secs).await
+}
+
+/// As [`authenticate`], with an explicit clock-skew allowance (introspection uses none: the
+/// server's own clock decides).
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
+pub async fn authenticate_with_leeway(
+    state: &AppState,
+    token: &str,
+    leeway_secs: i64,
+) -> Result<AuthSession, ApiError> {
+    let claims = verify_token(state, token, leeway_secs)?;
     let (account, session) = ids_of(&claims)?;
     let record = state.store.sessions.get(session).await?;
     match record {
@@ -135,11 +148,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthSession, 
 ///
 /// # Errors
 /// [`ApiError::Unauthenticated`].
-pub fn verify_token(state: &AppState, token: &str) -> Result<AccessClaims, ApiError> {
+pub fn verify_token(
+    state: &AppState,
+    token: &str,
+    leeway_secs: i64,
+) -> Result<AccessClaims, ApiError> {
     let expect = Expectation {
         issuer: &state.issuer,
         audience: &state.config.audience,
-        leeway_secs: state.config.tokens.leeway_secs,
+        leeway_secs,
     };
     state
         .keys()

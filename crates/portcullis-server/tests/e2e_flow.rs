@@ -85,25 +85,30 @@ async fn full_flow(backend: Backend) {
         .problem(401, None);
     app.refresh(&third.refresh).await.problem(401, None);
 
-    // Introspection, called with another live session's token.
-    let reply = app.introspect(Some(&fourth.access), &third.access).await;
+    // Introspection, called by a service.
+    let service = app.service_caller().await;
+    let reply = app.introspect(Some(&service), &third.access).await;
     assert_eq!(reply.expect(200).json(), json!({ "active": false }));
-    let reply = app.introspect(Some(&fourth.access), &fourth.access).await;
+    let reply = app.introspect(Some(&service), &fourth.access).await;
     let info = reply.expect(200).json();
     assert_eq!(info["active"], true, "{info}");
     assert_eq!(info["sub"], account_id.as_str(), "{info}");
     assert_eq!(info["sid"], fourth.session_id.as_str(), "{info}");
     assert_eq!(info["iss"], app.base.as_str(), "{info}");
     assert_eq!(info["aud"], "portcullis", "{info}");
-    let reply = app.introspect(Some(&fourth.access), "not-a-token").await;
+    let reply = app.introspect(Some(&service), "not-a-token").await;
     assert_eq!(reply.expect(200).json(), json!({ "active": false }));
-    // Introspection itself needs a live caller.
+    // Introspection itself needs a live caller with a service or admin role: an ordinary
+    // user cannot scan other people's tokens.
     app.introspect(None, &fourth.access)
         .await
         .problem(401, None);
     app.introspect(Some(&third.access), &fourth.access)
         .await
         .problem(401, None);
+    app.introspect(Some(&fourth.access), &fourth.access)
+        .await
+        .problem(403, Some("forbidden"));
 
     // The session list shows the live session only, marked current.
     let list = app.get("/v1/sessions", Some(&fourth.access)).await;

@@ -287,38 +287,15 @@ async fn malformed_requests_get_problems() {
     assert!(reply.header("www-authenticate").is_some());
 
     // Introspection takes a form, and a token in it.
-    let email = unique_email("introspector");
-    let password = strong_password();
-    app.register(&email, &password).await.expect(201);
-    let id: portcullis_core::ids::AccountId = app
-        .server()
-        .state
-        .store
-        .accounts
-        .find_by_email_index(&portcullis_store::pii::email_index(
-            &app.server().state.keyring(),
-            &email,
-        ))
-        .await
-        .unwrap()
-        .expect("the account")
-        .id;
-    let state = &app.server().state;
-    state
-        .store
-        .accounts
-        .mark_verified(id, state.now())
-        .await
-        .unwrap();
-    let caller = app.login(&email, &password).await;
+    let service = app.service_caller().await;
     app.send(
-        app.request(Method::POST, "/v1/introspect", Some(&caller.access))
-            .json(&json!({ "token": caller.access })),
+        app.request(Method::POST, "/v1/introspect", Some(&service))
+            .json(&json!({ "token": service })),
     )
     .await
     .problem(415, None);
     app.send(
-        app.request(Method::POST, "/v1/introspect", Some(&caller.access))
+        app.request(Method::POST, "/v1/introspect", Some(&service))
             .header("content-type", "application/x-www-form-urlencoded")
             .body("nothing=here"),
     )

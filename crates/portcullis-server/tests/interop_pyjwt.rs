@@ -172,11 +172,12 @@ async fn forged_algorithms_are_refused() {
     // An unsigned token with our claims, and a JWS with the signature of another message.
     let other = app.login(&email, &password).await;
     let other_sig = other.access.rsplit('.').next().unwrap();
+    let service = app.service_caller().await;
     forged.push(format!("{head}.{payload}.{other_sig}"));
 
     for token in &forged {
         app.get("/v1/me", Some(token)).await.problem(401, None);
-        let info = app.introspect(Some(&other.access), token).await;
+        let info = app.introspect(Some(&service), token).await;
         assert_eq!(
             info.expect(200).json(),
             serde_json::json!({ "active": false })

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiForm, ApiJson, AuthSession, ClientInfo, authenticate};
+use crate::extract::{ApiForm, ApiJson, AuthSession, ClientInfo, authenticate_with_leeway};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 
@@ -79,16 +79,26 @@ pub struct Introspection {
     auth_time: Option<i64>,
 }
 
-/// The caller of introspection: any live session's access token (service accounts come
-/// with the client-credentials grant).
+/// The caller of introspection: a live session holding one of `introspection_roles`
+/// (RFC 7662 §4: the endpoint must not let any user scan other people's tokens).
 pub struct IntrospectionCaller;
 
 impl FromRequestParts<AppState> for IntrospectionCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        AuthSession::from_request_parts(parts, state)
-            .await
-            .map(|_| IntrospectionCaller)
+        let caller = AuthSession::from_request_parts(parts, state).await?;
+        if state
+            .config
+            .introspection_roles
+            .iter()
+            .any(|r| caller.has_role(r))
+        {
+            Ok(IntrospectionCaller)
+        } else {
+            Err(ApiError::Forbidden(
+                "introspection is for services and administrators",
+            ))
+        }
     }
 }
 
@@ -96,13 +106,13 @@ impl FromRequestParts<AppState> for IntrospectionCaller {
 /// A revoked session's tokens are inactive at once.
 #[utoipa::path(post, path = "/v1/introspect", tag = "tokens", security(("bearer" = [])),
     request_body(content = IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = Introspection), (status = 401, body = Problem)))]
+    responses((status = 200, body = Introspection), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn introspect(
     State(state): State<AppState>,
     _caller: IntrospectionCaller,
     ApiForm(req): ApiForm<IntrospectRequest>,
 ) -> ApiResult<Json<Introspection>> {
-    match authenticate(&state, &req.token).await {
+    match authenticate_with_leeway(&state, &req.token, 0).await {
         Ok(auth) => {
             let c = auth.claims;
             Ok(Json(Introspection {

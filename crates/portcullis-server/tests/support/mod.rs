@@ -451,15 +451,44 @@ impl TestApp {
 
     /// Gives the account the `admin` role (through the store, as an operator would).
     pub async fn make_admin(&self, id: &str) {
+        self.set_roles(id, &["admin"]).await;
+    }
+
+    /// Replaces the account's roles (through the store, as an operator would).
+    pub async fn set_roles(&self, id: &str, roles: &[&str]) {
         let id: AccountId = id.parse().expect("an account id");
         let state = &self.server().state;
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         let changed = state
             .store
             .accounts
-            .set_roles(id, &["admin".into()], state.now())
+            .set_roles(id, &roles, state.now())
             .await
             .expect("set_roles");
         assert!(changed, "set_roles found no account {id}");
+    }
+
+    /// Access token of a fresh account with the `service` role, the kind of caller
+    /// introspection admits.
+    pub async fn service_caller(&self) -> String {
+        let email = unique_email("service");
+        let password = strong_password();
+        let reply = self.register(&email, &password).await;
+        let id = reply.expect(201).json()["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        // Verified through the store, so this works with either mail transport.
+        let state = &self.server().state;
+        let account: AccountId = id.parse().expect("an account id");
+        state
+            .store
+            .accounts
+            .mark_verified(account, state.now())
+            .await
+            .expect("mark_verified");
+        self.set_roles(&id, &["service"]).await;
+        self.login(&email, &password).await.access
     }
 
     /// `POST /v1/tokens/refresh`.
