@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
     let hsts = config.tls.is_some() || config.public_url().starts_with("https://");
     let mut app = api
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(routes::pages::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
