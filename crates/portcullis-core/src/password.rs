@@ -18,12 +18,13 @@
 
 use std::fmt;
 
-use argon2::password_hash::{
-    self, PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, PasswordHash as PhcHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
 
 use crate::contact::Email;
 
@@ -352,15 +353,31 @@ impl PasswordHasher {
             return Err(PasswordError::MalformedHash);
         }
         let stored = Params::try_from(&phc).map_err(|_| PasswordError::MalformedHash)?;
-        match self
-            .argon2
-            .verify_password(password.expose().as_bytes(), &phc)
-        {
-            Ok(()) => Ok(Verification::Match {
+        let algorithm =
+            Algorithm::try_from(phc.algorithm).map_err(|_| PasswordError::MalformedHash)?;
+        let version = match phc.version {
+            Some(v) => Version::try_from(v).map_err(|_| PasswordError::MalformedHash)?,
+            None => Version::default(),
+        };
+        let expected = phc.hash.ok_or(PasswordError::MalformedHash)?;
+        let mut salt_buf = [0u8; 64];
+        let salt = phc
+            .salt
+            .ok_or(PasswordError::MalformedHash)?
+            .decode_b64(&mut salt_buf)
+            .map_err(|_| PasswordError::MalformedHash)?;
+        let argon2 = Argon2::new(algorithm, version, stored.clone());
+        let mut computed = vec![0u8; expected.len()];
+        hash_with_reused_memory(&argon2, password.expose().as_bytes(), salt, &mut computed)
+            .map_err(|e| PasswordError::Hashing(e.to_string()))?;
+        let matches: bool = computed.as_slice().ct_eq(expected.as_bytes()).into();
+        computed.zeroize();
+        if matches {
+            Ok(Verification::Match {
                 needs_rehash: self.needs_rehash(&phc, &stored),
-            }),
-            Err(password_hash::Error::Password) => Ok(Verification::Mismatch),
-            Err(e) => Err(hashing_error(e)),
+            })
+        } else {
+            Ok(Verification::Mismatch)
         }
     }
 
@@ -390,6 +407,34 @@ impl PasswordHasher {
     pub fn dummy_verify(&self, password: &Password) {
         let _ = self.verify(password, &self.dummy);
     }
+}
+
+thread_local! {
+    /// argon2's working memory, kept per thread. Allocating 19 MiB afresh for every
+    /// verification made the kernel fault in and zero fresh pages each time, about a third
+    /// more CPU per login than the hash itself (see BENCHMARKS.md).
+    static ARGON2_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 into `out` on this thread's reused working memory, then wipes that memory:
+/// its first blocks would let anyone who reads it test password guesses cheaply.
+fn hash_with_reused_memory(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let blocks = argon2.params().block_count();
+    ARGON2_MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        let result =
+            argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]);
+        memory[..blocks].fill(Block::default());
+        result
+    })
 }
 
 fn hashing_error(e: password_hash::Error) -> PasswordError {

@@ -22,13 +22,14 @@ use portcullis_store::keyring::Keyring;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, OsEntropy, SystemClock};
 use crate::config::Config;
 use crate::ratelimit::RateLimits;
 use crate::services::mail::{self, Transport};
+use crate::services::passwords::HashPool;
 use crate::state::{AppState, Inner};
 
 /// Builds the application state: opens (and migrates) the database, loads or generates the
@@ -71,8 +72,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         keyring_path,
         keys: RwLock::new(Arc::new(keys)),
         keys_path,
-        hasher,
-        hash_permits: Semaphore::new(permits.max(1)),
+        hash_pool: HashPool::start(hasher, permits)?,
         clock,
         entropy: Arc::new(OsEntropy),
         mail_notify: Notify::new(),

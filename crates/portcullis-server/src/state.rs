@@ -2,18 +2,18 @@
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use portcullis_core::entropy::Entropy;
-use portcullis_core::password::PasswordHasher;
 use portcullis_core::token::TokenKeys;
 use portcullis_store::Store;
 use portcullis_store::keyring::Keyring;
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ratelimit::RateLimits;
+use crate::services::passwords::HashPool;
 
 /// Cheap-to-clone handle on the application.
 #[derive(Clone)]
@@ -33,10 +33,8 @@ pub struct Inner {
     pub keys: RwLock<Arc<TokenKeys>>,
     /// Where the signing keys live.
     pub keys_path: PathBuf,
-    /// argon2id with the configured parameters.
-    pub hasher: PasswordHasher,
-    /// Bounds concurrent hashes so logins cannot starve the runtime.
-    pub hash_permits: Semaphore,
+    /// argon2id with the configured parameters, on its own threads.
+    pub hash_pool: HashPool,
     /// The one clock.
     pub clock: Arc<dyn Clock>,
     /// The one randomness source.

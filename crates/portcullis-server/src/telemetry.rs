@@ -6,10 +6,11 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the log subscriber once (later calls do nothing). `RUST_LOG` overrides the level.
-pub fn init_logging(format: LogFormat) {
+/// Installs the log subscriber once (later calls do nothing). `RUST_LOG` overrides
+/// `default_filter` (e.g. `info,sqlx=warn`).
+pub fn init_logging(format: LogFormat, default_filter: &str) {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -120,7 +120,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     first.stop().await?;
     let (server, existing) = start_ready(bench_config(dir.path()), &http).await?;
     let rss_idle_kib = rss_kib("VmRSS")?;
-    let params = server.state.hasher.params();
+    let params = server.state.config.password.argon2;
 
     create_account(&server, &http).await?;
     let load = login_load(server.addr, args.clients, window).await?;

@@ -66,7 +66,12 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = load_config(&cli)?;
-    portcullis_server::telemetry::init_logging(config.log_format);
+    // A benchmark measures the server, not its access log.
+    let filter = match cli.command {
+        Command::Bench(_) => "warn",
+        _ => "info,sqlx=warn",
+    };
+    portcullis_server::telemetry::init_logging(config.log_format, filter);
     match cli.command {
         Command::Serve { listen } => {
             let mut config = config;

@@ -94,15 +94,19 @@ fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiEr
     Ok(())
 }
 
-async fn guard(state: &AppState, key: &[u8], client: &ClientInfo) -> Result<(), ApiError> {
+/// Rate limits and back-off; returns whether failures are on record (to clear on success).
+async fn guard(state: &AppState, key: &[u8], client: &ClientInfo) -> Result<bool, ApiError> {
     if let Some(ip) = client.ip {
         state.limits.check_auth(ip)?;
     }
     state.limits.check_account(key)?;
-    if let Some((failures, last)) = state.store.throttle.get(key).await? {
-        check_backoff(state, failures, last)?;
+    match state.store.throttle.get(key).await? {
+        Some((failures, last)) => {
+            check_backoff(state, failures, last)?;
+            Ok(true)
+        }
+        None => Ok(false),
     }
-    Ok(())
 }
 
 /// `POST /v1/sessions`: starts a login, answering the password at once when given.
@@ -117,7 +121,7 @@ pub async fn start(
 ) -> Result<LoginStep, ApiError> {
     let email = Email::parse(email)?;
     let key = pii::email_index(&state.keyring(), email.as_str());
-    guard(state, &key, client).await?;
+    let had_failures = guard(state, &key, client).await?;
     let account = state.store.accounts.find_by_email_index(&key).await?;
     let now = state.now();
     let id = ChallengeId::new(state.clock.now_millis(), state.random::<10>());
@@ -145,6 +149,7 @@ pub async fn start(
                 &mut challenge,
                 account,
                 Answer::Password(password),
+                had_failures,
                 client,
             )
             .await;
@@ -169,13 +174,13 @@ pub async fn answer(
     let Some((mut challenge, version)) = state.store.challenges.get(id).await? else {
         return Err(ApiError::Challenge(ChallengeError::Expired));
     };
-    guard(state, &challenge.login_key.clone(), client).await?;
+    let had_failures = guard(state, &challenge.login_key.clone(), client).await?;
     challenge.admit(answer.factor(), state.now())?;
     let account = match challenge.account {
         Some(id) => state.store.accounts.get(id).await?,
         None => None,
     };
-    let step = answer_factor(state, &mut challenge, account, answer, client).await;
+    let step = answer_factor(state, &mut challenge, account, answer, had_failures, client).await;
     match &step {
         Ok(LoginStep::Complete(_)) => state.store.challenges.delete(id).await?,
         _ => state.store.challenges.update(&challenge, version).await?,
@@ -224,6 +229,7 @@ async fn answer_factor(
     challenge: &mut Challenge,
     account: Option<AccountRecord>,
     answer: Answer,
+    had_failures: bool,
     client: &ClientInfo,
 ) -> Result<LoginStep, ApiError> {
     let factor = answer.factor();
@@ -269,7 +275,9 @@ async fn answer_factor(
                 }
                 AccountStatus::Active | AccountStatus::Deleted => {}
             }
-            state.store.throttle.clear(&challenge.login_key).await?;
+            if had_failures {
+                state.store.throttle.clear(&challenge.login_key).await?;
+            }
             match progress {
                 Progress::NeedMore(remaining) => {
                     Ok(LoginStep::Pending(pending(challenge, remaining, now)))

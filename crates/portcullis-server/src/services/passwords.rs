@@ -1,25 +1,81 @@
-//! Password hashing off the async runtime, bounded by a semaphore.
+//! Password hashing on a small pool of dedicated threads.
+//!
+//! argon2 is CPU-bound and deliberately slow, so it must not run on the async workers. A
+//! fixed pool (one thread per core by default) takes jobs from one queue: when a hash ends,
+//! the same thread starts the next waiting one at once, without a round trip through the
+//! async scheduler, and each thread reuses its argon2 working memory. The bounded queue is
+//! the back-pressure: requests wait their turn instead of piling up threads.
 
-use portcullis_core::password::{Password, PasswordHash, Verification};
+use portcullis_core::password::{Password, PasswordHash, PasswordHasher, Verification};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+type Job = Box<dyn FnOnce(&PasswordHasher) + Send>;
+
+/// The hashing threads and the queue that feeds them.
+pub struct HashPool {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl HashPool {
+    /// Starts `threads` hashing threads (at least one).
+    ///
+    /// # Errors
+    /// A thread could not be spawned.
+    pub fn start(hasher: PasswordHasher, threads: usize) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>(1024);
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads.max(1) {
+            let queue = queue.clone();
+            let hasher = hasher.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(mut q) => q.blocking_recv(),
+                            Err(_) => None,
+                        };
+                        match job {
+                            Some(job) => job(&hasher),
+                            None => break,
+                        }
+                    }
+                })?;
+        }
+        Ok(Self { jobs })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |hasher| {
+            let _ = tx.send(work(hasher));
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| ApiError::Internal("the hashing pool has stopped".into()))?;
+        rx.await
+            .map_err(|_| ApiError::Internal("a hashing job was dropped".into()))
+    }
+}
 
 /// Hashes with a fresh salt.
 ///
 /// # Errors
 /// Hashing failure.
 pub async fn hash(state: &AppState, password: Password) -> Result<PasswordHash, ApiError> {
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Internal("hash permits closed".into()))?;
     let salt = state.random::<16>();
-    let hasher = state.hasher.clone();
-    tokio::task::spawn_blocking(move || hasher.hash(&password, salt))
-        .await
-        .map_err(|e| ApiError::Internal(format!("hash task: {e}")))?
+    state
+        .hash_pool
+        .run(move |hasher| hasher.hash(&password, salt))
+        .await?
         .map_err(ApiError::from)
 }
 
@@ -33,20 +89,15 @@ pub async fn verify(
     password: Password,
     stored: Option<PasswordHash>,
 ) -> Result<Option<Verification>, ApiError> {
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Internal("hash permits closed".into()))?;
-    let hasher = state.hasher.clone();
-    tokio::task::spawn_blocking(move || match stored {
-        Some(h) if !h.as_phc().is_empty() => hasher.verify(&password, &h).map(Some),
-        _ => {
-            hasher.dummy_verify(&password);
-            Ok(None)
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("verify task: {e}")))?
-    .map_err(ApiError::from)
+    state
+        .hash_pool
+        .run(move |hasher| match stored {
+            Some(h) if !h.as_phc().is_empty() => hasher.verify(&password, &h).map(Some),
+            _ => {
+                hasher.dummy_verify(&password);
+                Ok(None)
+            }
+        })
+        .await?
+        .map_err(ApiError::from)
 }

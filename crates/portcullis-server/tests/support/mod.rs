@@ -154,7 +154,10 @@ impl Builder {
 fn init_logging() {
     // Logs go straight to stderr (not captured per test), so only when asked for.
     if std::env::var_os("RUST_LOG").is_some() {
-        portcullis_server::telemetry::init_logging(portcullis_server::config::LogFormat::Pretty);
+        portcullis_server::telemetry::init_logging(
+            portcullis_server::config::LogFormat::Pretty,
+            "info,sqlx=warn",
+        );
     }
 }
 
