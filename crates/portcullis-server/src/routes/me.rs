@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, AuthSession, ClientInfo};
 use crate::services::accounts::{self, Profile, ProfileUpdate};
+use crate::services::credentials;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -112,7 +113,7 @@ async fn change_password(
     client: ClientInfo,
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> ApiResult<StatusCode> {
-    accounts::change_password(
+    credentials::change_password(
         &state,
         auth.account,
         auth.session,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::extract::{ApiForm, ClientInfo};
-use crate::services::accounts;
+use crate::services::{accounts, credentials};
 use crate::state::AppState;
 
 /// Routes of the pages.
@@ -163,7 +163,7 @@ async fn reset_submit(
     client: ClientInfo,
     ApiForm(form): ApiForm<ResetForm>,
 ) -> Response {
-    match accounts::reset(
+    match credentials::reset(
         &state,
         &form.token,
         Password::new(form.new_password),

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
-use crate::services::accounts;
+use crate::services::credentials;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -34,7 +34,7 @@ async fn forgot(
     client: ClientInfo,
     ApiJson(req): ApiJson<ForgotRequest>,
 ) -> ApiResult<StatusCode> {
-    accounts::forgot(&state, &req.email, &client)?;
+    credentials::forgot(&state, &req.email, &client)?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -54,6 +54,6 @@ async fn reset(
     client: ClientInfo,
     ApiJson(req): ApiJson<ResetRequest>,
 ) -> ApiResult<StatusCode> {
-    accounts::reset(&state, &req.token, Password::new(req.new_password), &client).await?;
+    credentials::reset(&state, &req.token, Password::new(req.new_password), &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,7 @@
 //! Accounts: registration, e-mail verification, profile, deletion, export, password changes.
 
 use portcullis_core::contact::{DisplayName, Email, PhoneE164};
-use portcullis_core::ids::{AccountId, SessionId};
+use portcullis_core::ids::AccountId;
 use portcullis_core::password::{Password, PasswordHash, Verification};
 use portcullis_core::secret::OpaqueToken;
 use portcullis_store::keyring::DataKey;
@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
 use crate::services::mail::{self, Mail};
-use crate::services::{audit, passwords, sessions};
+use crate::services::{audit, passwords};
 use crate::state::AppState;
 
 const VERIFY: &str = "verify";
-const RESET: &str = "reset";
+pub(crate) const RESET: &str = "reset";
 const VERIFY_TTL: i64 = 24 * 3600;
-const RESET_TTL: i64 = 3600;
+pub(crate) const RESET_TTL: i64 = 3600;
 
 /// What registration was given.
 pub struct Registration {
@@ -233,7 +233,7 @@ pub async fn register(
     })
 }
 
-async fn send_link(
+pub(crate) async fn send_link(
     state: &AppState,
     id: AccountId,
     email: &Email,
@@ -365,7 +365,7 @@ pub async fn update_profile(
     profile(state, &account).await
 }
 
-async fn check_password(
+pub(crate) async fn check_password(
     state: &AppState,
     account: &AccountRecord,
     password: Password,
@@ -425,145 +425,4 @@ pub fn session_json(s: &portcullis_store::model::SessionRecord) -> serde_json::V
         "last_seen_at": s.last_seen_at, "expires_at": s.idle_expires_at.min(s.absolute_expires_at),
         "user_agent": s.user_agent, "ip": s.ip,
     })
-}
-
-/// `POST /v1/me/password`: changes the password and ends the other sessions.
-///
-/// # Errors
-/// Wrong current password or a refused new one.
-pub async fn change_password(
-    state: &AppState,
-    id: AccountId,
-    current_session: SessionId,
-    current: Password,
-    new: Password,
-    client: &ClientInfo,
-) -> Result<u64, ApiError> {
-    let account = live_account(state, id).await?;
-    check_password(state, &account, current).await?;
-    let email = Email::parse(&profile(state, &account).await?.email)?;
-    state
-        .config
-        .password
-        .policy
-        .check(&new, Some(&email), &[])?;
-    let hash = passwords::hash(state, new).await?;
-    state
-        .store
-        .accounts
-        .set_password_hash(id, hash.as_phc(), state.now())
-        .await?;
-    audit::record(
-        state,
-        "password.changed",
-        Some(id.to_string()),
-        None,
-        Some(client),
-        json!({}),
-    )
-    .await?;
-    sessions::revoke_all(state, id, Some(current_session), "password_changed", client).await
-}
-
-/// `POST /v1/password/forgot`: mails a reset link when the account exists. The caller always
-/// gets the same answer; the work happens in the background so timing tells nothing either.
-pub fn forgot(state: &AppState, email: &str, client: &ClientInfo) -> Result<(), ApiError> {
-    if let Some(ip) = client.ip {
-        state.limits.check_auth(ip)?;
-    }
-    let Ok(email) = Email::parse(email) else {
-        return Ok(());
-    };
-    let state = state.clone();
-    let client = client.clone();
-    tokio::spawn(async move {
-        if let Err(e) = forgot_inner(&state, &email, &client).await {
-            tracing::warn!(error = %e, "password reset request failed");
-        }
-    });
-    Ok(())
-}
-
-async fn forgot_inner(
-    state: &AppState,
-    email: &Email,
-    client: &ClientInfo,
-) -> Result<(), ApiError> {
-    let key = pii::email_index(&state.keyring(), email.as_str());
-    let Some(account) = state.store.accounts.find_by_email_index(&key).await? else {
-        return Ok(());
-    };
-    if !matches!(
-        account.status,
-        AccountStatus::Active | AccountStatus::Pending
-    ) {
-        return Ok(());
-    }
-    send_link(state, account.id, email, RESET, RESET_TTL).await?;
-    audit::record(
-        state,
-        "password.reset_requested",
-        Some(account.id.to_string()),
-        None,
-        Some(client),
-        json!({}),
-    )
-    .await
-}
-
-/// `POST /v1/password/reset`: sets a new password from a mailed token and ends every session.
-///
-/// # Errors
-/// Invalid token or a refused password (the token then stays usable).
-pub async fn reset(
-    state: &AppState,
-    token: &str,
-    new: Password,
-    client: &ClientInfo,
-) -> Result<(), ApiError> {
-    let invalid =
-        || ApiError::bad_request("invalid-token", "the reset link is invalid or has expired");
-    let token = OpaqueToken::parse(token).ok_or_else(invalid)?;
-    let now = state.now();
-    let id = state
-        .store
-        .email_tokens
-        .peek(&token.hash(), RESET, now)
-        .await?
-        .ok_or_else(invalid)?;
-    let account = live_account(state, id).await.map_err(|_| invalid())?;
-    let email = Email::parse(&profile(state, &account).await?.email)?;
-    state
-        .config
-        .password
-        .policy
-        .check(&new, Some(&email), &[])?;
-    let hash = passwords::hash(state, new).await?;
-    if state
-        .store
-        .email_tokens
-        .consume(&token.hash(), RESET, state.now())
-        .await?
-        .is_none()
-    {
-        return Err(invalid());
-    }
-    state
-        .store
-        .accounts
-        .set_password_hash(id, hash.as_phc(), state.now())
-        .await?;
-    // A reset proves control of the mailbox, so a pending account becomes verified too.
-    state.store.accounts.mark_verified(id, state.now()).await?;
-    audit::record(
-        state,
-        "password.reset",
-        Some(id.to_string()),
-        None,
-        Some(client),
-        json!({}),
-    )
-    .await?;
-    sessions::revoke_all(state, id, None, "password_reset", client).await?;
-    Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod credentials;
 pub mod login;
 pub mod mail;
 pub mod passwords;
