@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod contact;
 pub mod entropy;
+pub mod factor;
 pub mod ids;
 pub mod login;
 pub mod password;

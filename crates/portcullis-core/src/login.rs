@@ -18,6 +18,10 @@ use crate::ids::{AccountId, ChallengeId};
 pub enum FactorKind {
     /// Something the user knows: the account password.
     Password,
+    /// A code from an authenticator app (RFC 6238).
+    Totp,
+    /// One of the account's single-use recovery codes.
+    RecoveryCode,
 }
 
 impl FactorKind {
@@ -25,6 +29,7 @@ impl FactorKind {
     pub fn amr(self) -> &'static str {
         match self {
             FactorKind::Password => "pwd",
+            FactorKind::Totp | FactorKind::RecoveryCode => "otp",
         }
     }
 }
@@ -58,8 +63,12 @@ impl Assurance {
         }
     }
 
-    fn for_factor_count(n: usize) -> Self {
-        if n >= 2 {
+    /// Assurance of a set of `amr` values: two distinct methods make AAL2.
+    pub fn for_methods<'a>(amr: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut distinct: Vec<&str> = amr.into_iter().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() >= 2 {
             Assurance::Aal2
         } else {
             Assurance::Aal1
@@ -111,6 +120,9 @@ pub struct Challenge {
     /// throttling treats known and unknown accounts alike.
     #[serde(default)]
     pub login_key: Vec<u8>,
+    /// For a step-up, the session whose assurance it raises; `None` for a login.
+    #[serde(default)]
+    pub session: Option<crate::ids::SessionId>,
 }
 
 /// What a recorded answer led to.
@@ -168,11 +180,19 @@ impl Challenge {
             expires_at: now + limits.lifetime_secs,
             max_failures: limits.max_failures,
             login_key: Vec::new(),
+            session: None,
         }
     }
 
-    /// Factors still open to answer.
+    /// Factors that may be answered now. While the password is offered and not yet proven,
+    /// it is the only one: possession factors add to a password, they never replace it, so
+    /// two codes cannot make a login without it.
     pub fn remaining(&self) -> Vec<FactorKind> {
+        if self.available.contains(&FactorKind::Password)
+            && !self.satisfied.contains(&FactorKind::Password)
+        {
+            return vec![FactorKind::Password];
+        }
         self.available
             .iter()
             .copied()
@@ -223,9 +243,15 @@ impl Challenge {
         self.satisfied.push(factor);
         let remaining = self.remaining();
         if self.satisfied.len() >= self.required {
+            let mut amr: Vec<String> = Vec::new();
+            for f in &self.satisfied {
+                if !amr.iter().any(|a| a == f.amr()) {
+                    amr.push(f.amr().to_owned());
+                }
+            }
             Ok(Progress::Complete {
-                assurance: Assurance::for_factor_count(self.satisfied.len()),
-                amr: self.satisfied.iter().map(|f| f.amr().to_owned()).collect(),
+                assurance: Assurance::for_methods(amr.iter().map(String::as_str)),
+                amr,
             })
         } else {
             Ok(Progress::NeedMore(remaining))
@@ -317,6 +343,73 @@ mod tests {
         let c = start(true, 1);
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Challenge>(&json).unwrap(), c);
+    }
+
+    fn start_mfa() -> Challenge {
+        Challenge::start(
+            ChallengeId::new(1, [0; 10]),
+            Some(AccountId::new(1, [1; 10])),
+            vec![FactorKind::Password, FactorKind::Totp, FactorKind::RecoveryCode],
+            2,
+            ChallengeLimits::default(),
+            1_000,
+        )
+    }
+
+    #[test]
+    fn password_then_one_code_makes_aal2() {
+        let mut c = start_mfa();
+        assert_eq!(c.remaining(), vec![FactorKind::Password]);
+        assert_eq!(
+            c.record(FactorKind::Password, true, 1_001),
+            Ok(Progress::NeedMore(vec![FactorKind::Totp, FactorKind::RecoveryCode]))
+        );
+        assert_eq!(
+            c.record(FactorKind::Totp, true, 1_002),
+            Ok(Progress::Complete {
+                assurance: Assurance::Aal2,
+                amr: vec!["pwd".into(), "otp".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn codes_never_replace_the_password() {
+        let mut c = start_mfa();
+        assert_eq!(
+            c.record(FactorKind::Totp, true, 1_001),
+            Err(ChallengeError::FactorNotOffered)
+        );
+        assert_eq!(
+            c.record(FactorKind::RecoveryCode, true, 1_001),
+            Err(ChallengeError::FactorNotOffered)
+        );
+    }
+
+    #[test]
+    fn a_step_up_without_password_takes_one_code() {
+        let mut c = Challenge::start(
+            ChallengeId::new(1, [0; 10]),
+            Some(AccountId::new(1, [1; 10])),
+            vec![FactorKind::Totp, FactorKind::RecoveryCode],
+            1,
+            ChallengeLimits::default(),
+            1_000,
+        );
+        assert_eq!(
+            c.record(FactorKind::RecoveryCode, true, 1_001),
+            Ok(Progress::Complete {
+                assurance: Assurance::Aal1,
+                amr: vec!["otp".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn assurance_counts_distinct_methods() {
+        assert_eq!(Assurance::for_methods(["pwd"]), Assurance::Aal1);
+        assert_eq!(Assurance::for_methods(["otp", "otp"]), Assurance::Aal1);
+        assert_eq!(Assurance::for_methods(["pwd", "otp"]), Assurance::Aal2);
     }
 
     #[test]

@@ -87,6 +87,39 @@ impl fmt::Debug for AccountRecord {
     }
 }
 
+/// An enrolled (or enrolling) second factor.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FactorRecord {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub account_id: AccountId,
+    /// `totp`, …
+    pub kind: String,
+    /// Name the user gave it.
+    pub label: String,
+    /// Secret sealed with the account's data key.
+    pub secret_ct: Option<Vec<u8>>,
+    /// Last accepted TOTP step (replay guard).
+    pub last_step: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Set once the user proved a first code.
+    pub confirmed_at: Option<i64>,
+    /// Last successful use.
+    pub last_used_at: Option<i64>,
+}
+
+impl fmt::Debug for FactorRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FactorRecord")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("confirmed_at", &self.confirmed_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A server-side session row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {

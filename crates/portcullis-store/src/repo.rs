@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::keyring::WrappedKey;
-use crate::model::{AccountRecord, AccountStatus, OutboxItem, RefreshOutcome, SessionRecord};
+use crate::model::{
+    AccountRecord, AccountStatus, FactorRecord, OutboxItem, RefreshOutcome, SessionRecord,
+};
 
 /// Accounts and their data keys.
 #[async_trait]
@@ -141,6 +143,30 @@ pub trait SessionRepo: Send + Sync {
     ) -> Result<RefreshOutcome, StoreError>;
 }
 
+/// Second factors and recovery codes.
+#[async_trait]
+pub trait FactorRepo: Send + Sync {
+    /// Stores a new (unconfirmed) factor.
+    async fn insert(&self, factor: &FactorRecord) -> Result<(), StoreError>;
+    /// Factors of an account, oldest first.
+    async fn list(&self, account: AccountId) -> Result<Vec<FactorRecord>, StoreError>;
+    /// Confirms an unconfirmed factor of `account`, recording the step of its first code.
+    async fn confirm(&self, id: &str, account: AccountId, step: i64, now: i64) -> Result<bool, StoreError>;
+    /// Accepts `step` for a confirmed factor only if it is later than the last accepted one:
+    /// of two concurrent uses of one code exactly one succeeds.
+    async fn advance_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError>;
+    /// Removes a factor of `account`.
+    async fn delete(&self, id: &str, account: AccountId) -> Result<bool, StoreError>;
+    /// Removes unconfirmed factors of `kind` older than `before`.
+    async fn delete_unconfirmed(&self, account: AccountId, kind: &str, before: i64) -> Result<u64, StoreError>;
+    /// Replaces the account's recovery codes with these hashes.
+    async fn replace_recovery_codes(&self, account: AccountId, hashes: &[Vec<u8>], now: i64) -> Result<(), StoreError>;
+    /// Spends a recovery code; true exactly once per code.
+    async fn use_recovery_code(&self, account: AccountId, hash: &[u8], now: i64) -> Result<bool, StoreError>;
+    /// Unused recovery codes left.
+    async fn recovery_codes_left(&self, account: AccountId) -> Result<i64, StoreError>;
+}
+
 /// Pending login challenges.
 #[async_trait]
 pub trait ChallengeRepo: Send + Sync {
@@ -229,6 +255,8 @@ pub struct Store {
     pub sessions: Arc<dyn SessionRepo>,
     /// Login challenges.
     pub challenges: Arc<dyn ChallengeRepo>,
+    /// Second factors.
+    pub factors: Arc<dyn FactorRepo>,
     /// Login throttle.
     pub throttle: Arc<dyn ThrottleRepo>,
     /// Mail queue.
@@ -246,6 +274,7 @@ impl Store {
             + EmailTokenRepo
             + SessionRepo
             + ChallengeRepo
+        + FactorRepo
             + ThrottleRepo
             + OutboxRepo
             + AuditRepo
@@ -258,6 +287,7 @@ impl Store {
             email_tokens: b.clone(),
             sessions: b.clone(),
             challenges: b.clone(),
+            factors: b.clone(),
             throttle: b.clone(),
             outbox: b.clone(),
             audit: b.clone(),

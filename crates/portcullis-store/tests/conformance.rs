@@ -18,6 +18,8 @@ mod audit;
 mod challenges;
 #[path = "conformance/email_tokens.rs"]
 mod email_tokens;
+#[path = "conformance/factors.rs"]
+mod factors;
 #[path = "conformance/health.rs"]
 mod health;
 #[path = "conformance/outbox.rs"]
@@ -43,6 +45,12 @@ conformance! {
     email_tokens: [single_use, invalidate, concurrent_consume_once, peek_does_not_spend, shredding_spends_outstanding_tokens],
     sessions: [create_get_list_live, touch, touch_never_revives_an_expired_session, revoke_and_revoke_all],
     refresh: [rotation_and_reuse, invalid_tokens, concurrent_presentation_rotates_once],
+    factors: [
+        confirm_and_replay_guard,
+        concurrent_use_of_one_code_succeeds_once,
+        unconfirmed_leftovers_are_purged,
+        recovery_codes_are_single_use,
+    ],
     challenges: [versioned_updates, concurrent_updates, purge_expired],
     throttle: [counts_failures, concurrent_failures],
     outbox: [claims_and_retries, concurrent_claims, erases_payloads(with_db)],

@@ -12,7 +12,7 @@ use portcullis_core::audit::{AuditEvent, AuditRecord};
 use portcullis_core::ids::{AccountId, SessionId};
 
 use crate::error::StoreError;
-use crate::model::{AccountRecord, SessionRecord};
+use crate::model::{AccountRecord, FactorRecord, SessionRecord};
 
 pub(crate) fn parse_account_id(s: &str) -> Result<AccountId, StoreError> {
     s.parse()
@@ -96,6 +96,32 @@ pub(crate) fn session(
         revoked_at,
         user_agent,
         ip,
+    })
+}
+
+/// Raw columns of a `factors` row, decoded into a record.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn factor(
+    id: String,
+    account_id: String,
+    kind: String,
+    label: String,
+    secret_ct: Option<Vec<u8>>,
+    last_step: Option<i64>,
+    created_at: i64,
+    confirmed_at: Option<i64>,
+    last_used_at: Option<i64>,
+) -> Result<FactorRecord, StoreError> {
+    Ok(FactorRecord {
+        id,
+        account_id: parse_account_id(&account_id)?,
+        kind,
+        label,
+        secret_ct,
+        last_step,
+        created_at,
+        confirmed_at,
+        last_used_at,
     })
 }
 
@@ -260,6 +286,10 @@ macro_rules! sql_backend {
                         .bind(now).bind(id.to_string()).execute(&mut *tx).await?;
                     sqlx::query("UPDATE email_tokens SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL")
                         .bind(now).bind(id.to_string()).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM factors WHERE account_id = $1")
+                        .bind(id.to_string()).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+                        .bind(id.to_string()).execute(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -412,6 +442,78 @@ macro_rules! sql_backend {
                     }
                     tx.commit().await?;
                     Ok(RefreshOutcome::Rotated(SessionRecord { last_seen_at: now, idle_expires_at: idle, ..session }))
+                }
+            }
+
+            fn factor_row(r: &DbRow) -> Result<crate::model::FactorRecord, StoreError> {
+                s::factor(
+                    r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?,
+                    r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?,
+                )
+            }
+
+            #[async_trait]
+            impl FactorRepo for $store {
+                async fn insert(&self, f: &crate::model::FactorRecord) -> Result<(), StoreError> {
+                    sqlx::query("INSERT INTO factors (id, account_id, kind, label, secret_ct, last_step, created_at, confirmed_at, last_used_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)")
+                        .bind(&f.id).bind(f.account_id.to_string()).bind(&f.kind).bind(&f.label).bind(&f.secret_ct)
+                        .bind(f.last_step).bind(f.created_at).bind(f.confirmed_at).bind(f.last_used_at)
+                        .execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn list(&self, account: AccountId) -> Result<Vec<crate::model::FactorRecord>, StoreError> {
+                    let rows = sqlx::query("SELECT id, account_id, kind, label, secret_ct, last_step, created_at, confirmed_at, last_used_at FROM factors WHERE account_id = $1 ORDER BY created_at, id")
+                        .bind(account.to_string()).fetch_all(&self.pool).await?;
+                    rows.iter().map(factor_row).collect()
+                }
+
+                async fn confirm(&self, id: &str, account: AccountId, step: i64, now: i64) -> Result<bool, StoreError> {
+                    let r = sqlx::query("UPDATE factors SET confirmed_at = $1, last_step = $2, last_used_at = $1 WHERE id = $3 AND account_id = $4 AND confirmed_at IS NULL")
+                        .bind(now).bind(step).bind(id).bind(account.to_string()).execute(&self.pool).await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn advance_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
+                    let r = sqlx::query("UPDATE factors SET last_step = $1, last_used_at = $2 WHERE id = $3 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)")
+                        .bind(step).bind(now).bind(id).execute(&self.pool).await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn delete(&self, id: &str, account: AccountId) -> Result<bool, StoreError> {
+                    let r = sqlx::query("DELETE FROM factors WHERE id = $1 AND account_id = $2")
+                        .bind(id).bind(account.to_string()).execute(&self.pool).await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn delete_unconfirmed(&self, account: AccountId, kind: &str, before: i64) -> Result<u64, StoreError> {
+                    let r = sqlx::query("DELETE FROM factors WHERE account_id = $1 AND kind = $2 AND confirmed_at IS NULL AND created_at < $3")
+                        .bind(account.to_string()).bind(kind).bind(before).execute(&self.pool).await?;
+                    Ok(r.rows_affected())
+                }
+
+                async fn replace_recovery_codes(&self, account: AccountId, hashes: &[Vec<u8>], now: i64) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
+                        .bind(account.to_string()).execute(&mut *tx).await?;
+                    for hash in hashes {
+                        sqlx::query("INSERT INTO recovery_codes (account_id, code_hash, created_at) VALUES ($1,$2,$3)")
+                            .bind(account.to_string()).bind(hash).bind(now).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn use_recovery_code(&self, account: AccountId, hash: &[u8], now: i64) -> Result<bool, StoreError> {
+                    let r = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE account_id = $2 AND code_hash = $3 AND used_at IS NULL")
+                        .bind(now).bind(account.to_string()).bind(hash).execute(&self.pool).await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn recovery_codes_left(&self, account: AccountId) -> Result<i64, StoreError> {
+                    let row = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
+                        .bind(account.to_string()).fetch_one(&self.pool).await?;
+                    Ok(row.try_get(0)?)
                 }
             }
 
