@@ -349,7 +349,11 @@ mod tests {
         Challenge::start(
             ChallengeId::new(1, [0; 10]),
             Some(AccountId::new(1, [1; 10])),
-            vec![FactorKind::Password, FactorKind::Totp, FactorKind::RecoveryCode],
+            vec![
+                FactorKind::Password,
+                FactorKind::Totp,
+                FactorKind::RecoveryCode,
+            ],
             2,
             ChallengeLimits::default(),
             1_000,
@@ -362,7 +366,10 @@ mod tests {
         assert_eq!(c.remaining(), vec![FactorKind::Password]);
         assert_eq!(
             c.record(FactorKind::Password, true, 1_001),
-            Ok(Progress::NeedMore(vec![FactorKind::Totp, FactorKind::RecoveryCode]))
+            Ok(Progress::NeedMore(vec![
+                FactorKind::Totp,
+                FactorKind::RecoveryCode
+            ]))
         );
         assert_eq!(
             c.record(FactorKind::Totp, true, 1_002),

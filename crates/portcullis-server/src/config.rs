@@ -49,6 +49,28 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     /// Roles whose sessions may call `POST /v1/introspect`.
     pub introspection_roles: Vec<String>,
+    /// Second factors.
+    pub mfa: MfaConfig,
+}
+
+/// Second factors.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaConfig {
+    /// Issuer shown by authenticator apps.
+    pub totp_issuer: String,
+    /// Managing factors needs an authentication at most this old (seconds); older sessions
+    /// are asked to step up.
+    pub fresh_auth_secs: i64,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        Self {
+            totp_issuer: "Portcullis".into(),
+            fresh_auth_secs: 300,
+        }
+    }
 }
 
 /// Certificate and key for serving HTTPS.
@@ -79,6 +101,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             tls: None,
             introspection_roles: vec!["admin".into(), "service".into()],
+            mfa: MfaConfig::default(),
         }
     }
 }

@@ -59,6 +59,14 @@ pub enum ApiError {
     /// No valid access token.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// The session's authentication is too old or too weak for this action (RFC 9470).
+    #[error("{detail}")]
+    StepUpRequired {
+        /// Explanation.
+        detail: &'static str,
+        /// The largest acceptable authentication age, in seconds.
+        max_age: i64,
+    },
     /// Authenticated but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -120,6 +128,11 @@ impl ApiError {
                 "Authentication required",
             ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            StepUpRequired { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "step-up-required",
+                "Fresh authentication required",
+            ),
             NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             Challenge(ChallengeError::Rejected { .. }) => (
@@ -217,6 +230,14 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unauthenticated(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::StepUpRequired { max_age, .. } => {
+                let challenge = format!(
+                    "Bearer error=\"insufficient_user_authentication\", error_description=\"A fresh authentication is required\", max_age={max_age}"
+                );
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
             }
             _ => {}
         }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod keyfiles;
+pub mod qr;
 pub mod ratelimit;
 pub mod routes;
 pub mod services;

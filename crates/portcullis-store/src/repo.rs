@@ -131,6 +131,15 @@ pub trait SessionRepo: Send + Sync {
         reason: &str,
         now: i64,
     ) -> Result<u64, StoreError>;
+    /// Records a step-up on a live session: new assurance, methods and authentication time.
+    /// Returns false when the session is no longer live.
+    async fn elevate(
+        &self,
+        id: SessionId,
+        acr: &str,
+        amr: &[String],
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Spends `old` and stores `new` in its family. Of two concurrent calls with the same
     /// token exactly one rotates; a spent token revokes the family.
     async fn rotate_refresh(
@@ -151,18 +160,39 @@ pub trait FactorRepo: Send + Sync {
     /// Factors of an account, oldest first.
     async fn list(&self, account: AccountId) -> Result<Vec<FactorRecord>, StoreError>;
     /// Confirms an unconfirmed factor of `account`, recording the step of its first code.
-    async fn confirm(&self, id: &str, account: AccountId, step: i64, now: i64) -> Result<bool, StoreError>;
+    async fn confirm(
+        &self,
+        id: &str,
+        account: AccountId,
+        step: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Accepts `step` for a confirmed factor only if it is later than the last accepted one:
     /// of two concurrent uses of one code exactly one succeeds.
     async fn advance_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError>;
     /// Removes a factor of `account`.
     async fn delete(&self, id: &str, account: AccountId) -> Result<bool, StoreError>;
     /// Removes unconfirmed factors of `kind` older than `before`.
-    async fn delete_unconfirmed(&self, account: AccountId, kind: &str, before: i64) -> Result<u64, StoreError>;
+    async fn delete_unconfirmed(
+        &self,
+        account: AccountId,
+        kind: &str,
+        before: i64,
+    ) -> Result<u64, StoreError>;
     /// Replaces the account's recovery codes with these hashes.
-    async fn replace_recovery_codes(&self, account: AccountId, hashes: &[Vec<u8>], now: i64) -> Result<(), StoreError>;
+    async fn replace_recovery_codes(
+        &self,
+        account: AccountId,
+        hashes: &[Vec<u8>],
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Spends a recovery code; true exactly once per code.
-    async fn use_recovery_code(&self, account: AccountId, hash: &[u8], now: i64) -> Result<bool, StoreError>;
+    async fn use_recovery_code(
+        &self,
+        account: AccountId,
+        hash: &[u8],
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Unused recovery codes left.
     async fn recovery_codes_left(&self, account: AccountId) -> Result<i64, StoreError>;
 }
@@ -274,7 +304,7 @@ impl Store {
             + EmailTokenRepo
             + SessionRepo
             + ChallengeRepo
-        + FactorRepo
+            + FactorRepo
             + ThrottleRepo
             + OutboxRepo
             + AuditRepo

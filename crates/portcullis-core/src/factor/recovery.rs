@@ -68,7 +68,10 @@ pub fn generate_set(entropy: &dyn Entropy) -> Vec<RecoveryCode> {
         let mut raw = Zeroizing::new([0u8; CODE_LEN]);
         entropy.fill(raw.as_mut());
         // 256 is a multiple of 32, so `% 32` is unbiased.
-        let code: String = raw.iter().map(|b| ALPHABET[usize::from(b % 32)] as char).collect();
+        let code: String = raw
+            .iter()
+            .map(|b| ALPHABET[usize::from(b % 32)] as char)
+            .collect();
         if codes.iter().all(|c| *c.0 != code) {
             codes.push(RecoveryCode(Zeroizing::new(code)));
         }
@@ -100,13 +103,24 @@ mod tests {
     fn typing_variations_normalise_to_the_code() {
         let code = RecoveryCode::parse("ab1cd-ef0gh").unwrap();
         for typed in ["AB1CD-EF0GH", "ab1cd ef0gh", " abicd-efogh ", "ABLCDEFOGH"] {
-            assert_eq!(RecoveryCode::parse(typed).unwrap().normalised(), code.normalised(), "{typed}");
+            assert_eq!(
+                RecoveryCode::parse(typed).unwrap().normalised(),
+                code.normalised(),
+                "{typed}"
+            );
         }
     }
 
     #[test]
     fn wrong_shapes_are_refused() {
-        for bad in ["", "abcde", "abcde-fghjkm", "abcde-fghj!", "abcde-fghjü", "uuuuu-uuuuu"] {
+        for bad in [
+            "",
+            "abcde",
+            "abcde-fghjkm",
+            "abcde-fghj!",
+            "abcde-fghjü",
+            "uuuuu-uuuuu",
+        ] {
             assert!(RecoveryCode::parse(bad).is_none(), "{bad:?}");
         }
     }

@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(s.verify(&code, now, Some(step)), Err(TotpError::Replayed));
         // An older code than the last accepted one is a replay too.
         let previous = s.code_at(now - 30).unwrap();
-        assert_eq!(s.verify(&previous, now, Some(step)), Err(TotpError::Replayed));
+        assert_eq!(
+            s.verify(&previous, now, Some(step)),
+            Err(TotpError::Replayed)
+        );
         // The next step's code is fine.
         let next = s.code_at(now + 30).unwrap();
         assert_eq!(s.verify(&next, now + 30, Some(step)).unwrap(), step + 1);
@@ -200,10 +203,22 @@ mod tests {
     #[test]
     fn malformed_codes_are_invalid_not_panics() {
         let s = rfc_secret();
-        for bad in ["", "12345", "1234567", "abcdef", "12 34 5x", "１２３４５６", "-12345"] {
+        for bad in [
+            "",
+            "12345",
+            "1234567",
+            "abcdef",
+            "12 34 5x",
+            "１２３４５６",
+            "-12345",
+        ] {
             assert_eq!(s.verify(bad, 59, None), Err(TotpError::Invalid), "{bad:?}");
         }
-        assert_eq!(s.verify("287 082", 59, None).unwrap(), 1, "spaces are ignored");
+        assert_eq!(
+            s.verify("287 082", 59, None).unwrap(),
+            1,
+            "spaces are ignored"
+        );
         assert_eq!(s.verify("287082", -5, None), Err(TotpError::Invalid));
     }
 
@@ -212,14 +227,23 @@ mod tests {
         let s = rfc_secret();
         assert_eq!(s.to_base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
         let uri = s.otpauth_uri("Portcullis", "ada@example.com").unwrap();
-        assert!(uri.starts_with("otpauth://totp/Portcullis:ada%40example.com?"), "{uri}");
-        assert!(uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Portcullis:ada%40example.com?"),
+            "{uri}"
+        );
+        assert!(
+            uri.contains("secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+            "{uri}"
+        );
         assert!(uri.contains("issuer=Portcullis"), "{uri}");
     }
 
     #[test]
     fn short_secrets_are_refused_and_debug_is_redacted() {
-        assert_eq!(TotpSecret::from_bytes(vec![1; 15]).unwrap_err(), TotpError::BadSecret);
+        assert_eq!(
+            TotpSecret::from_bytes(vec![1; 15]).unwrap_err(),
+            TotpError::BadSecret
+        );
         let s = rfc_secret();
         assert!(!format!("{s:?}").contains("1234"));
     }

@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: extract, call a service, map the result.
 
 pub mod accounts;
+pub mod factors;
 pub mod me;
 pub mod ops;
 pub mod pages;
@@ -18,7 +19,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Portcullis", description = "Authentication server for microservices."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "me"), (name = "sessions"), (name = "tokens"), (name = "password"), (name = "operations"))
+    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "password"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -44,6 +45,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router())
         .merge(me::router())
+        .merge(factors::router())
         .merge(sessions::router())
         .merge(tokens::router())
         .merge(password::router())

@@ -22,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login_start, list, logout_everywhere))
         .routes(routes!(answer_challenge))
+        .routes(routes!(step_up))
+        .routes(routes!(answer_step_up))
         .routes(routes!(logout_current))
         .routes(routes!(revoke_one))
 }
@@ -37,6 +39,7 @@ pub struct LoginRequest {
 fn step_response(step: LoginStep) -> Response {
     match step {
         LoginStep::Complete(tokens) => (StatusCode::CREATED, Json(tokens)).into_response(),
+        LoginStep::SteppedUp(tokens) => (StatusCode::OK, Json(tokens)).into_response(),
         LoginStep::Pending(p) => (StatusCode::ACCEPTED, Json(p)).into_response(),
     }
 }
@@ -64,6 +67,26 @@ pub enum ChallengeAnswer {
         /// The password.
         password: String,
     },
+    /// A 6-digit code from an authenticator app.
+    Totp {
+        /// The code.
+        code: String,
+    },
+    /// One of the recovery codes (`xxxxx-xxxxx`).
+    RecoveryCode {
+        /// The code.
+        code: String,
+    },
+}
+
+impl From<ChallengeAnswer> for Answer {
+    fn from(a: ChallengeAnswer) -> Self {
+        match a {
+            ChallengeAnswer::Password { password } => Answer::Password(Password::new(password)),
+            ChallengeAnswer::Totp { code } => Answer::Totp(code),
+            ChallengeAnswer::RecoveryCode { code } => Answer::RecoveryCode(code),
+        }
+    }
 }
 
 /// Answers a factor of a pending login.
@@ -78,11 +101,54 @@ async fn answer_challenge(
     ApiJson(req): ApiJson<ChallengeAnswer>,
 ) -> ApiResult<Response> {
     let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
-    let answer = match req {
-        ChallengeAnswer::Password { password } => Answer::Password(Password::new(password)),
-    };
     Ok(step_response(
-        login::answer(&state, id, answer, &client).await?,
+        login::answer(&state, id, req.into(), None, &client).await?,
+    ))
+}
+
+/// Step-up request.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpRequest {
+    /// When the session authenticated at most this many seconds ago, a new token is issued
+    /// without a challenge (OpenID Connect `max_age`).
+    max_age: Option<i64>,
+}
+
+/// Raises the current session's assurance: 202 with a challenge for a fresh factor (a
+/// second factor when one is enrolled, else the password), or 200 with a new access token
+/// when `max_age` is already satisfied. The new token carries a new `auth_time`, the higher
+/// `acr` and the combined `amr`.
+#[utoipa::path(post, path = "/v1/sessions/current/step-up", tag = "sessions", security(("bearer" = [])),
+    request_body = StepUpRequest,
+    responses((status = 200, body = TokenResponse), (status = 202, body = PendingLogin),
+        (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn step_up(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<StepUpRequest>,
+) -> ApiResult<Response> {
+    Ok(step_response(
+        login::step_up(&state, &auth, req.max_age, &client).await?,
+    ))
+}
+
+/// Answers the factor of a step-up challenge of the current session.
+#[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}", tag = "sessions", security(("bearer" = [])),
+    request_body = ChallengeAnswer,
+    params(("id" = String, Path, description = "challenge id")),
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
+async fn answer_step_up(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ChallengeAnswer>,
+) -> ApiResult<Response> {
+    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    Ok(step_response(
+        login::answer(&state, id, req.into(), Some(auth.session), &client).await?,
     ))
 }
 

@@ -6,19 +6,19 @@
 //! without letting an attacker lock a user out for good.
 
 use portcullis_core::contact::Email;
-use portcullis_core::ids::ChallengeId;
-use portcullis_core::login::{Challenge, ChallengeError, FactorKind, Progress};
+use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
+use portcullis_core::login::{Assurance, Challenge, ChallengeError, FactorKind, Progress};
 use portcullis_core::password::{Password, PasswordHash, Verification};
-use portcullis_store::model::{AccountRecord, AccountStatus};
+use portcullis_store::model::{AccountRecord, AccountStatus, SessionRecord};
 use portcullis_store::pii;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::extract::ClientInfo;
+use crate::extract::{AuthSession, ClientInfo};
 use crate::services::sessions::{self, TokenResponse};
-use crate::services::{audit, passwords};
+use crate::services::{accounts, audit, factors, passwords};
 use crate::state::AppState;
 
 /// A login that needs more factors.
@@ -37,6 +37,8 @@ pub struct PendingLogin {
 pub enum LoginStep {
     /// Policy met: a session was created.
     Complete(TokenResponse),
+    /// A step-up succeeded: the session's assurance rose; a new access token.
+    SteppedUp(TokenResponse),
     /// More factors needed.
     Pending(PendingLogin),
 }
@@ -45,12 +47,18 @@ pub enum LoginStep {
 pub enum Answer {
     /// The account password.
     Password(Password),
+    /// A code from an authenticator app.
+    Totp(String),
+    /// One of the recovery codes.
+    RecoveryCode(String),
 }
 
 impl Answer {
     fn factor(&self) -> FactorKind {
         match self {
             Answer::Password(_) => FactorKind::Password,
+            Answer::Totp(_) => FactorKind::Totp,
+            Answer::RecoveryCode(_) => FactorKind::RecoveryCode,
         }
     }
 }
@@ -123,13 +131,25 @@ pub async fn start(
     let key = pii::email_index(&state.keyring(), email.as_str());
     let had_failures = guard(state, &key, client).await?;
     let account = state.store.accounts.find_by_email_index(&key).await?;
+    // An unknown account is looked up like a known one, so timing tells nothing.
+    let lookup = account
+        .as_ref()
+        .map_or(AccountId::from_uuid(uuid::Uuid::nil()), |a| a.id);
+    let second = factors::second_factors(state, lookup).await?;
+    let mut required = required_factors(state, account.as_ref());
+    if !second.is_empty() {
+        // Whoever enrolled a second factor always needs it.
+        required = required.max(2);
+    }
+    let mut available = vec![FactorKind::Password];
+    available.extend(second);
     let now = state.now();
     let id = ChallengeId::new(state.clock.now_millis(), state.random::<10>());
     let mut challenge = Challenge::start(
         id,
         account.as_ref().map(|a| a.id),
-        vec![FactorKind::Password],
-        required_factors(state, account.as_ref()),
+        available,
+        required,
         state.config.login.challenge,
         now,
     );
@@ -169,11 +189,17 @@ pub async fn answer(
     state: &AppState,
     id: ChallengeId,
     answer: Answer,
+    step_up_of: Option<SessionId>,
     client: &ClientInfo,
 ) -> Result<LoginStep, ApiError> {
     let Some((mut challenge, version)) = state.store.challenges.get(id).await? else {
         return Err(ApiError::Challenge(ChallengeError::Expired));
     };
+    // A step-up challenge is answered only by its own session, a login challenge only
+    // without one.
+    if challenge.session != step_up_of {
+        return Err(ApiError::Challenge(ChallengeError::Expired));
+    }
     let had_failures = guard(state, &challenge.login_key.clone(), client).await?;
     challenge.admit(answer.factor(), state.now())?;
     let account = match challenge.account {
@@ -182,10 +208,81 @@ pub async fn answer(
     };
     let step = answer_factor(state, &mut challenge, account, answer, had_failures, client).await;
     match &step {
-        Ok(LoginStep::Complete(_)) => state.store.challenges.delete(id).await?,
+        Ok(LoginStep::Complete(_) | LoginStep::SteppedUp(_)) => {
+            state.store.challenges.delete(id).await?
+        }
         _ => state.store.challenges.update(&challenge, version).await?,
     }
     step
+}
+
+/// `POST /v1/sessions/current/step-up`: proves a fresh factor for the current session. With
+/// `max_age`, a session that authenticated recently enough gets a new token at once.
+///
+/// # Errors
+/// Storage failure or a session that ended.
+pub async fn step_up(
+    state: &AppState,
+    auth: &AuthSession,
+    max_age: Option<i64>,
+    client: &ClientInfo,
+) -> Result<LoginStep, ApiError> {
+    let now = state.now();
+    let session = state
+        .store
+        .sessions
+        .get(auth.session)
+        .await?
+        .filter(|s| s.is_live(now))
+        .ok_or(ApiError::Unauthenticated("the session has ended"))?;
+    if let Some(max_age) = max_age {
+        if max_age < 0 {
+            return Err(ApiError::bad_request(
+                "invalid-max-age",
+                "max_age must not be negative",
+            ));
+        }
+        if session.auth_time + max_age >= now {
+            let account = accounts::live_account(state, auth.account).await?;
+            return Ok(LoginStep::SteppedUp(sessions::access_only(
+                state,
+                &account.roles,
+                &session,
+            )?));
+        }
+    }
+    let second = factors::second_factors(state, auth.account).await?;
+    let available = if second.is_empty() {
+        vec![FactorKind::Password]
+    } else {
+        second
+    };
+    let id = ChallengeId::new(state.clock.now_millis(), state.random::<10>());
+    let mut challenge = Challenge::start(
+        id,
+        Some(auth.account),
+        available,
+        1,
+        state.config.login.challenge,
+        now,
+    );
+    challenge.session = Some(auth.session);
+    challenge.login_key = auth.account.as_uuid().as_bytes().to_vec();
+    state.store.challenges.insert(&challenge).await?;
+    audit::record(
+        state,
+        "session.step_up_started",
+        Some(auth.account.to_string()),
+        Some(auth.session.to_string()),
+        Some(client),
+        json!({}),
+    )
+    .await?;
+    Ok(LoginStep::Pending(pending(
+        &challenge,
+        challenge.remaining(),
+        now,
+    )))
 }
 
 fn pending(challenge: &Challenge, factors: Vec<FactorKind>, now: i64) -> PendingLogin {
@@ -200,8 +297,17 @@ async fn verify_answer(
     state: &AppState,
     account: Option<&AccountRecord>,
     answer: Answer,
+    client: &ClientInfo,
 ) -> Result<bool, ApiError> {
     match answer {
+        Answer::Totp(code) => match account {
+            Some(a) => factors::check_totp(state, a.id, &code).await,
+            None => Ok(false),
+        },
+        Answer::RecoveryCode(code) => match account {
+            Some(a) => factors::use_recovery_code(state, a.id, &code, client).await,
+            None => Ok(false),
+        },
         Answer::Password(password) => {
             let stored = account.map(|a| PasswordHash::from_phc(a.password_hash.clone()));
             let verdict = passwords::verify(state, password.clone(), stored).await?;
@@ -237,7 +343,7 @@ async fn answer_factor(
     let usable = account
         .as_ref()
         .filter(|a| a.status != AccountStatus::Deleted);
-    let verified = verify_answer(state, usable, answer).await?;
+    let verified = verify_answer(state, usable, answer, client).await?;
     let now = state.now();
     let actor = usable.map(|a| a.id.to_string());
     match challenge.record(factor, verified, now) {
@@ -282,6 +388,9 @@ async fn answer_factor(
                 Progress::NeedMore(remaining) => {
                     Ok(LoginStep::Pending(pending(challenge, remaining, now)))
                 }
+                Progress::Complete { amr, .. } if challenge.session.is_some() => {
+                    complete_step_up(state, challenge, account, amr, client).await
+                }
                 Progress::Complete { assurance, amr } => {
                     let tokens =
                         sessions::issue(state, account, assurance, amr.clone(), client).await?;
@@ -301,4 +410,59 @@ async fn answer_factor(
             }
         }
     }
+}
+
+/// Raises the assurance of the challenge's session with the factor just proven.
+async fn complete_step_up(
+    state: &AppState,
+    challenge: &Challenge,
+    account: &AccountRecord,
+    proven: Vec<String>,
+    client: &ClientInfo,
+) -> Result<LoginStep, ApiError> {
+    let ended = || ApiError::Unauthenticated("the session has ended");
+    let sid = challenge.session.ok_or_else(ended)?;
+    let now = state.now();
+    let session = state
+        .store
+        .sessions
+        .get(sid)
+        .await?
+        .filter(|s| s.is_live(now))
+        .ok_or_else(ended)?;
+    let mut amr = session.amr.clone();
+    for method in proven {
+        if !amr.contains(&method) {
+            amr.push(method);
+        }
+    }
+    let acr = Assurance::for_methods(amr.iter().map(String::as_str))
+        .max(Assurance::from_acr(&session.acr).unwrap_or(Assurance::Aal1));
+    if !state
+        .store
+        .sessions
+        .elevate(sid, acr.acr(), &amr, now)
+        .await?
+    {
+        return Err(ended());
+    }
+    let elevated = SessionRecord {
+        acr: acr.acr().to_owned(),
+        amr: amr.clone(),
+        auth_time: now,
+        last_seen_at: now,
+        ..session
+    };
+    let tokens = sessions::access_only(state, &account.roles, &elevated)?;
+    metrics::counter!("portcullis_step_ups_total").increment(1);
+    audit::record(
+        state,
+        "session.stepped_up",
+        Some(account.id.to_string()),
+        Some(sid.to_string()),
+        Some(client),
+        json!({"acr": acr.acr(), "amr": amr}),
+    )
+    .await?;
+    Ok(LoginStep::SteppedUp(tokens))
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod credentials;
+pub mod factors;
 pub mod login;
 pub mod mail;
 pub mod passwords;

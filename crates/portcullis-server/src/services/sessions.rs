@@ -23,8 +23,10 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    /// Opaque refresh token; single use.
-    pub refresh_token: String,
+    /// Opaque refresh token; single use. Absent after a step-up: the session's refresh
+    /// token stays valid and now yields tokens at the raised assurance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     /// The session both tokens belong to.
     pub session_id: String,
 }
@@ -58,6 +60,28 @@ pub fn access_token(
         auth_time: session.auth_time,
     };
     Ok(state.keys().sign(&claims)?)
+}
+
+/// A new access token for an existing session, without a refresh token (after a step-up).
+///
+/// # Errors
+/// Signing failure.
+pub fn access_only(
+    state: &AppState,
+    roles: &[String],
+    session: &SessionRecord,
+) -> Result<TokenResponse, ApiError> {
+    let now = state.now();
+    Ok(TokenResponse {
+        access_token: access_token(state, roles, session)?,
+        token_type: "Bearer",
+        expires_in: session
+            .absolute_expires_at
+            .min(now + state.config.tokens.access_ttl_secs)
+            - now,
+        refresh_token: None,
+        session_id: session.id.to_string(),
+    })
 }
 
 /// Creates a session for a completed login and returns its first tokens.
@@ -100,7 +124,7 @@ pub async fn issue(
         access_token: access,
         token_type: "Bearer",
         expires_in: (session.absolute_expires_at.min(now + t.access_ttl_secs)) - now,
-        refresh_token: refresh.expose().to_owned(),
+        refresh_token: Some(refresh.expose().to_owned()),
         session_id: session.id.to_string(),
     })
 }
@@ -159,7 +183,7 @@ pub async fn refresh(
                 access_token: access,
                 token_type: "Bearer",
                 expires_in: (session.absolute_expires_at.min(now + t.access_ttl_secs)) - now,
-                refresh_token: new.expose().to_owned(),
+                refresh_token: Some(new.expose().to_owned()),
                 session_id: session.id.to_string(),
             })
         }

@@ -397,6 +397,12 @@ macro_rules! sql_backend {
                     Ok(r.rows_affected())
                 }
 
+                async fn elevate(&self, id: SessionId, acr: &str, amr: &[String], now: i64) -> Result<bool, StoreError> {
+                    let r = sqlx::query("UPDATE sessions SET acr = $1, amr = $2, auth_time = $3, last_seen_at = $3 WHERE id = $4 AND revoked_at IS NULL AND idle_expires_at > $3 AND absolute_expires_at > $3")
+                        .bind(acr).bind(s::to_json_list(amr)).bind(now).bind(id.to_string()).execute(&self.pool).await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
                 async fn rotate_refresh(&self, old: &TokenHash, new: &TokenHash, now: i64, idle_secs: i64, new_expires_at: i64) -> Result<RefreshOutcome, StoreError> {
                     let mut tx = self.pool.begin().await?;
                     // The conditional UPDATE is the arbiter: of two concurrent presentations

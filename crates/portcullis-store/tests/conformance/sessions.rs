@@ -213,3 +213,44 @@ pub async fn touch_never_revives_an_expired_session(store: Store) {
     assert_eq!(got.idle_expires_at, T0 + 300);
     assert!(!got.is_live(T0 + 301));
 }
+
+pub async fn elevate_only_live_sessions(store: Store) {
+    let a = create_account(&store, 1).await;
+    let s = session(a.id, 1, T0, 300, 3600);
+    create_session(&store, &s, 1).await;
+    let amr = vec!["pwd".to_owned(), "otp".to_owned()];
+    assert!(
+        store
+            .sessions
+            .elevate(s.id, "aal2", &amr, T0 + 10)
+            .await
+            .unwrap()
+    );
+    let got = store.sessions.get(s.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.acr.as_str(), got.amr.clone(), got.auth_time),
+        ("aal2", amr.clone(), T0 + 10)
+    );
+    store
+        .sessions
+        .revoke(s.id, "logout", T0 + 20)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .sessions
+            .elevate(s.id, "aal2", &amr, T0 + 30)
+            .await
+            .unwrap()
+    );
+    // Past its idle expiry it cannot be elevated either.
+    let idle = session(a.id, 2, T0, 300, 3600);
+    create_session(&store, &idle, 2).await;
+    assert!(
+        !store
+            .sessions
+            .elevate(idle.id, "aal2", &amr, T0 + 301)
+            .await
+            .unwrap()
+    );
+}

@@ -1,0 +1,109 @@
+//! `/v1/me/factors` and `/v1/me/recovery-codes`: the caller's second factors.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiResult, Problem};
+use crate::extract::{ApiJson, AuthSession, ClientInfo};
+use crate::services::factors::{self, FactorList, FactorView, TotpEnrolment};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(enrol_totp))
+        .routes(routes!(confirm))
+        .routes(routes!(remove))
+        .routes(routes!(recovery_codes))
+}
+
+/// The caller's second factors.
+#[utoipa::path(get, path = "/v1/me/factors", tag = "factors", security(("bearer" = [])),
+    responses((status = 200, body = FactorList), (status = 401, body = Problem)))]
+async fn list(State(state): State<AppState>, auth: AuthSession) -> ApiResult<Json<FactorList>> {
+    Ok(Json(factors::list(&state, auth.account).await?))
+}
+
+/// TOTP enrolment request.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolTotp {
+    /// A name for the authenticator, e.g. "phone".
+    label: Option<String>,
+}
+
+/// Starts enrolling an authenticator app: returns the secret, the `otpauth://` URI and its
+/// QR code, once. Needs a recent authentication.
+#[utoipa::path(post, path = "/v1/me/factors/totp", tag = "factors", security(("bearer" = [])),
+    request_body = EnrolTotp,
+    responses((status = 201, body = TotpEnrolment), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn enrol_totp(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<EnrolTotp>,
+) -> ApiResult<(StatusCode, Json<TotpEnrolment>)> {
+    let enrolment = factors::enrol_totp(&state, &auth, req.label, &client).await?;
+    Ok((StatusCode::CREATED, Json(enrolment)))
+}
+
+/// A first code from the new authenticator.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmFactor {
+    code: String,
+}
+
+/// Confirms an enrolment with a first code; from then on logins need a second factor.
+#[utoipa::path(post, path = "/v1/me/factors/{id}/confirm", tag = "factors", security(("bearer" = [])),
+    request_body = ConfirmFactor, params(("id" = String, Path, description = "factor id")),
+    responses((status = 200, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn confirm(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ConfirmFactor>,
+) -> ApiResult<Json<FactorView>> {
+    Ok(Json(
+        factors::confirm_totp(&state, auth.account, &id, &req.code, &client).await?,
+    ))
+}
+
+/// Removes a factor. Needs a recent authentication (step up first).
+#[utoipa::path(delete, path = "/v1/me/factors/{id}", tag = "factors", security(("bearer" = [])),
+    params(("id" = String, Path, description = "factor id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn remove(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    factors::remove(&state, &auth, &id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new set of recovery codes, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes; the previous set no longer works.
+    codes: Vec<String>,
+}
+
+/// Generates ten recovery codes, replacing any earlier set. Needs a recent authentication.
+#[utoipa::path(post, path = "/v1/me/recovery-codes", tag = "factors", security(("bearer" = [])),
+    responses((status = 201, body = RecoveryCodes), (status = 401, body = Problem)))]
+async fn recovery_codes(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+) -> ApiResult<(StatusCode, Json<RecoveryCodes>)> {
+    let codes = factors::regenerate_recovery_codes(&state, &auth, &client).await?;
+    Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })))
+}
