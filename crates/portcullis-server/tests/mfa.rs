@@ -1,0 +1,355 @@
+//! Second factors end to end: an authenticator app enrolled from our `otpauth://` URI by a
+//! client we did not write (Python `pyotp`), logins that then need it, replayed codes
+//! refused, recovery codes that work once and are mailed about, and step-up.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use support::{TestApp, require_env, strong_password, unique_email};
+
+/// The code `pyotp` computes from `uri` for the time step `offset_steps` away from now.
+async fn pyotp_code(uri: &str, offset_steps: i64) -> String {
+    let python = require_env("PORTCULLIS_TEST_PYTHON");
+    let script = "import sys, time, pyotp\n\
+                  t = pyotp.parse_uri(sys.argv[1])\n\
+                  print(t.at(time.time() + 30 * int(sys.argv[2])))";
+    let out = tokio::process::Command::new(python)
+        .args(["-c", script, uri, &offset_steps.to_string()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn answer(app: &TestApp, challenge: &Value, body: Value) -> support::Reply {
+    let id = challenge["challenge_id"].as_str().unwrap();
+    app.post(&format!("/v1/sessions/challenges/{id}"), None, &body)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_and_recovery_codes_end_to_end() {
+    let app = TestApp::builder()
+        .configure(|c| c.mfa.fresh_auth_secs = 3)
+        .spawn()
+        .await;
+    let email = unique_email("mfa");
+    let password = strong_password();
+    app.register_verified(&email, &password).await;
+    let first = app.login(&email, &password).await;
+
+    // Enrol: secret, otpauth URI and QR codes, shown once.
+    let enrol = app
+        .post(
+            "/v1/me/factors/totp",
+            Some(&first.access),
+            &json!({ "label": "phone" }),
+        )
+        .await;
+    let enrol = enrol.expect(201).json();
+    let uri = enrol["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Portcullis:"), "{uri}");
+    assert!(uri.contains(&format!("secret={}", enrol["secret"].as_str().unwrap())));
+    assert!(enrol["qr_svg"].as_str().unwrap().contains("<svg"));
+    assert!(
+        enrol["qr_png"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,iVBORw0KGgo")
+    );
+    let factor_id = enrol["id"].as_str().unwrap().to_owned();
+
+    // A wrong code does not confirm; pyotp's code from our URI does.
+    app.post(
+        &format!("/v1/me/factors/{factor_id}/confirm"),
+        Some(&first.access),
+        &json!({ "code": "000000" }),
+    )
+    .await
+    .problem(400, Some("invalid-code"));
+    let code = pyotp_code(uri, 0).await;
+    let confirmed = app
+        .post(
+            &format!("/v1/me/factors/{factor_id}/confirm"),
+            Some(&first.access),
+            &json!({ "code": code }),
+        )
+        .await;
+    assert_eq!(confirmed.expect(200).json()["confirmed"], true);
+    let codes = app
+        .post("/v1/me/recovery-codes", Some(&first.access), &json!({}))
+        .await;
+    let codes: Vec<String> =
+        serde_json::from_value(codes.expect(201).json()["codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    let listed = app
+        .get("/v1/me/factors", Some(&first.access))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed["recovery_codes_left"], 10);
+    assert_eq!(listed["factors"][0]["kind"], "totp");
+    assert!(
+        listed
+            .to_string()
+            .find(enrol["secret"].as_str().unwrap())
+            .is_none(),
+        "secret listed"
+    );
+
+    // The password alone no longer logs in: a challenge asks for the second factor.
+    let pending = app.try_login(&email, &password).await;
+    let pending = pending.expect(202).json();
+    assert_eq!(pending["factors"], json!(["totp", "recovery_code"]));
+    // The confirmation code is spent: replaying it fails.
+    answer(&app, &pending, json!({ "factor": "totp", "code": code }))
+        .await
+        .problem(401, Some("invalid-credentials"));
+    // The next step's code (one step of drift is allowed) completes the login at AAL2.
+    let next = pyotp_code(uri, 1).await;
+    let done = answer(&app, &pending, json!({ "factor": "totp", "code": next })).await;
+    let tokens = done.expect(201).json();
+    let c = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(c["acr"], "aal2");
+    assert_eq!(c["amr"], json!(["pwd", "otp"]));
+    // …and that code cannot be used again either.
+    let again = app.try_login(&email, &password).await.expect(202).json();
+    answer(&app, &again, json!({ "factor": "totp", "code": next }))
+        .await
+        .problem(401, None);
+
+    // A recovery code works once (in any case and spacing), and its use is mailed.
+    let recovery = codes[3].to_uppercase().replace('-', " ");
+    let done = answer(
+        &app,
+        &again,
+        json!({ "factor": "recovery_code", "code": recovery }),
+    )
+    .await;
+    assert_eq!(
+        claims(done.expect(201).json()["access_token"].as_str().unwrap())["acr"],
+        "aal2"
+    );
+    let third = app.try_login(&email, &password).await.expect(202).json();
+    answer(
+        &app,
+        &third,
+        json!({ "factor": "recovery_code", "code": codes[3] }),
+    )
+    .await
+    .problem(401, None);
+    let mail =
+        support::wait_for_mail(&email, |m| m.subject.contains("recovery code was used")).await;
+    assert!(mail.body.contains("9 code(s) remain"), "{}", mail.body);
+
+    // Step-up of the first (password-only) session with a recovery code.
+    assert_eq!(claims(&first.access)["acr"], "aal1");
+    let step = app
+        .post(
+            "/v1/sessions/current/step-up",
+            Some(&first.access),
+            &json!({}),
+        )
+        .await;
+    let step = step.expect(202).json();
+    assert_eq!(step["factors"], json!(["totp", "recovery_code"]));
+    let id = step["challenge_id"].as_str().unwrap();
+    // Only that session may answer it.
+    app.post(
+        &format!("/v1/sessions/challenges/{id}"),
+        None,
+        &json!({ "factor": "recovery_code", "code": codes[5] }),
+    )
+    .await
+    .problem(410, None);
+    let stepped = app
+        .post(
+            &format!("/v1/sessions/current/step-up/{id}"),
+            Some(&first.access),
+            &json!({ "factor": "recovery_code", "code": codes[5] }),
+        )
+        .await;
+    let stepped = stepped.expect(200).json();
+    assert!(stepped.get("refresh_token").is_none());
+    let c = claims(stepped["access_token"].as_str().unwrap());
+    assert_eq!(
+        (c["acr"].clone(), c["amr"].clone()),
+        (json!("aal2"), json!(["pwd", "otp"]))
+    );
+    assert!(
+        c["auth_time"].as_i64().unwrap() >= claims(&first.access)["auth_time"].as_i64().unwrap()
+    );
+    assert_eq!(c["sid"], first.session_id.as_str());
+    // The session's refresh token now yields tokens at the raised assurance.
+    let refreshed = app.refresh(&first.refresh).await.expect(200).json();
+    assert_eq!(
+        claims(refreshed["access_token"].as_str().unwrap())["acr"],
+        "aal2"
+    );
+    let fresh_access = refreshed["access_token"].as_str().unwrap().to_owned();
+    // With max_age satisfied, step-up answers at once.
+    let quick = app
+        .post(
+            "/v1/sessions/current/step-up",
+            Some(&fresh_access),
+            &json!({ "max_age": 600 }),
+        )
+        .await;
+    quick.expect(200);
+
+    // Removing the factor needs a fresh authentication (RFC 9470 challenge when stale).
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let stale = app
+        .delete(
+            &format!("/v1/me/factors/{factor_id}"),
+            Some(&fresh_access),
+            None,
+        )
+        .await;
+    stale.problem(401, Some("step-up-required"));
+    let challenge = stale.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains("error=\"insufficient_user_authentication\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("max_age=3"), "{challenge}");
+    let step = app
+        .post(
+            "/v1/sessions/current/step-up",
+            Some(&fresh_access),
+            &json!({}),
+        )
+        .await
+        .expect(202)
+        .json();
+    let id = step["challenge_id"].as_str().unwrap();
+    // (The authenticator's current steps were spent by the logins above, so a recovery
+    // code proves the fresh factor here.)
+    let stepped = app
+        .post(
+            &format!("/v1/sessions/current/step-up/{id}"),
+            Some(&fresh_access),
+            &json!({ "factor": "recovery_code", "code": codes[6] }),
+        )
+        .await;
+    let token = stepped.expect(200).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.delete(&format!("/v1/me/factors/{factor_id}"), Some(&token), None)
+        .await
+        .expect(204);
+    let listed = app
+        .get("/v1/me/factors", Some(&token))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(listed["factors"], json!([]));
+    // Recovery codes remain a second factor until they are used up or replaced.
+    let pending = app.try_login(&email, &password).await.expect(202).json();
+    assert_eq!(pending["factors"], json!(["recovery_code"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn factor_endpoints_refuse_bad_input() {
+    let app = TestApp::builder().file_mail().spawn().await;
+    let email = unique_email("mfa-bad");
+    let password = strong_password();
+    let reply = app.register(&email, &password).await;
+    let id = reply.expect(201).json()["id"].as_str().unwrap().to_owned();
+    let state = &app.server().state;
+    state
+        .store
+        .accounts
+        .mark_verified(id.parse().unwrap(), state.now())
+        .await
+        .unwrap();
+    let t = app.login(&email, &password).await;
+
+    app.get("/v1/me/factors", None).await.problem(401, None);
+    app.post(
+        "/v1/me/factors/totp",
+        Some(&t.access),
+        &json!({ "label": "" }),
+    )
+    .await
+    .problem(400, Some("invalid-label"));
+    app.post(
+        "/v1/me/factors/totp",
+        Some(&t.access),
+        &json!({ "label": "x".repeat(65) }),
+    )
+    .await
+    .problem(400, Some("invalid-label"));
+    app.post(
+        "/v1/me/factors/nope/confirm",
+        Some(&t.access),
+        &json!({ "code": "123456" }),
+    )
+    .await
+    .problem(404, None);
+    app.delete("/v1/me/factors/nope", Some(&t.access), None)
+        .await
+        .problem(404, None);
+    let enrol = app
+        .post("/v1/me/factors/totp", Some(&t.access), &json!({}))
+        .await
+        .expect(201)
+        .json();
+    let fid = enrol["id"].as_str().unwrap();
+    for code in ["", "abcdef", "1234567", "１２３４５６", &"9".repeat(5000)] {
+        app.post(
+            &format!("/v1/me/factors/{fid}/confirm"),
+            Some(&t.access),
+            &json!({ "code": code }),
+        )
+        .await
+        .problem(400, None);
+    }
+    // Unconfirmed, it changes nothing about logging in.
+    app.login(&email, &password).await;
+    // Challenge answers of unknown shape are refused.
+    let pending = app
+        .post("/v1/sessions", None, &json!({ "email": email }))
+        .await
+        .expect(202)
+        .json();
+    answer(
+        &app,
+        &pending,
+        json!({ "factor": "telepathy", "code": "1" }),
+    )
+    .await
+    .problem(400, None);
+    answer(
+        &app,
+        &pending,
+        json!({ "factor": "totp", "code": "123456" }),
+    )
+    .await
+    .problem(400, Some("factor-not-offered"));
+    app.post(
+        "/v1/sessions/current/step-up",
+        Some(&t.access),
+        &json!({ "max_age": -1 }),
+    )
+    .await
+    .problem(400, Some("invalid-max-age"));
+}
