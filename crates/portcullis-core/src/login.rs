@@ -22,6 +22,10 @@ pub enum FactorKind {
     Totp,
     /// One of the account's single-use recovery codes.
     RecoveryCode,
+    /// A code sent by SMS to a verified phone number.
+    Sms,
+    /// A code sent by e-mail.
+    EmailOtp,
 }
 
 impl FactorKind {
@@ -29,7 +33,8 @@ impl FactorKind {
     pub fn amr(self) -> &'static str {
         match self {
             FactorKind::Password => "pwd",
-            FactorKind::Totp | FactorKind::RecoveryCode => "otp",
+            FactorKind::Totp | FactorKind::RecoveryCode | FactorKind::EmailOtp => "otp",
+            FactorKind::Sms => "sms",
         }
     }
 }

@@ -120,6 +120,17 @@ impl fmt::Debug for FactorRecord {
     }
 }
 
+/// What checking a one-time code found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OtpOutcome {
+    /// The code matched and is now spent.
+    Accepted,
+    /// Wrong code; one attempt counted.
+    Wrong,
+    /// No live code: none sent, expired, spent, or out of attempts.
+    NoLiveCode,
+}
+
 /// A server-side session row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {

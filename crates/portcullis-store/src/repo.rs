@@ -10,7 +10,8 @@ use std::sync::Arc;
 use crate::error::StoreError;
 use crate::keyring::WrappedKey;
 use crate::model::{
-    AccountRecord, AccountStatus, FactorRecord, OutboxItem, RefreshOutcome, SessionRecord,
+    AccountRecord, AccountStatus, FactorRecord, OtpOutcome, OutboxItem, RefreshOutcome,
+    SessionRecord,
 };
 
 /// Accounts and their data keys.
@@ -197,6 +198,41 @@ pub trait FactorRepo: Send + Sync {
     async fn recovery_codes_left(&self, account: AccountId) -> Result<i64, StoreError>;
 }
 
+/// One-time codes sent by e-mail or SMS.
+#[async_trait]
+pub trait OtpRepo: Send + Sync {
+    /// Stores a new code for (`account`, `channel`, `target`), replacing any live one.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue(
+        &self,
+        id: &str,
+        account: AccountId,
+        channel: &str,
+        target: &str,
+        code_hash: &[u8],
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// Codes sent to `account` on `channel` since `since` (the resend bound).
+    async fn sent_since(
+        &self,
+        account: AccountId,
+        channel: &str,
+        since: i64,
+    ) -> Result<i64, StoreError>;
+    /// Checks a code against the live one: spends it when it matches, counts an attempt when
+    /// not; a code with `max_attempts` failures is dead.
+    async fn check(
+        &self,
+        account: AccountId,
+        channel: &str,
+        target: &str,
+        code_hash: &[u8],
+        now: i64,
+        max_attempts: i64,
+    ) -> Result<OtpOutcome, StoreError>;
+}
+
 /// Pending login challenges.
 #[async_trait]
 pub trait ChallengeRepo: Send + Sync {
@@ -287,6 +323,8 @@ pub struct Store {
     pub challenges: Arc<dyn ChallengeRepo>,
     /// Second factors.
     pub factors: Arc<dyn FactorRepo>,
+    /// One-time codes.
+    pub otp: Arc<dyn OtpRepo>,
     /// Login throttle.
     pub throttle: Arc<dyn ThrottleRepo>,
     /// Mail queue.
@@ -305,6 +343,7 @@ impl Store {
             + SessionRepo
             + ChallengeRepo
             + FactorRepo
+            + OtpRepo
             + ThrottleRepo
             + OutboxRepo
             + AuditRepo
@@ -318,6 +357,7 @@ impl Store {
             sessions: b.clone(),
             challenges: b.clone(),
             factors: b.clone(),
+            otp: b.clone(),
             throttle: b.clone(),
             outbox: b.clone(),
             audit: b.clone(),

@@ -22,6 +22,8 @@ mod email_tokens;
 mod factors;
 #[path = "conformance/health.rs"]
 mod health;
+#[path = "conformance/otp.rs"]
+mod otp;
 #[path = "conformance/outbox.rs"]
 mod outbox;
 #[path = "conformance/refresh.rs"]
@@ -51,6 +53,7 @@ conformance! {
         unconfirmed_leftovers_are_purged,
         recovery_codes_are_single_use,
     ],
+    otp: [single_use_bounded_attempts_and_expiry, a_code_is_accepted_once_under_concurrency],
     challenges: [versioned_updates, concurrent_updates, purge_expired],
     throttle: [counts_failures, concurrent_failures],
     outbox: [claims_and_retries, concurrent_claims, erases_payloads(with_db)],

@@ -290,6 +290,8 @@ macro_rules! sql_backend {
                         .bind(id.to_string()).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
                         .bind(id.to_string()).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM otp_codes WHERE account_id = $1")
+                        .bind(id.to_string()).execute(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -520,6 +522,46 @@ macro_rules! sql_backend {
                     let row = sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL")
                         .bind(account.to_string()).fetch_one(&self.pool).await?;
                     Ok(row.try_get(0)?)
+                }
+            }
+
+            #[async_trait]
+            impl OtpRepo for $store {
+                async fn issue(&self, id: &str, account: AccountId, channel: &str, target: &str, code_hash: &[u8], now: i64, expires_at: i64) -> Result<(), StoreError> {
+                    let mut tx = self.pool.begin().await?;
+                    sqlx::query("UPDATE otp_codes SET used_at = $1 WHERE account_id = $2 AND channel = $3 AND target = $4 AND used_at IS NULL")
+                        .bind(now).bind(account.to_string()).bind(channel).bind(target).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO otp_codes (id, account_id, channel, target, code_hash, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+                        .bind(id).bind(account.to_string()).bind(channel).bind(target).bind(code_hash).bind(now).bind(expires_at)
+                        .execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn sent_since(&self, account: AccountId, channel: &str, since: i64) -> Result<i64, StoreError> {
+                    let row = sqlx::query("SELECT COUNT(*) FROM otp_codes WHERE account_id = $1 AND channel = $2 AND created_at >= $3")
+                        .bind(account.to_string()).bind(channel).bind(since).fetch_one(&self.pool).await?;
+                    Ok(row.try_get(0)?)
+                }
+
+                async fn check(&self, account: AccountId, channel: &str, target: &str, code_hash: &[u8], now: i64, max_attempts: i64) -> Result<crate::model::OtpOutcome, StoreError> {
+                    use crate::model::OtpOutcome;
+                    use subtle::ConstantTimeEq as _;
+                    let row = sqlx::query("SELECT id, code_hash FROM otp_codes WHERE account_id = $1 AND channel = $2 AND target = $3 AND used_at IS NULL AND expires_at > $4 AND attempts < $5 ORDER BY created_at DESC LIMIT 1")
+                        .bind(account.to_string()).bind(channel).bind(target).bind(now).bind(max_attempts)
+                        .fetch_optional(&self.pool).await?;
+                    let Some(row) = row else { return Ok(OtpOutcome::NoLiveCode) };
+                    let id: String = row.try_get(0)?;
+                    let stored: Vec<u8> = row.try_get(1)?;
+                    if bool::from(stored.ct_eq(code_hash)) {
+                        let r = sqlx::query("UPDATE otp_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND attempts < $3")
+                            .bind(now).bind(&id).bind(max_attempts).execute(&self.pool).await?;
+                        Ok(if r.rows_affected() == 1 { OtpOutcome::Accepted } else { OtpOutcome::NoLiveCode })
+                    } else {
+                        sqlx::query("UPDATE otp_codes SET attempts = attempts + 1 WHERE id = $1")
+                            .bind(&id).execute(&self.pool).await?;
+                        Ok(OtpOutcome::Wrong)
+                    }
                 }
             }
 
