@@ -51,6 +51,8 @@ pub struct Config {
     pub introspection_roles: Vec<String>,
     /// Second factors.
     pub mfa: MfaConfig,
+    /// SMS delivery.
+    pub sms: crate::sms::SmsConfig,
 }
 
 /// Second factors.
@@ -62,6 +64,12 @@ pub struct MfaConfig {
     /// Managing factors needs an authentication at most this old (seconds); older sessions
     /// are asked to step up.
     pub fresh_auth_secs: i64,
+    /// Lifetime of a code sent by e-mail or SMS, in seconds.
+    pub otp_ttl_secs: i64,
+    /// Wrong answers a sent code survives.
+    pub otp_max_attempts: i64,
+    /// Codes that may be sent to one account on one channel per 15 minutes.
+    pub otp_max_sends: i64,
 }
 
 impl Default for MfaConfig {
@@ -69,6 +77,9 @@ impl Default for MfaConfig {
         Self {
             totp_issuer: "Portcullis".into(),
             fresh_auth_secs: 300,
+            otp_ttl_secs: 300,
+            otp_max_attempts: 5,
+            otp_max_sends: 5,
         }
     }
 }
@@ -102,6 +113,7 @@ impl Default for Config {
             tls: None,
             introspection_roles: vec!["admin".into(), "service".into()],
             mfa: MfaConfig::default(),
+            sms: crate::sms::SmsConfig::default(),
         }
     }
 }
@@ -244,7 +256,10 @@ impl Default for MailConfig {
     }
 }
 
-fn redact<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn redact<S: serde::Serializer>(
+    v: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match v {
         Some(secret) if !secret.expose_secret().is_empty() => s.serialize_str("<redacted>"),
         _ => s.serialize_none(),

@@ -94,6 +94,9 @@ pub enum ApiError {
     /// Method not allowed on this route.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A provider we depend on (an SMS gateway) failed.
+    #[error("{0}")]
+    Upstream(&'static str),
     /// Something failed on our side; the detail is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -174,6 +177,11 @@ impl ApiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
+            ),
+            Upstream(_) => (
+                StatusCode::BAD_GATEWAY,
+                "upstream-failed",
+                "Delivery failed",
             ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

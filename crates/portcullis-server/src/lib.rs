@@ -13,6 +13,7 @@ pub mod qr;
 pub mod ratelimit;
 pub mod routes;
 pub mod services;
+pub mod sms;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
@@ -77,6 +78,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         clock,
         entropy: Arc::new(OsEntropy),
         mail_notify: Notify::new(),
+        sms: sms::SmsSender::from_config(&config.sms, &config.data_dir)?,
         metrics: telemetry::metrics_handle(),
         issuer: public_url.clone(),
         public_url,

@@ -17,6 +17,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(enrol_totp))
+        .routes(routes!(enrol_sms))
+        .routes(routes!(enrol_email))
         .routes(routes!(confirm))
         .routes(routes!(remove))
         .routes(routes!(recovery_codes))
@@ -52,6 +54,48 @@ async fn enrol_totp(
     Ok((StatusCode::CREATED, Json(enrolment)))
 }
 
+/// SMS enrolment request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolSms {
+    /// Phone number in E.164 form, e.g. `+14155552671` (spaces, dashes, dots and
+    /// parentheses are ignored).
+    phone: String,
+    /// A name for it.
+    label: Option<String>,
+}
+
+/// Registers a phone number and texts it a code; confirming the code verifies the number.
+/// Needs a recent authentication.
+#[utoipa::path(post, path = "/v1/me/factors/sms", tag = "factors", security(("bearer" = [])),
+    request_body = EnrolSms,
+    responses((status = 201, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 429, body = Problem), (status = 502, body = Problem)))]
+async fn enrol_sms(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<EnrolSms>,
+) -> ApiResult<(StatusCode, Json<FactorView>)> {
+    let view = factors::enrol_sms(&state, &auth, &req.phone, req.label, &client).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Codes by e-mail: sends a first code to the account's address for confirmation. Needs a
+/// recent authentication.
+#[utoipa::path(post, path = "/v1/me/factors/email", tag = "factors", security(("bearer" = [])),
+    request_body = EnrolTotp,
+    responses((status = 201, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem)))]
+async fn enrol_email(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<EnrolTotp>,
+) -> ApiResult<(StatusCode, Json<FactorView>)> {
+    let view = factors::enrol_email(&state, &auth, req.label, &client).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
 /// A first code from the new authenticator.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +115,7 @@ async fn confirm(
     ApiJson(req): ApiJson<ConfirmFactor>,
 ) -> ApiResult<Json<FactorView>> {
     Ok(Json(
-        factors::confirm_totp(&state, auth.account, &id, &req.code, &client).await?,
+        factors::confirm(&state, auth.account, &id, &req.code, &client).await?,
     ))
 }
 

@@ -5,8 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::ids::{ChallengeId, SessionId};
+use portcullis_core::login::FactorKind;
 use portcullis_core::password::Password;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,7 +23,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login_start, list, logout_everywhere))
         .routes(routes!(answer_challenge))
+        .routes(routes!(send_code))
         .routes(routes!(step_up))
+        .routes(routes!(send_step_up_code))
         .routes(routes!(answer_step_up))
         .routes(routes!(logout_current))
         .routes(routes!(revoke_one))
@@ -77,6 +80,16 @@ pub enum ChallengeAnswer {
         /// The code.
         code: String,
     },
+    /// The code texted to the verified phone (send it first).
+    Sms {
+        /// The code.
+        code: String,
+    },
+    /// The code e-mailed to the account's address (send it first).
+    EmailOtp {
+        /// The code.
+        code: String,
+    },
 }
 
 impl From<ChallengeAnswer> for Answer {
@@ -85,6 +98,8 @@ impl From<ChallengeAnswer> for Answer {
             ChallengeAnswer::Password { password } => Answer::Password(Password::new(password)),
             ChallengeAnswer::Totp { code } => Answer::Totp(code),
             ChallengeAnswer::RecoveryCode { code } => Answer::RecoveryCode(code),
+            ChallengeAnswer::Sms { code } => Answer::Sms(code),
+            ChallengeAnswer::EmailOtp { code } => Answer::EmailOtp(code),
         }
     }
 }
@@ -104,6 +119,55 @@ async fn answer_challenge(
     Ok(step_response(
         login::answer(&state, id, req.into(), None, &client).await?,
     ))
+}
+
+/// Which code to send.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendCode {
+    /// `sms` or `email_otp`.
+    #[schema(value_type = String)]
+    factor: FactorKind,
+}
+
+/// A sent code's lifetime.
+#[derive(Serialize, ToSchema)]
+pub struct CodeSent {
+    /// Seconds the code stays valid.
+    expires_in: i64,
+}
+
+/// Sends the code of an SMS or e-mail factor for a pending login.
+#[utoipa::path(post, path = "/v1/sessions/challenges/{id}/send", tag = "sessions", request_body = SendCode,
+    params(("id" = String, Path, description = "challenge id")),
+    responses((status = 202, body = CodeSent), (status = 400, body = Problem), (status = 410, body = Problem),
+        (status = 429, body = Problem), (status = 502, body = Problem)))]
+async fn send_code(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SendCode>,
+) -> ApiResult<(StatusCode, Json<CodeSent>)> {
+    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let expires_in = login::send_code(&state, id, req.factor, None, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(CodeSent { expires_in })))
+}
+
+/// Sends the code of an SMS or e-mail factor for a step-up of the current session.
+#[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}/send", tag = "sessions", security(("bearer" = [])),
+    request_body = SendCode, params(("id" = String, Path, description = "challenge id")),
+    responses((status = 202, body = CodeSent), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 410, body = Problem), (status = 429, body = Problem), (status = 502, body = Problem)))]
+async fn send_step_up_code(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SendCode>,
+) -> ApiResult<(StatusCode, Json<CodeSent>)> {
+    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let expires_in = login::send_code(&state, id, req.factor, Some(auth.session), &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(CodeSent { expires_in })))
 }
 
 /// Step-up request.

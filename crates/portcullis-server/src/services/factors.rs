@@ -18,10 +18,12 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::mail::{self, Mail};
-use crate::services::{accounts, audit};
+use crate::services::{accounts, audit, otp};
 use crate::state::AppState;
 
 const TOTP: &str = "totp";
+const SMS: &str = "sms";
+const EMAIL_OTP: &str = "email_otp";
 const RECOVERY_INDEX: &str = "recovery-code";
 
 /// A factor as its owner sees it (never its secret).
@@ -124,6 +126,18 @@ pub async fn second_factors(
     {
         kinds.push(FactorKind::Totp);
     }
+    if factors
+        .iter()
+        .any(|f| f.kind == SMS && f.confirmed_at.is_some())
+    {
+        kinds.push(FactorKind::Sms);
+    }
+    if factors
+        .iter()
+        .any(|f| f.kind == EMAIL_OTP && f.confirmed_at.is_some())
+    {
+        kinds.push(FactorKind::EmailOtp);
+    }
     if state.store.factors.recovery_codes_left(account).await? > 0 {
         kinds.push(FactorKind::RecoveryCode);
     }
@@ -219,7 +233,7 @@ async fn open_secret(
 ///
 /// # Errors
 /// Unknown factor, or a wrong code.
-pub async fn confirm_totp(
+pub async fn confirm(
     state: &AppState,
     account: AccountId,
     id: &str,
@@ -229,33 +243,46 @@ pub async fn confirm_totp(
     let factors = state.store.factors.list(account).await?;
     let f = factors
         .iter()
-        .find(|f| f.id == id && f.kind == TOTP && f.confirmed_at.is_none())
+        .find(|f| f.id == id && f.confirmed_at.is_none())
         .ok_or(ApiError::NotFound)?;
-    let secret = open_secret(state, account, f).await?;
+    let kind = f.kind.clone();
     let now = state.now();
-    let step = match secret.verify(code, now, None) {
-        Ok(step) => step,
-        Err(_) => {
-            metrics::counter!("portcullis_factor_events_total", "kind" => TOTP, "event" => "confirm_failed").increment(1);
+    let proven = match kind.as_str() {
+        TOTP => open_secret(state, account, f)
+            .await?
+            .verify(code, now, None)
+            .ok(),
+        SMS => otp::check(state, account, otp::SMS, id, code)
+            .await?
+            .then_some(0),
+        EMAIL_OTP => otp::check(state, account, otp::EMAIL, id, code)
+            .await?
+            .then_some(0),
+        _ => None,
+    };
+    let step = match proven {
+        Some(step) => step,
+        None => {
+            metrics::counter!("portcullis_factor_events_total", "kind" => kind.clone(), "event" => "confirm_failed").increment(1);
             audit::record(
                 state,
                 "factor.confirm_failed",
                 Some(account.to_string()),
                 Some(id.to_owned()),
                 Some(client),
-                json!({"kind": TOTP}),
+                json!({"kind": kind}),
             )
             .await?;
             return Err(ApiError::bad_request(
                 "invalid-code",
-                "the code is not valid; check the app's clock and try the next code",
+                "the code is not valid, expired or used up: check it, or ask for a new one",
             ));
         }
     };
     if !state.store.factors.confirm(id, account, step, now).await? {
         return Err(ApiError::Conflict("the factor was confirmed concurrently"));
     }
-    metrics::counter!("portcullis_factor_events_total", "kind" => TOTP, "event" => "enrolled")
+    metrics::counter!("portcullis_factor_events_total", "kind" => kind.clone(), "event" => "enrolled")
         .increment(1);
     audit::record(
         state,
@@ -263,7 +290,7 @@ pub async fn confirm_totp(
         Some(account.to_string()),
         Some(id.to_owned()),
         Some(client),
-        json!({"kind": TOTP}),
+        json!({"kind": kind}),
     )
     .await?;
     let confirmed = state.store.factors.list(account).await?;
@@ -425,4 +452,163 @@ pub async fn use_recovery_code(
     })
     .await?;
     Ok(true)
+}
+
+fn check_label(label: Option<String>, default: &str) -> Result<String, ApiError> {
+    let label = label.unwrap_or_else(|| default.to_owned());
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid-label",
+            "the label must have 1 to 64 printable characters",
+        ));
+    }
+    Ok(label.to_owned())
+}
+
+/// `POST /v1/me/factors/sms`: registers a phone number and texts it a code; confirming
+/// the code verifies the number and makes it a factor.
+///
+/// # Errors
+/// A stale session, an invalid number, the send bound, or a failed delivery.
+pub async fn enrol_sms(
+    state: &AppState,
+    auth: &AuthSession,
+    phone: &str,
+    label: Option<String>,
+    client: &ClientInfo,
+) -> Result<FactorView, ApiError> {
+    require_fresh(state, auth)?;
+    let phone = portcullis_core::contact::PhoneE164::parse(phone)?;
+    let label = check_label(label, "Phone")?;
+    let now = state.now();
+    state
+        .store
+        .factors
+        .delete_unconfirmed(auth.account, SMS, now + 1)
+        .await?;
+    let id = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
+    let key = accounts::data_key(state, auth.account).await?;
+    let record = FactorRecord {
+        id: id.clone(),
+        account_id: auth.account,
+        kind: SMS.into(),
+        label,
+        secret_ct: Some(key.encrypt(phone.as_str().as_bytes(), &secret_aad(&id))?),
+        last_step: None,
+        created_at: now,
+        confirmed_at: None,
+        last_used_at: None,
+    };
+    state.store.factors.insert(&record).await?;
+    otp::send(state, auth.account, otp::SMS, &id, phone.as_str(), client).await?;
+    audit::record(
+        state,
+        "factor.enrolment_started",
+        Some(auth.account.to_string()),
+        Some(id),
+        Some(client),
+        json!({"kind": SMS}),
+    )
+    .await?;
+    Ok(view(&record))
+}
+
+/// `POST /v1/me/factors/email`: codes by e-mail to the account's address.
+///
+/// # Errors
+/// A stale session, the send bound.
+pub async fn enrol_email(
+    state: &AppState,
+    auth: &AuthSession,
+    label: Option<String>,
+    client: &ClientInfo,
+) -> Result<FactorView, ApiError> {
+    require_fresh(state, auth)?;
+    let label = check_label(label, "E-mail")?;
+    let account = accounts::live_account(state, auth.account).await?;
+    let email = accounts::profile(state, &account).await?.email;
+    let now = state.now();
+    state
+        .store
+        .factors
+        .delete_unconfirmed(auth.account, EMAIL_OTP, now + 1)
+        .await?;
+    let id = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
+    let record = FactorRecord {
+        id: id.clone(),
+        account_id: auth.account,
+        kind: EMAIL_OTP.into(),
+        label,
+        secret_ct: None,
+        last_step: None,
+        created_at: now,
+        confirmed_at: None,
+        last_used_at: None,
+    };
+    state.store.factors.insert(&record).await?;
+    otp::send(state, auth.account, otp::EMAIL, &id, &email, client).await?;
+    audit::record(
+        state,
+        "factor.enrolment_started",
+        Some(auth.account.to_string()),
+        Some(id),
+        Some(client),
+        json!({"kind": EMAIL_OTP}),
+    )
+    .await?;
+    Ok(view(&record))
+}
+
+/// Sends a login or step-up code for `factor` (SMS or e-mail); `target` is the challenge.
+///
+/// # Errors
+/// No such confirmed factor, the send bound, or a failed delivery.
+pub async fn send_challenge_code(
+    state: &AppState,
+    account: AccountId,
+    factor: FactorKind,
+    target: &str,
+    client: &ClientInfo,
+) -> Result<i64, ApiError> {
+    let factors = state.store.factors.list(account).await?;
+    match factor {
+        FactorKind::Sms => {
+            let f = factors
+                .iter()
+                .find(|f| f.kind == SMS && f.confirmed_at.is_some())
+                .ok_or(ApiError::Challenge(
+                    portcullis_core::login::ChallengeError::FactorNotOffered,
+                ))?;
+            let key = accounts::data_key(state, account).await?;
+            let blob = f
+                .secret_ct
+                .as_deref()
+                .ok_or_else(|| ApiError::Internal("SMS factor without number".into()))?;
+            let phone = String::from_utf8(key.decrypt(blob, &secret_aad(&f.id))?)
+                .map_err(|_| ApiError::Internal("SMS factor number is not UTF-8".into()))?;
+            otp::send(state, account, otp::SMS, target, &phone, client).await
+        }
+        FactorKind::EmailOtp => {
+            if !factors
+                .iter()
+                .any(|f| f.kind == EMAIL_OTP && f.confirmed_at.is_some())
+            {
+                return Err(ApiError::Challenge(
+                    portcullis_core::login::ChallengeError::FactorNotOffered,
+                ));
+            }
+            let record = accounts::live_account(state, account).await?;
+            let email = accounts::profile(state, &record).await?.email;
+            otp::send(state, account, otp::EMAIL, target, &email, client).await
+        }
+        _ => Err(ApiError::bad_request(
+            "not-a-sent-code",
+            "only sms and email_otp codes are sent",
+        )),
+    }
 }

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::sessions::{self, TokenResponse};
-use crate::services::{accounts, audit, factors, passwords};
+use crate::services::{accounts, audit, factors, otp, passwords};
 use crate::state::AppState;
 
 /// A login that needs more factors.
@@ -51,6 +51,10 @@ pub enum Answer {
     Totp(String),
     /// One of the recovery codes.
     RecoveryCode(String),
+    /// A code sent by SMS.
+    Sms(String),
+    /// A code sent by e-mail.
+    EmailOtp(String),
 }
 
 impl Answer {
@@ -59,6 +63,8 @@ impl Answer {
             Answer::Password(_) => FactorKind::Password,
             Answer::Totp(_) => FactorKind::Totp,
             Answer::RecoveryCode(_) => FactorKind::RecoveryCode,
+            Answer::Sms(_) => FactorKind::Sms,
+            Answer::EmailOtp(_) => FactorKind::EmailOtp,
         }
     }
 }
@@ -216,6 +222,37 @@ pub async fn answer(
     step
 }
 
+/// Sends the code of an SMS or e-mail factor that `challenge` waits for.
+///
+/// # Errors
+/// Unknown or spent challenge, a factor it does not wait for, the send bound.
+pub async fn send_code(
+    state: &AppState,
+    id: ChallengeId,
+    factor: FactorKind,
+    step_up_of: Option<SessionId>,
+    client: &ClientInfo,
+) -> Result<i64, ApiError> {
+    let Some((challenge, _)) = state.store.challenges.get(id).await? else {
+        return Err(ApiError::Challenge(ChallengeError::Expired));
+    };
+    if challenge.session != step_up_of {
+        return Err(ApiError::Challenge(ChallengeError::Expired));
+    }
+    if !matches!(factor, FactorKind::Sms | FactorKind::EmailOtp) {
+        return Err(ApiError::bad_request(
+            "not-a-sent-code",
+            "only sms and email_otp codes are sent",
+        ));
+    }
+    guard(state, &challenge.login_key, client).await?;
+    challenge.admit(factor, state.now())?;
+    let account = challenge
+        .account
+        .ok_or(ApiError::Challenge(ChallengeError::FactorNotOffered))?;
+    factors::send_challenge_code(state, account, factor, &challenge.id.to_string(), client).await
+}
+
 /// `POST /v1/sessions/current/step-up`: proves a fresh factor for the current session. With
 /// `max_age`, a session that authenticated recently enough gets a new token at once.
 ///
@@ -297,9 +334,18 @@ async fn verify_answer(
     state: &AppState,
     account: Option<&AccountRecord>,
     answer: Answer,
+    challenge: &str,
     client: &ClientInfo,
 ) -> Result<bool, ApiError> {
     match answer {
+        Answer::Sms(code) => match account {
+            Some(a) => otp::check(state, a.id, otp::SMS, challenge, &code).await,
+            None => Ok(false),
+        },
+        Answer::EmailOtp(code) => match account {
+            Some(a) => otp::check(state, a.id, otp::EMAIL, challenge, &code).await,
+            None => Ok(false),
+        },
         Answer::Totp(code) => match account {
             Some(a) => factors::check_totp(state, a.id, &code).await,
             None => Ok(false),
@@ -343,7 +389,7 @@ async fn answer_factor(
     let usable = account
         .as_ref()
         .filter(|a| a.status != AccountStatus::Deleted);
-    let verified = verify_answer(state, usable, answer, client).await?;
+    let verified = verify_answer(state, usable, answer, &challenge.id.to_string(), client).await?;
     let now = state.now();
     let actor = usable.map(|a| a.id.to_string());
     match challenge.record(factor, verified, now) {

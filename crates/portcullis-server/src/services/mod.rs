@@ -7,5 +7,6 @@ pub mod credentials;
 pub mod factors;
 pub mod login;
 pub mod mail;
+pub mod otp;
 pub mod passwords;
 pub mod sessions;

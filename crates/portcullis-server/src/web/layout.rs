@@ -1,0 +1,192 @@
+//! The frame every page shares: the document shell with its header and navigation, HTML
+//! escaping, and the stylesheet the binary serves itself (no third-party assets, and no
+//! scripts: the CSP allows only same-origin ones and no page needs any).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::error::ApiError;
+
+/// Where the stylesheet is served.
+pub(crate) const STYLESHEET: &str = "/assets/portcullis.css";
+
+const CSS: &str = include_str!("../../assets/portcullis.css");
+
+/// `GET /assets/portcullis.css`.
+pub(crate) async fn stylesheet() -> Response {
+    let mut response = CSS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+/// Escapes text for HTML content and quoted attribute values.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What the header offers: links for a visitor, or the account's links and a sign-out
+/// button (a form, so it carries the CSRF token) for a signed-in person.
+pub(crate) enum Nav<'a> {
+    /// Not signed in.
+    Visitor,
+    /// Signed in; the session's CSRF token.
+    SignedIn { csrf: &'a str },
+}
+
+fn nav_html(nav: &Nav<'_>) -> String {
+    match nav {
+        Nav::Visitor => r#"<nav aria-label="Account"><a href="/signin">Sign in</a> <a href="/signup">Create account</a></nav>"#.to_owned(),
+        Nav::SignedIn { csrf } => format!(
+            r#"<nav aria-label="Account"><a href="/security">Security</a>
+<form method="post" action="/signout">{}<button type="submit" class="secondary inline">Sign out</button></form></nav>"#,
+            csrf_field(csrf)
+        ),
+    }
+}
+
+/// The hidden CSRF field of a form.
+pub(crate) fn csrf_field(token: &str) -> String {
+    format!(
+        r#"<input type="hidden" name="csrf" value="{}">"#,
+        escape(token)
+    )
+}
+
+/// A whole HTML page with `body` (already HTML) under an `<h1>` of `title`.
+pub(crate) fn page(status: StatusCode, title: &str, nav: &Nav<'_>, body: &str) -> Response {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{title} · Portcullis</title>
+<link rel="stylesheet" href="{STYLESHEET}">
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="site"><a class="brand" href="/security">Portcullis</a>
+{nav}
+</header>
+<main id="main">
+<h1>{title}</h1>
+{body}
+</main>
+</body>
+</html>
+"#,
+        title = escape(title),
+        nav = nav_html(nav),
+    );
+    (status, Html(html)).into_response()
+}
+
+/// A page that says one thing, e.g. a refusal.
+pub(crate) fn message(status: StatusCode, title: &str, nav: &Nav<'_>, text: &str) -> Response {
+    page(status, title, nav, &format!("<p>{}</p>", escape(text)))
+}
+
+/// An alert paragraph (announced by screen readers), or nothing.
+pub(crate) fn alert(text: Option<&str>) -> String {
+    text.map(|t| format!(r#"<p class="alert" role="alert">{}</p>"#, escape(t)))
+        .unwrap_or_default()
+}
+
+/// A notice paragraph (announced politely), or nothing.
+pub(crate) fn notice(text: Option<&str>) -> String {
+    text.map(|t| format!(r#"<p class="notice" role="status">{}</p>"#, escape(t)))
+        .unwrap_or_default()
+}
+
+/// The status a failed call maps to.
+pub(crate) fn status_of(e: &ApiError) -> StatusCode {
+    StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST)
+}
+
+/// What a person is told about a failed call: the problem's detail.
+pub(crate) fn error_text(e: &ApiError) -> String {
+    match e {
+        ApiError::InvalidCredentials | ApiError::Challenge(_) => e
+            .problem()
+            .detail
+            .map(|d| format!("{}.", capitalise(&d)))
+            .unwrap_or_else(|| "The credentials are not valid.".to_owned()),
+        ApiError::RateLimited { retry_after } => {
+            format!("Too many attempts: wait {retry_after} seconds and try again.")
+        }
+        _ => e
+            .problem()
+            .detail
+            .map(|d| capitalise(&d))
+            .unwrap_or_else(|| "Something went wrong; try again.".to_owned()),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A Unix time as `<time>`, in UTC.
+pub(crate) fn when(ts: i64) -> String {
+    let Ok(t) = OffsetDateTime::from_unix_timestamp(ts) else {
+        return "—".to_owned();
+    };
+    let shown = t
+        .format(format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_default();
+    let machine = t
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+        ))
+        .unwrap_or_default();
+    format!(r#"<time datetime="{machine}">{shown}</time>"#)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn times_are_utc() {
+        assert_eq!(
+            when(0),
+            r#"<time datetime="1970-01-01T00:00:00Z">1970-01-01 00:00 UTC</time>"#
+        );
+    }
+}
