@@ -26,6 +26,8 @@ pub enum FactorKind {
     Sms,
     /// A code sent by e-mail.
     EmailOtp,
+    /// A WebAuthn credential (passkey or security key), with user verification.
+    Passkey,
 }
 
 impl FactorKind {
@@ -35,6 +37,19 @@ impl FactorKind {
             FactorKind::Password => "pwd",
             FactorKind::Totp | FactorKind::RecoveryCode | FactorKind::EmailOtp => "otp",
             FactorKind::Sms => "sms",
+            FactorKind::Passkey => "hwk",
+        }
+    }
+
+    /// Every `amr` value a use of this factor earns. A passkey verifies the user on the
+    /// device (PIN or biometric), so it is a multi-factor authenticator by itself: `hwk`
+    /// and `mfa`.
+    pub fn amr_values(self) -> &'static [&'static str] {
+        match self {
+            FactorKind::Password => &["pwd"],
+            FactorKind::Totp | FactorKind::RecoveryCode | FactorKind::EmailOtp => &["otp"],
+            FactorKind::Sms => &["sms"],
+            FactorKind::Passkey => &["hwk", "mfa"],
         }
     }
 }
@@ -128,6 +143,10 @@ pub struct Challenge {
     /// For a step-up, the session whose assurance it raises; `None` for a login.
     #[serde(default)]
     pub session: Option<crate::ids::SessionId>,
+    /// Pending WebAuthn ceremony state (opaque to core), kept server-side between the
+    /// options and the assertion.
+    #[serde(default)]
+    pub webauthn: Option<serde_json::Value>,
 }
 
 /// What a recorded answer led to.
@@ -186,6 +205,7 @@ impl Challenge {
             max_failures: limits.max_failures,
             login_key: Vec::new(),
             session: None,
+            webauthn: None,
         }
     }
 
@@ -249,9 +269,9 @@ impl Challenge {
         let remaining = self.remaining();
         if self.satisfied.len() >= self.required {
             let mut amr: Vec<String> = Vec::new();
-            for f in &self.satisfied {
-                if !amr.iter().any(|a| a == f.amr()) {
-                    amr.push(f.amr().to_owned());
+            for value in self.satisfied.iter().flat_map(|f| f.amr_values()) {
+                if !amr.iter().any(|a| a == value) {
+                    amr.push((*value).to_owned());
                 }
             }
             Ok(Progress::Complete {
@@ -413,6 +433,25 @@ mod tests {
             Ok(Progress::Complete {
                 assurance: Assurance::Aal1,
                 amr: vec!["otp".into()]
+            })
+        );
+    }
+
+    #[test]
+    fn a_passkey_alone_is_multi_factor() {
+        let mut c = Challenge::start(
+            ChallengeId::new(1, [0; 10]),
+            Some(AccountId::new(1, [1; 10])),
+            vec![FactorKind::Passkey],
+            1,
+            ChallengeLimits::default(),
+            1_000,
+        );
+        assert_eq!(
+            c.record(FactorKind::Passkey, true, 1_001),
+            Ok(Progress::Complete {
+                assurance: Assurance::Aal2,
+                amr: vec!["hwk".into(), "mfa".into()]
             })
         );
     }

@@ -53,6 +53,20 @@ pub struct Config {
     pub mfa: MfaConfig,
     /// SMS delivery.
     pub sms: crate::sms::SmsConfig,
+    /// WebAuthn relying party.
+    pub webauthn: WebauthnConfig,
+}
+
+/// WebAuthn relying party settings.
+#[derive(Clone, Debug, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebauthnConfig {
+    /// Relying party id (a domain); default: the public URL's host, or `localhost` when that
+    /// is an IP address.
+    pub rp_id: Option<String>,
+    /// Origins browsers call from; default: the public URL (with `localhost` in place of a
+    /// loopback IP).
+    pub origins: Vec<String>,
 }
 
 /// Second factors.
@@ -114,6 +128,7 @@ impl Default for Config {
             introspection_roles: vec!["admin".into(), "service".into()],
             mfa: MfaConfig::default(),
             sms: crate::sms::SmsConfig::default(),
+            webauthn: WebauthnConfig::default(),
         }
     }
 }

@@ -79,6 +79,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         entropy: Arc::new(OsEntropy),
         mail_notify: Notify::new(),
         sms: sms::SmsSender::from_config(&config.sms, &config.data_dir)?,
+        webauthn: services::passkeys::relying_party(&config)?,
         metrics: telemetry::metrics_handle(),
         issuer: public_url.clone(),
         public_url,

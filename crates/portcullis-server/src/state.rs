@@ -41,6 +41,8 @@ pub struct Inner {
     pub entropy: Arc<dyn Entropy>,
     /// Request rate limiters.
     pub limits: RateLimits,
+    /// WebAuthn relying party.
+    pub webauthn: webauthn_rs::Webauthn,
     /// Sends SMS.
     pub sms: crate::sms::SmsSender,
     /// Wakes the mail worker when a message is queued.

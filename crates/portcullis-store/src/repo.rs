@@ -168,6 +168,18 @@ pub trait FactorRepo: Send + Sync {
         step: i64,
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// Confirms an unconfirmed factor of `account`, replacing its sealed secret (a passkey's
+    /// credential replaces its registration state).
+    async fn confirm_with_secret(
+        &self,
+        id: &str,
+        account: AccountId,
+        secret_ct: &[u8],
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a confirmed factor's sealed secret after a use (a passkey's signature counter).
+    async fn update_secret(&self, id: &str, secret_ct: &[u8], now: i64)
+    -> Result<bool, StoreError>;
     /// Accepts `step` for a confirmed factor only if it is later than the last accepted one:
     /// of two concurrent uses of one code exactly one succeeds.
     async fn advance_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError>;

@@ -52,6 +52,7 @@ conformance! {
         concurrent_use_of_one_code_succeeds_once,
         unconfirmed_leftovers_are_purged,
         recovery_codes_are_single_use,
+        secrets_replaced_on_confirmation_and_use,
     ],
     otp: [single_use_bounded_attempts_and_expiry, a_code_is_accepted_once_under_concurrency],
     challenges: [versioned_updates, concurrent_updates, purge_expired],

@@ -11,13 +11,17 @@ use utoipa_axum::routes;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, AuthSession, ClientInfo};
 use crate::services::factors::{self, FactorList, FactorView, TotpEnrolment};
+use crate::services::passkeys::{self, PasskeyEnrolment};
 use crate::state::AppState;
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(enrol_totp))
         .routes(routes!(enrol_sms))
+        .routes(routes!(enrol_passkey))
+        .routes(routes!(finish_passkey))
         .routes(routes!(enrol_email))
         .routes(routes!(confirm))
         .routes(routes!(remove))
@@ -94,6 +98,46 @@ async fn enrol_email(
 ) -> ApiResult<(StatusCode, Json<FactorView>)> {
     let view = factors::enrol_email(&state, &auth, req.label, &client).await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Starts registering a passkey: the `PublicKeyCredentialCreationOptions` to pass to
+/// `navigator.credentials.create`. Needs a recent authentication.
+#[utoipa::path(post, path = "/v1/me/factors/passkey", tag = "factors", security(("bearer" = [])),
+    request_body = EnrolTotp,
+    responses((status = 201, body = PasskeyEnrolment), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn enrol_passkey(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<EnrolTotp>,
+) -> ApiResult<(StatusCode, Json<PasskeyEnrolment>)> {
+    let enrolment = passkeys::start_registration(&state, &auth, req.label, &client).await?;
+    Ok((StatusCode::CREATED, Json(enrolment)))
+}
+
+/// The browser's answer to the creation options.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishPasskey {
+    /// The `PublicKeyCredential` from `navigator.credentials.create`, JSON-encoded.
+    #[schema(value_type = Object)]
+    credential: RegisterPublicKeyCredential,
+}
+
+/// Finishes registering a passkey with the browser's attestation.
+#[utoipa::path(post, path = "/v1/me/factors/passkey/{id}/finish", tag = "factors", security(("bearer" = [])),
+    request_body = FinishPasskey, params(("id" = String, Path, description = "factor id")),
+    responses((status = 200, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn finish_passkey(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<FinishPasskey>,
+) -> ApiResult<Json<FactorView>> {
+    Ok(Json(
+        passkeys::finish_registration(&state, auth.account, &id, &req.credential, &client).await?,
+    ))
 }
 
 /// A first code from the new authenticator.

@@ -24,6 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login_start, list, logout_everywhere))
         .routes(routes!(answer_challenge))
         .routes(routes!(send_code))
+        .routes(routes!(passkey_options))
+        .routes(routes!(step_up_passkey_options))
         .routes(routes!(step_up))
         .routes(routes!(send_step_up_code))
         .routes(routes!(answer_step_up))
@@ -35,8 +37,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
-    email: String,
+    /// The account's e-mail (not with `passkey`).
+    email: Option<String>,
+    /// The password, to answer it at once.
     password: Option<String>,
+    /// Sign in without a password, with a discoverable passkey: the answer carries the
+    /// WebAuthn request options; answer the challenge with the assertion.
+    #[serde(default)]
+    passkey: bool,
 }
 
 fn step_response(step: LoginStep) -> Response {
@@ -57,7 +65,26 @@ async fn login_start(
     client: ClientInfo,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let step = login::start(&state, &req.email, req.password.map(Password::new), &client).await?;
+    let step = match (req.passkey, req.email) {
+        (true, None) if req.password.is_none() => {
+            login::start_passwordless(&state, &client).await?
+        }
+        (true, _) => {
+            return Err(ApiError::bad_request(
+                "invalid-body",
+                "a passkey login takes neither e-mail nor password",
+            ));
+        }
+        (false, Some(email)) => {
+            login::start(&state, &email, req.password.map(Password::new), &client).await?
+        }
+        (false, None) => {
+            return Err(ApiError::bad_request(
+                "invalid-body",
+                "missing field `email`",
+            ));
+        }
+    };
     Ok(step_response(step))
 }
 
@@ -90,6 +117,12 @@ pub enum ChallengeAnswer {
         /// The code.
         code: String,
     },
+    /// A WebAuthn assertion from `navigator.credentials.get` (get the options first).
+    Passkey {
+        /// The `PublicKeyCredential`, JSON-encoded.
+        #[schema(value_type = Object)]
+        credential: Box<webauthn_rs::prelude::PublicKeyCredential>,
+    },
 }
 
 impl From<ChallengeAnswer> for Answer {
@@ -100,6 +133,7 @@ impl From<ChallengeAnswer> for Answer {
             ChallengeAnswer::RecoveryCode { code } => Answer::RecoveryCode(code),
             ChallengeAnswer::Sms { code } => Answer::Sms(code),
             ChallengeAnswer::EmailOtp { code } => Answer::EmailOtp(code),
+            ChallengeAnswer::Passkey { credential } => Answer::Passkey(credential),
         }
     }
 }
@@ -168,6 +202,37 @@ async fn send_step_up_code(
     let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
     let expires_in = login::send_code(&state, id, req.factor, Some(auth.session), &client).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSent { expires_in })))
+}
+
+/// WebAuthn request options for a pending login that waits for a passkey.
+#[utoipa::path(post, path = "/v1/sessions/challenges/{id}/passkey-options", tag = "sessions",
+    params(("id" = String, Path, description = "challenge id")),
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
+async fn passkey_options(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    Ok(Json(
+        login::passkey_options(&state, id, None, &client).await?,
+    ))
+}
+
+/// WebAuthn request options for a step-up of the current session with a passkey.
+#[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}/passkey-options", tag = "sessions", security(("bearer" = [])),
+    params(("id" = String, Path, description = "challenge id")),
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 401, body = Problem), (status = 410, body = Problem)))]
+async fn step_up_passkey_options(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    Ok(Json(
+        login::passkey_options(&state, id, Some(auth.session), &client).await?,
+    ))
 }
 
 /// Step-up request.

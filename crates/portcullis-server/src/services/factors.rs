@@ -126,6 +126,14 @@ pub async fn second_factors(
     {
         kinds.push(FactorKind::Totp);
     }
+    let has = |kind: &str| {
+        factors
+            .iter()
+            .any(|f| f.kind == kind && f.confirmed_at.is_some())
+    };
+    if has(crate::services::passkeys::PASSKEY) {
+        kinds.push(FactorKind::Passkey);
+    }
     if factors
         .iter()
         .any(|f| f.kind == SMS && f.confirmed_at.is_some())

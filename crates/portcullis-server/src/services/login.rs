@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::sessions::{self, TokenResponse};
-use crate::services::{accounts, audit, factors, otp, passwords};
+use crate::services::{accounts, audit, factors, otp, passkeys, passwords};
 use crate::state::AppState;
 
 /// A login that needs more factors.
@@ -31,6 +31,10 @@ pub struct PendingLogin {
     pub factors: Vec<FactorKind>,
     /// Seconds until the challenge expires.
     pub expires_in: i64,
+    /// WebAuthn request options, for a passwordless passkey login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub options: Option<serde_json::Value>,
 }
 
 /// Where a login step ended.
@@ -55,6 +59,8 @@ pub enum Answer {
     Sms(String),
     /// A code sent by e-mail.
     EmailOtp(String),
+    /// A WebAuthn assertion.
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
 }
 
 impl Answer {
@@ -65,6 +71,7 @@ impl Answer {
             Answer::RecoveryCode(_) => FactorKind::RecoveryCode,
             Answer::Sms(_) => FactorKind::Sms,
             Answer::EmailOtp(_) => FactorKind::EmailOtp,
+            Answer::Passkey(_) => FactorKind::Passkey,
         }
     }
 }
@@ -253,6 +260,59 @@ pub async fn send_code(
     factors::send_challenge_code(state, account, factor, &challenge.id.to_string(), client).await
 }
 
+/// `POST /v1/sessions` with `passkey: true`: a passwordless login with a discoverable
+/// credential. The answer carries the WebAuthn request options.
+///
+/// # Errors
+/// Rate limits, storage failure.
+pub async fn start_passwordless(
+    state: &AppState,
+    client: &ClientInfo,
+) -> Result<LoginStep, ApiError> {
+    if let Some(ip) = client.ip {
+        state.limits.check_auth(ip)?;
+    }
+    let now = state.now();
+    let mut challenge = Challenge::start(
+        passkeys::new_challenge_id(state),
+        None,
+        vec![FactorKind::Passkey],
+        1,
+        state.config.login.challenge,
+        now,
+    );
+    challenge.login_key = challenge.id.as_uuid().as_bytes().to_vec();
+    let options = passkeys::discoverable_options(state, &mut challenge)?;
+    state.store.challenges.insert(&challenge).await?;
+    let mut p = pending(&challenge, vec![FactorKind::Passkey], now);
+    p.options = Some(serde_json::to_value(options).map_err(|e| ApiError::Internal(e.to_string()))?);
+    Ok(LoginStep::Pending(p))
+}
+
+/// WebAuthn request options for a challenge waiting for a passkey (second factor or
+/// step-up); the ceremony state is kept with the challenge.
+///
+/// # Errors
+/// Unknown or spent challenge, or no passkey to use.
+pub async fn passkey_options(
+    state: &AppState,
+    id: ChallengeId,
+    step_up_of: Option<SessionId>,
+    client: &ClientInfo,
+) -> Result<serde_json::Value, ApiError> {
+    let Some((mut challenge, version)) = state.store.challenges.get(id).await? else {
+        return Err(ApiError::Challenge(ChallengeError::Expired));
+    };
+    if challenge.session != step_up_of {
+        return Err(ApiError::Challenge(ChallengeError::Expired));
+    }
+    guard(state, &challenge.login_key, client).await?;
+    challenge.admit(FactorKind::Passkey, state.now())?;
+    let options = passkeys::authentication_options(state, &mut challenge).await?;
+    state.store.challenges.update(&challenge, version).await?;
+    serde_json::to_value(options).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 /// `POST /v1/sessions/current/step-up`: proves a fresh factor for the current session. With
 /// `max_age`, a session that authenticated recently enough gets a new token at once.
 ///
@@ -327,6 +387,7 @@ fn pending(challenge: &Challenge, factors: Vec<FactorKind>, now: i64) -> Pending
         challenge_id: challenge.id.to_string(),
         factors,
         expires_in: challenge.expires_in(now),
+        options: None,
     }
 }
 
@@ -338,6 +399,8 @@ async fn verify_answer(
     client: &ClientInfo,
 ) -> Result<bool, ApiError> {
     match answer {
+        // Assertions need the challenge's ceremony state; `answer_factor` checks them.
+        Answer::Passkey(_) => Ok(false),
         Answer::Sms(code) => match account {
             Some(a) => otp::check(state, a.id, otp::SMS, challenge, &code).await,
             None => Ok(false),
@@ -386,10 +449,28 @@ async fn answer_factor(
 ) -> Result<LoginStep, ApiError> {
     let factor = answer.factor();
     challenge.admit(factor, state.now())?;
+    let mut account = account;
+    let verified = match answer {
+        Answer::Passkey(credential) => {
+            let verified = passkeys::verify_assertion(state, challenge, &credential).await?;
+            // A passwordless assertion names its account only once its signature verified.
+            if account.is_none()
+                && let Some(id) = challenge.account
+            {
+                account = state.store.accounts.get(id).await?;
+            }
+            verified
+        }
+        other => {
+            let usable = account
+                .as_ref()
+                .filter(|a| a.status != AccountStatus::Deleted);
+            verify_answer(state, usable, other, &challenge.id.to_string(), client).await?
+        }
+    };
     let usable = account
         .as_ref()
         .filter(|a| a.status != AccountStatus::Deleted);
-    let verified = verify_answer(state, usable, answer, &challenge.id.to_string(), client).await?;
     let now = state.now();
     let actor = usable.map(|a| a.id.to_string());
     match challenge.record(factor, verified, now) {

@@ -8,5 +8,6 @@ pub mod factors;
 pub mod login;
 pub mod mail;
 pub mod otp;
+pub mod passkeys;
 pub mod passwords;
 pub mod sessions;

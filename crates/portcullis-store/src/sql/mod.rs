@@ -482,6 +482,18 @@ macro_rules! sql_backend {
                     Ok(r.rows_affected() == 1)
                 }
 
+                async fn confirm_with_secret(&self, id: &str, account: AccountId, secret_ct: &[u8], now: i64) -> Result<bool, StoreError> {
+                    let r = sqlx::query("UPDATE factors SET confirmed_at = $1, secret_ct = $2, last_used_at = $1 WHERE id = $3 AND account_id = $4 AND confirmed_at IS NULL")
+                        .bind(now).bind(secret_ct).bind(id).bind(account.to_string()).execute(&self.pool).await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn update_secret(&self, id: &str, secret_ct: &[u8], now: i64) -> Result<bool, StoreError> {
+                    let r = sqlx::query("UPDATE factors SET secret_ct = $1, last_used_at = $2 WHERE id = $3 AND confirmed_at IS NOT NULL")
+                        .bind(secret_ct).bind(now).bind(id).execute(&self.pool).await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
                 async fn advance_step(&self, id: &str, step: i64, now: i64) -> Result<bool, StoreError> {
                     let r = sqlx::query("UPDATE factors SET last_step = $1, last_used_at = $2 WHERE id = $3 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)")
                         .bind(step).bind(now).bind(id).execute(&self.pool).await?;

@@ -123,3 +123,41 @@ pub async fn recovery_codes_are_single_use(store: Store) {
     assert!(f.list(a.id).await.unwrap().is_empty());
     assert_eq!(f.recovery_codes_left(a.id).await.unwrap(), 0);
 }
+
+pub async fn secrets_replaced_on_confirmation_and_use(store: Store) {
+    let a = create_account(&store, 1).await;
+    let b = create_account(&store, 2).await;
+    let f = &store.factors;
+    f.insert(&totp("pk", a.id, T0)).await.unwrap();
+    assert!(
+        !f.update_secret("pk", &[9], T0 + 1).await.unwrap(),
+        "not before confirmation"
+    );
+    assert!(
+        !f.confirm_with_secret("pk", b.id, &[7], T0 + 1)
+            .await
+            .unwrap(),
+        "owner only"
+    );
+    assert!(
+        f.confirm_with_secret("pk", a.id, &[7], T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.confirm_with_secret("pk", a.id, &[8], T0 + 2)
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert_eq!(
+        f.list(a.id).await.unwrap()[0].secret_ct.as_deref(),
+        Some(&[7u8][..])
+    );
+    assert!(f.update_secret("pk", &[9], T0 + 3).await.unwrap());
+    let got = &f.list(a.id).await.unwrap()[0];
+    assert_eq!(
+        (got.secret_ct.as_deref(), got.last_used_at),
+        (Some(&[9u8][..]), Some(T0 + 3))
+    );
+}

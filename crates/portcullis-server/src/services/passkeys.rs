@@ -1,0 +1,443 @@
+//! Passkeys (WebAuthn, via `webauthn-rs`): registration as a factor, use as a second factor,
+//! and passwordless login with a discoverable credential.
+//!
+//! Ceremony state (the challenge a browser must sign) stays on the server: a registration's
+//! in the unconfirmed factor row, sealed with the account's data key; an authentication's in
+//! the login challenge. A registered credential is sealed the same way, and its signature
+//! counter is written back after each use so a cloned authenticator shows.
+
+use portcullis_core::ids::{AccountId, ChallengeId};
+use portcullis_core::login::{Challenge, ChallengeError, FactorKind};
+use portcullis_store::model::FactorRecord;
+use serde::Serialize;
+use serde_json::json;
+use url::Url;
+use utoipa::ToSchema;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse,
+};
+use webauthn_rs::{Webauthn, WebauthnBuilder};
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::extract::{AuthSession, ClientInfo};
+use crate::services::factors::{FactorView, require_fresh};
+use crate::services::{accounts, audit};
+use crate::state::AppState;
+
+/// Factor kind of passkeys.
+pub const PASSKEY: &str = "passkey";
+
+/// Builds the relying party from the configuration.
+///
+/// # Errors
+/// An unusable rp id or origin.
+pub fn relying_party(config: &Config) -> anyhow::Result<Webauthn> {
+    let public = Url::parse(&config.public_url())?;
+    let loopback_ip = matches!(public.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)));
+    let rp_id = config.webauthn.rp_id.clone().unwrap_or_else(|| {
+        if loopback_ip {
+            "localhost".to_owned()
+        } else {
+            public.host_str().unwrap_or("localhost").to_owned()
+        }
+    });
+    let mut origins: Vec<Url> = config
+        .webauthn
+        .origins
+        .iter()
+        .map(|o| Url::parse(o))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("webauthn.origins: {e}"))?;
+    if origins.is_empty() {
+        let mut origin = public.clone();
+        if loopback_ip {
+            origin
+                .set_host(Some("localhost"))
+                .map_err(|e| anyhow::anyhow!("webauthn origin: {e}"))?;
+        }
+        origins.push(origin);
+    }
+    let mut builder = WebauthnBuilder::new(&rp_id, &origins[0])
+        .map_err(|e| anyhow::anyhow!("webauthn.rp_id {rp_id:?}: {e}"))?
+        .rp_name("Portcullis");
+    for extra in &origins[1..] {
+        builder = builder.append_allowed_origin(extra);
+    }
+    builder
+        .build()
+        .map_err(|e| anyhow::anyhow!("webauthn: {e}"))
+}
+
+fn state_aad(factor_id: &str) -> Vec<u8> {
+    format!("factor:{factor_id}:secret").into_bytes()
+}
+
+fn refused(what: &'static str) -> ApiError {
+    ApiError::bad_request("webauthn-refused", what)
+}
+
+/// What starting a passkey registration returns.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeyEnrolment {
+    /// Factor id; finish with the browser's answer.
+    pub id: String,
+    /// `PublicKeyCredentialCreationOptions` for `navigator.credentials.create`.
+    #[schema(value_type = Object)]
+    pub options: CreationChallengeResponse,
+}
+
+async fn passkeys_of(
+    state: &AppState,
+    account: AccountId,
+) -> Result<Vec<(FactorRecord, Passkey)>, ApiError> {
+    let key = accounts::data_key(state, account).await?;
+    let mut out = Vec::new();
+    for f in state.store.factors.list(account).await? {
+        if f.kind != PASSKEY || f.confirmed_at.is_none() {
+            continue;
+        }
+        let Some(blob) = f.secret_ct.as_deref() else {
+            continue;
+        };
+        let json = key.decrypt(blob, &state_aad(&f.id))?;
+        let passkey: Passkey = serde_json::from_slice(&json)
+            .map_err(|e| ApiError::Internal(format!("stored passkey: {e}")))?;
+        out.push((f, passkey));
+    }
+    Ok(out)
+}
+
+/// `POST /v1/me/factors/passkey`: creation options for the browser.
+///
+/// # Errors
+/// A stale session, storage or keyring failure.
+pub async fn start_registration(
+    state: &AppState,
+    auth: &AuthSession,
+    label: Option<String>,
+    client: &ClientInfo,
+) -> Result<PasskeyEnrolment, ApiError> {
+    require_fresh(state, auth)?;
+    let label = label.unwrap_or_else(|| "Passkey".into()).trim().to_owned();
+    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid-label",
+            "the label must have 1 to 64 printable characters",
+        ));
+    }
+    let account = accounts::live_account(state, auth.account).await?;
+    let profile = accounts::profile(state, &account).await?;
+    let existing: Vec<_> = passkeys_of(state, auth.account)
+        .await?
+        .iter()
+        .map(|(_, p)| p.cred_id().clone())
+        .collect();
+    let display = profile
+        .display_name
+        .clone()
+        .unwrap_or_else(|| profile.email.clone());
+    let (mut options, registration) = state
+        .webauthn
+        .start_passkey_registration(
+            auth.account.as_uuid(),
+            &profile.email,
+            &display,
+            Some(existing),
+        )
+        .map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
+    // Ask for a discoverable credential where the authenticator can make one, so the same
+    // passkey also signs in without a password.
+    if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(ResidentKeyRequirement::Preferred);
+    }
+    let now = state.now();
+    state
+        .store
+        .factors
+        .delete_unconfirmed(auth.account, PASSKEY, now + 1)
+        .await?;
+    let id = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
+    let key = accounts::data_key(state, auth.account).await?;
+    let sealed_state =
+        serde_json::to_vec(&registration).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let record = FactorRecord {
+        id: id.clone(),
+        account_id: auth.account,
+        kind: PASSKEY.into(),
+        label,
+        secret_ct: Some(key.encrypt(&sealed_state, &state_aad(&id))?),
+        last_step: None,
+        created_at: now,
+        confirmed_at: None,
+        last_used_at: None,
+    };
+    state.store.factors.insert(&record).await?;
+    audit::record(
+        state,
+        "factor.enrolment_started",
+        Some(auth.account.to_string()),
+        Some(id.clone()),
+        Some(client),
+        json!({"kind": PASSKEY}),
+    )
+    .await?;
+    Ok(PasskeyEnrolment { id, options })
+}
+
+/// `POST /v1/me/factors/passkey/{id}/finish`: verifies the browser's attestation.
+///
+/// # Errors
+/// Unknown enrolment, or a credential that does not answer its challenge.
+pub async fn finish_registration(
+    state: &AppState,
+    account: AccountId,
+    id: &str,
+    credential: &RegisterPublicKeyCredential,
+    client: &ClientInfo,
+) -> Result<FactorView, ApiError> {
+    let factors = state.store.factors.list(account).await?;
+    let f = factors
+        .iter()
+        .find(|f| f.id == id && f.kind == PASSKEY && f.confirmed_at.is_none())
+        .ok_or(ApiError::NotFound)?;
+    let key = accounts::data_key(state, account).await?;
+    let blob = f.secret_ct.as_deref().ok_or(ApiError::NotFound)?;
+    let registration: PasskeyRegistration =
+        serde_json::from_slice(&key.decrypt(blob, &state_aad(id))?)
+            .map_err(|e| ApiError::Internal(format!("registration state: {e}")))?;
+    let passkey = match state
+        .webauthn
+        .finish_passkey_registration(credential, &registration)
+    {
+        Ok(p) => p,
+        Err(e) => {
+            metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "confirm_failed").increment(1);
+            audit::record(
+                state,
+                "factor.confirm_failed",
+                Some(account.to_string()),
+                Some(id.to_owned()),
+                Some(client),
+                json!({"kind": PASSKEY}),
+            )
+            .await?;
+            tracing::info!(error = %e, "passkey registration refused");
+            return Err(refused(
+                "the authenticator's answer does not match the registration",
+            ));
+        }
+    };
+    let sealed = key.encrypt(
+        &serde_json::to_vec(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?,
+        &state_aad(id),
+    )?;
+    if !state
+        .store
+        .factors
+        .confirm_with_secret(id, account, &sealed, state.now())
+        .await?
+    {
+        return Err(ApiError::Conflict("the factor was confirmed concurrently"));
+    }
+    metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "enrolled")
+        .increment(1);
+    audit::record(
+        state,
+        "factor.enrolled",
+        Some(account.to_string()),
+        Some(id.to_owned()),
+        Some(client),
+        json!({"kind": PASSKEY}),
+    )
+    .await?;
+    let now = state.now();
+    Ok(FactorView {
+        id: id.to_owned(),
+        kind: PASSKEY.into(),
+        label: f.label.clone(),
+        created_at: f.created_at,
+        confirmed: true,
+        last_used_at: Some(now),
+    })
+}
+
+/// Request options for a login (or step-up) waiting for a passkey; the ceremony state goes
+/// into `challenge`.
+///
+/// # Errors
+/// The account has no passkey.
+pub async fn authentication_options(
+    state: &AppState,
+    challenge: &mut Challenge,
+) -> Result<RequestChallengeResponse, ApiError> {
+    let account = challenge
+        .account
+        .ok_or(ApiError::Challenge(ChallengeError::FactorNotOffered))?;
+    let keys: Vec<Passkey> = passkeys_of(state, account)
+        .await?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    if keys.is_empty() {
+        return Err(ApiError::Challenge(ChallengeError::FactorNotOffered));
+    }
+    let (options, auth_state) = state
+        .webauthn
+        .start_passkey_authentication(&keys)
+        .map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
+    challenge.webauthn =
+        Some(serde_json::to_value(&auth_state).map_err(|e| ApiError::Internal(e.to_string()))?);
+    Ok(options)
+}
+
+/// Options for a passwordless login with a discoverable credential.
+///
+/// # Errors
+/// A WebAuthn failure.
+pub fn discoverable_options(
+    state: &AppState,
+    challenge: &mut Challenge,
+) -> Result<RequestChallengeResponse, ApiError> {
+    let (options, auth_state) = state
+        .webauthn
+        .start_discoverable_authentication()
+        .map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
+    challenge.webauthn = Some(
+        json!({ "discoverable": serde_json::to_value(&auth_state).map_err(|e| ApiError::Internal(e.to_string()))? }),
+    );
+    Ok(options)
+}
+
+async fn record_use(
+    state: &AppState,
+    account: AccountId,
+    factor: &FactorRecord,
+    mut passkey: Passkey,
+    result: &webauthn_rs::prelude::AuthenticationResult,
+) -> Result<(), ApiError> {
+    passkey.update_credential(result);
+    let key = accounts::data_key(state, account).await?;
+    let sealed = key.encrypt(
+        &serde_json::to_vec(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?,
+        &state_aad(&factor.id),
+    )?;
+    state
+        .store
+        .factors
+        .update_secret(&factor.id, &sealed, state.now())
+        .await?;
+    metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "used")
+        .increment(1);
+    Ok(())
+}
+
+/// Checks an assertion for `challenge`. For a passwordless challenge it also names the
+/// account (set on the challenge only once the signature verified). Returns whether it was
+/// accepted.
+///
+/// # Errors
+/// Storage or keyring failure; a bad assertion is `Ok(false)`.
+pub async fn verify_assertion(
+    state: &AppState,
+    challenge: &mut Challenge,
+    credential: &PublicKeyCredential,
+) -> Result<bool, ApiError> {
+    let Some(pending) = challenge.webauthn.take() else {
+        return Ok(false);
+    };
+    if let Some(discoverable) = pending.get("discoverable") {
+        let auth_state: DiscoverableAuthentication =
+            serde_json::from_value(discoverable.clone())
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let Ok((user, cred_id)) = state
+            .webauthn
+            .identify_discoverable_authentication(credential)
+        else {
+            return Ok(false);
+        };
+        let account = AccountId::from_uuid(user);
+        let Some(record) = state.store.accounts.get(account).await? else {
+            return Ok(false);
+        };
+        if record.status == portcullis_store::model::AccountStatus::Deleted {
+            return Ok(false);
+        }
+        let keys = passkeys_of(state, account).await?;
+        let Some((factor, passkey)) = keys
+            .into_iter()
+            .find(|(_, p)| p.cred_id().as_slice() == cred_id)
+        else {
+            return Ok(false);
+        };
+        let dk = DiscoverableKey::from(&passkey);
+        return match state
+            .webauthn
+            .finish_discoverable_authentication_v2(credential, auth_state, &dk)
+        {
+            Ok(result) => {
+                challenge.account = Some(account);
+                record_use(state, account, &factor, passkey, &result).await?;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "passkey assertion refused");
+                Ok(false)
+            }
+        };
+    }
+    let Some(account) = challenge.account else {
+        return Ok(false);
+    };
+    let auth_state: PasskeyAuthentication =
+        serde_json::from_value(pending).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let result = match state
+        .webauthn
+        .finish_passkey_authentication(credential, &auth_state)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(error = %e, "passkey assertion refused");
+            metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "failed").increment(1);
+            return Ok(false);
+        }
+    };
+    let keys = passkeys_of(state, account).await?;
+    match keys
+        .into_iter()
+        .find(|(_, p)| p.cred_id() == result.cred_id())
+    {
+        Some((factor, passkey)) => {
+            record_use(state, account, &factor, passkey, &result).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Whether `account` has a confirmed passkey.
+///
+/// # Errors
+/// Storage failure.
+pub async fn has_passkey(state: &AppState, account: AccountId) -> Result<bool, ApiError> {
+    Ok(state
+        .store
+        .factors
+        .list(account)
+        .await?
+        .iter()
+        .any(|f| f.kind == PASSKEY && f.confirmed_at.is_some()))
+}
+
+/// A fresh passwordless challenge id.
+pub fn new_challenge_id(state: &AppState) -> ChallengeId {
+    ChallengeId::new(state.clock.now_millis(), state.random::<10>())
+}
+
+/// The factor kind, for callers matching on kinds.
+pub const KIND: FactorKind = FactorKind::Passkey;
