@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = api
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(routes::pages::router())
+        .merge(crate::web::router(state.clone()))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))

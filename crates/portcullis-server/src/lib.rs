@@ -17,6 +17,7 @@ pub mod sms;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod web;
 
 use anyhow::Context as _;
 use portcullis_core::password::PasswordHasher;

@@ -50,21 +50,31 @@ impl Cookies {
         .ok()
     }
 
-    /// Sets the cookies of freshly issued tokens. A response without a refresh token (after
-    /// a step-up) replaces only the access token.
-    pub(crate) fn set_tokens(&self, headers: &mut HeaderMap, state: &AppState, t: &TokenResponse) {
+    /// The cookies of freshly issued tokens, by name. A response without a refresh token
+    /// (after a step-up) replaces only the access token.
+    pub(crate) fn for_tokens(
+        &self,
+        state: &AppState,
+        t: &TokenResponse,
+    ) -> Vec<(&'static str, HeaderValue)> {
+        let mut out = Vec::new();
         if let Some(v) = self.cookie(self.access(), &t.access_token, t.expires_in.max(1)) {
-            headers.append(header::SET_COOKIE, v);
+            out.push((self.access(), v));
         }
         if let Some(refresh) = &t.refresh_token {
-            let max_age = state
-                .config
-                .tokens
-                .refresh_ttl_secs
-                .min(state.config.tokens.session_absolute_secs);
+            let tokens = &state.config.tokens;
+            let max_age = tokens.refresh_ttl_secs.min(tokens.session_absolute_secs);
             if let Some(v) = self.cookie(self.refresh(), refresh, max_age) {
-                headers.append(header::SET_COOKIE, v);
+                out.push((self.refresh(), v));
             }
+        }
+        out
+    }
+
+    /// Sets the cookies of freshly issued tokens.
+    pub(crate) fn set_tokens(&self, headers: &mut HeaderMap, state: &AppState, t: &TokenResponse) {
+        for (_, v) in self.for_tokens(state, t) {
+            headers.append(header::SET_COOKIE, v);
         }
     }
 
@@ -76,6 +86,16 @@ impl Cookies {
             }
         }
     }
+}
+
+/// Names of the cookies a response sets.
+pub(crate) fn names_set(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split_once('=').map(|(name, _)| name.trim().to_owned()))
+        .collect()
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -99,8 +119,14 @@ mod tests {
     #[test]
     fn reads_a_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; portcullis_at=x.y.z"));
-        h.append(header::COOKIE, HeaderValue::from_static("portcullis_rt=abc"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; portcullis_at=x.y.z"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("portcullis_rt=abc"),
+        );
         assert_eq!(read(&h, "portcullis_at").as_deref(), Some("x.y.z"));
         assert_eq!(read(&h, "portcullis_rt").as_deref(), Some("abc"));
         assert_eq!(read(&h, "portcullis"), None);

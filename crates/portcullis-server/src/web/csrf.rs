@@ -60,15 +60,16 @@ fn origin_of(url: &str) -> String {
 }
 
 /// Whether the browser says the request came from our own pages (or says nothing).
+/// `Origin: null` (sent under a `no-referrer` policy) counts as ours only when the fetch
+/// metadata says so.
 pub(crate) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"))
-    {
+    let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+    if site.is_some_and(|s| s.eq_ignore_ascii_case(b"cross-site")) {
         return false;
     }
     match headers.get(header::ORIGIN) {
         None => true,
+        Some(o) if o.as_bytes() == b"null" => site == Some(b"same-origin".as_slice()),
         Some(o) => o
             .to_str()
             .is_ok_and(|o| o.eq_ignore_ascii_case(&origin_of(&state.public_url))),
@@ -165,9 +166,18 @@ mod tests {
     #[test]
     fn origins_drop_paths_and_default_ports() {
         assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-        assert_eq!(origin_of("https://Auth.Example.com/p/q"), "https://auth.example.com");
-        assert_eq!(origin_of("https://auth.example.com:443"), "https://auth.example.com");
+        assert_eq!(
+            origin_of("https://Auth.Example.com/p/q"),
+            "https://auth.example.com"
+        );
+        assert_eq!(
+            origin_of("https://auth.example.com:443"),
+            "https://auth.example.com"
+        );
         assert_eq!(origin_of("http://example.com:80/"), "http://example.com");
-        assert_eq!(origin_of("http://example.com:443"), "http://example.com:443");
+        assert_eq!(
+            origin_of("http://example.com:443"),
+            "http://example.com:443"
+        );
     }
 }

@@ -76,13 +76,13 @@ pub(crate) fn csrf_field(token: &str) -> String {
 /// A whole HTML page with `body` (already HTML) under an `<h1>` of `title`.
 pub(crate) fn page(status: StatusCode, title: &str, nav: &Nav<'_>, body: &str) -> Response {
     let html = format!(
-        r#"<!doctype html>
+        r##"<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
 <title>{title} · Portcullis</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{STYLESHEET}">
 </head>
 <body>
@@ -96,11 +96,18 @@ pub(crate) fn page(status: StatusCode, title: &str, nav: &Nav<'_>, body: &str) -
 </main>
 </body>
 </html>
-"#,
+"##,
         title = escape(title),
         nav = nav_html(nav),
     );
-    (status, Html(html)).into_response()
+    let mut response = (status, Html(html)).into_response();
+    // The server's `no-referrer` would make the browser send `Origin: null` with our own
+    // forms; `same-origin` still sends nothing to other sites.
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 /// A page that says one thing, e.g. a refusal.
@@ -152,22 +159,31 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+/// A Unix time as text, in UTC (`2026-11-23 17:44 UTC`).
+pub(crate) fn plain_time(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| "—".to_owned())
+}
+
 /// A Unix time as `<time>`, in UTC.
 pub(crate) fn when(ts: i64) -> String {
-    let Ok(t) = OffsetDateTime::from_unix_timestamp(ts) else {
-        return "—".to_owned();
-    };
-    let shown = t
-        .format(format_description!(
-            "[year]-[month]-[day] [hour]:[minute] UTC"
-        ))
+    let machine = OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| {
+            t.format(format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
+            .ok()
+        })
         .unwrap_or_default();
-    let machine = t
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-        ))
-        .unwrap_or_default();
-    format!(r#"<time datetime="{machine}">{shown}</time>"#)
+    format!(r#"<time datetime="{machine}">{}</time>"#, plain_time(ts))
 }
 
 #[cfg(test)]

@@ -95,13 +95,17 @@ pub(crate) async fn resolve(State(state): State<AppState>, req: Request, next: N
     };
     let stale = refreshed.is_none() && !has_session(&req);
     let mut response = next.run(req).await;
-    // A handler that set cookies itself (signing out) has the last word.
-    if response.headers().contains_key(header::SET_COOKIE) {
-        return response;
-    }
+    // A cookie the handler set itself (signing out, a step-up's access token) has the last
+    // word; the refresh token rotated here must still reach the browser, or its next
+    // refresh would look like reuse.
+    let set_by_handler = cookies::names_set(response.headers());
     if let Some(tokens) = refreshed {
-        names.set_tokens(response.headers_mut(), &state, &tokens);
-    } else if stale {
+        for (name, value) in names.for_tokens(&state, &tokens) {
+            if !set_by_handler.iter().any(|n| n == name) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+    } else if stale && set_by_handler.is_empty() {
         names.clear(response.headers_mut());
     }
     response

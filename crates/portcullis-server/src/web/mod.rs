@@ -1,0 +1,52 @@
+//! The web pages people use: sign up, sign in (password, then a factor picker), and the
+//! security page (authenticator apps with their QR code, recovery codes, sessions), all
+//! server-rendered HTML over the same services as the JSON API — no front-end build, no
+//! scripts, no third-party assets; one stylesheet served by the binary.
+//!
+//! A signed-in browser holds an ordinary session's tokens in two cookies ([`cookies`]); a
+//! middleware turns them into the [`session::PageSession`] parameter, refreshing an expired
+//! access token on the way ([`session`]). Every form of a session carries its CSRF token,
+//! and every form must come from our own origin ([`csrf`]). The mail-link pages
+//! (`/verify-email`, `/reset-password`) live in [`crate::routes::pages`].
+
+mod challenge;
+mod cookies;
+mod csrf;
+mod factors;
+mod layout;
+mod security;
+mod session;
+mod signin;
+mod signup;
+mod stepup;
+
+use axum::Router;
+use axum::middleware;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// Routes of the pages; merge into the application router.
+pub fn router(state: AppState) -> Router<AppState> {
+    let signed_in = Router::new()
+        .route("/security", get(security::show))
+        .route("/security/totp", post(factors::enrol))
+        .route("/security/totp/confirm", post(factors::confirm))
+        .route("/security/factors/remove", post(factors::remove))
+        .route("/security/recovery-codes", post(factors::recovery_codes))
+        .route("/security/sessions/revoke", post(security::revoke))
+        .route("/security/step-up", post(stepup::answer))
+        .route("/signout", post(security::sign_out))
+        .route_layer(middleware::from_fn_with_state(state, session::resolve));
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/security") }))
+        .route(layout::STYLESHEET, get(layout::stylesheet))
+        .route("/signup", get(signup::show).post(signup::submit))
+        .route("/signin", get(signin::show).post(signin::submit))
+        .route(
+            "/signin/factor",
+            get(signin::show_factor).post(signin::submit_factor),
+        )
+        .merge(signed_in)
+}

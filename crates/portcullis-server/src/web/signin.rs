@@ -1,0 +1,229 @@
+//! `/signin`: the password first ([`login::start`]), then, for an account with a second
+//! factor, a picker at `/signin/factor?challenge=…` that answers the same login challenge as
+//! the API ([`login::answer`]) with a code from an authenticator app or a recovery code. A
+//! completed login becomes the page session's cookies and a redirect to `/security`.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_core::ids::ChallengeId;
+use portcullis_core::login::{ChallengeError, FactorKind};
+use portcullis_core::password::Password;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::extract::ClientInfo;
+use crate::services::login::{self, Answer, LoginStep};
+use crate::services::sessions::TokenResponse;
+use crate::state::AppState;
+use crate::web::challenge::{self, Target};
+use crate::web::cookies::Cookies;
+use crate::web::csrf::VisitorForm;
+use crate::web::layout::{self, Nav, escape};
+
+#[derive(Deserialize)]
+pub(crate) struct SigninQuery {
+    #[serde(default)]
+    notice: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SigninForm {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChallengeQuery {
+    #[serde(default)]
+    challenge: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FactorForm {
+    challenge: String,
+    factor: String,
+    code: String,
+}
+
+fn form(status: StatusCode, email: &str, error: Option<&str>, notice: Option<&str>) -> Response {
+    let (invalid, described) = if error.is_some() {
+        (
+            r#" aria-invalid="true""#,
+            r#" aria-describedby="signin-error""#,
+        )
+    } else {
+        ("", "")
+    };
+    let error = error
+        .map(|e| {
+            format!(
+                r#"<p class="alert" role="alert" id="signin-error">{}</p>"#,
+                escape(e)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        r#"{notice}{error}<form method="post" action="/signin">
+<label for="email">E-mail address</label>
+<input type="email" id="email" name="email" value="{email}" autocomplete="username" required{invalid}{described}>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required{invalid}{described}>
+<button type="submit">Sign in</button>
+</form>
+<p>No account yet? <a href="/signup">Create one</a>.</p>"#,
+        notice = layout::notice(notice),
+        email = escape(email),
+    );
+    layout::page(status, "Sign in", &Nav::Visitor, &body)
+}
+
+/// `GET /signin`.
+pub(crate) async fn show(Query(q): Query<SigninQuery>) -> Response {
+    let notice = match q.notice.as_str() {
+        "signed-out" => Some("You are signed out."),
+        "session-ended" => Some("Your session has ended; sign in again."),
+        _ => None,
+    };
+    form(StatusCode::OK, "", None, notice)
+}
+
+/// Sets the new session's cookies and goes to the security page.
+fn signed_in(state: &AppState, tokens: &TokenResponse) -> Response {
+    let mut response = Redirect::to("/security").into_response();
+    Cookies::of(state).set_tokens(response.headers_mut(), state, tokens);
+    response
+}
+
+fn picker_url(challenge: &str) -> String {
+    format!(
+        "/signin/factor?challenge={}",
+        urlencoding::encode(challenge)
+    )
+}
+
+/// `POST /signin`.
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    VisitorForm(f): VisitorForm<SigninForm>,
+) -> Response {
+    let email = f.email.trim();
+    match login::start(&state, email, Some(Password::new(f.password)), &client).await {
+        Ok(LoginStep::Complete(tokens)) => signed_in(&state, &tokens),
+        Ok(LoginStep::Pending(p)) => Redirect::to(&picker_url(&p.challenge_id)).into_response(),
+        Ok(LoginStep::SteppedUp(_)) => expired(),
+        Err(e) => {
+            let text = match &e {
+                ApiError::InvalidCredentials
+                | ApiError::Challenge(ChallengeError::Rejected { .. }) => {
+                    "The e-mail address or the password is not right.".to_owned()
+                }
+                other => layout::error_text(other),
+            };
+            form(layout::status_of(&e), email, Some(&text), None)
+        }
+    }
+}
+
+fn expired() -> Response {
+    layout::page(
+        StatusCode::GONE,
+        "Sign-in expired",
+        &Nav::Visitor,
+        r#"<p>This sign-in attempt has expired or was used up. <a href="/signin">Start again</a>.</p>"#,
+    )
+}
+
+async fn picker(
+    state: &AppState,
+    id: &str,
+    status: StatusCode,
+    failed: Option<(&str, &str)>,
+) -> Response {
+    let Ok(cid) = id.parse::<ChallengeId>() else {
+        return expired();
+    };
+    let pending = match state.store.challenges.get(cid).await {
+        Ok(Some((c, _))) if c.session.is_none() && c.expires_in(state.now()) > 0 => c,
+        Ok(_) => return expired(),
+        Err(e) => {
+            let e = ApiError::from(e);
+            return layout::message(
+                layout::status_of(&e),
+                "Sign in",
+                &Nav::Visitor,
+                &layout::error_text(&e),
+            );
+        }
+    };
+    let target = Target {
+        action: "/signin/factor",
+        challenge: id,
+        hidden: "",
+    };
+    let mut second = pending.remaining();
+    second.retain(|k| *k != FactorKind::Password);
+    let mut forms = challenge::forms(&target, &second, failed);
+    if forms.is_empty() {
+        forms.push(
+            r#"<p>This account's second factor cannot be used on this page. <a href="/signin">Start again</a>.</p>"#
+                .to_owned(),
+        );
+    }
+    let minutes = (pending.expires_in(state.now()) + 59) / 60;
+    let body = format!(
+        r#"<p>Your password is right. Confirm it is you with one of these (within {minutes} min):</p>
+{}
+<p><a href="/signin">Cancel and start again</a></p>"#,
+        forms.join("\n")
+    );
+    layout::page(status, "Confirm it is you", &Nav::Visitor, &body)
+}
+
+/// `GET /signin/factor?challenge=…`.
+pub(crate) async fn show_factor(
+    State(state): State<AppState>,
+    Query(q): Query<ChallengeQuery>,
+) -> Response {
+    picker(&state, &q.challenge, StatusCode::OK, None).await
+}
+
+/// `POST /signin/factor`.
+pub(crate) async fn submit_factor(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    VisitorForm(f): VisitorForm<FactorForm>,
+) -> Response {
+    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
+        return expired();
+    };
+    // The password was answered on the first page: only second factors here.
+    let answer = match challenge::answer(&f.factor, f.code) {
+        Some(a @ (Answer::Totp(_) | Answer::RecoveryCode(_))) => a,
+        _ => return picker(&state, &f.challenge, StatusCode::BAD_REQUEST, None).await,
+    };
+    match login::answer(&state, id, answer, None, &client).await {
+        Ok(LoginStep::Complete(tokens)) => signed_in(&state, &tokens),
+        Ok(LoginStep::Pending(p)) => Redirect::to(&picker_url(&p.challenge_id)).into_response(),
+        Ok(LoginStep::SteppedUp(_))
+        | Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired()
+        }
+        Err(e) => {
+            let text = match &e {
+                ApiError::Challenge(ChallengeError::Rejected { attempts_left }) => {
+                    format!("That code is not valid ({attempts_left} attempts left).")
+                }
+                other => layout::error_text(other),
+            };
+            picker(
+                &state,
+                &f.challenge,
+                layout::status_of(&e),
+                Some((&f.factor, &text)),
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Step-up from the pages: a change that needs a recent authentication (setting up or
+//! removing a factor, new recovery codes) shows forms for a fresh factor instead — a code
+//! when the account has a second factor, else the password — answering the same step-up
+//! challenge as `POST /v1/sessions/current/step-up` ([`login::step_up`], [`login::answer`]).
+//! Success replaces the access-token cookie with the raised one; the person then repeats
+//! the change.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_core::ids::ChallengeId;
+use portcullis_core::login::ChallengeError;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::extract::ClientInfo;
+use crate::services::login::{self, LoginStep};
+use crate::state::AppState;
+use crate::web::challenge::{self, Target};
+use crate::web::cookies::Cookies;
+use crate::web::csrf::SessionForm;
+use crate::web::layout::{self, csrf_field};
+use crate::web::security::failed;
+use crate::web::session::PageSession;
+
+#[derive(Deserialize)]
+pub(crate) struct StepUpForm {
+    challenge: String,
+    factor: String,
+    code: String,
+}
+
+/// Starts a step-up of `session` and shows its forms.
+pub(crate) async fn start(
+    state: &AppState,
+    session: &PageSession,
+    client: &ClientInfo,
+) -> Response {
+    match login::step_up(state, &session.auth, None, client).await {
+        Ok(LoginStep::Pending(p)) => {
+            forms(state, session, &p.challenge_id, StatusCode::OK, None).await
+        }
+        Ok(LoginStep::SteppedUp(tokens) | LoginStep::Complete(tokens)) => raised(state, &tokens),
+        Err(e) => failed(session, &e),
+    }
+}
+
+fn raised(state: &AppState, tokens: &crate::services::sessions::TokenResponse) -> Response {
+    let mut response = Redirect::to("/security?notice=stepped-up").into_response();
+    Cookies::of(state).set_tokens(response.headers_mut(), state, tokens);
+    response
+}
+
+fn expired() -> Response {
+    Redirect::to("/security?notice=step-up-expired").into_response()
+}
+
+async fn forms(
+    state: &AppState,
+    session: &PageSession,
+    id: &str,
+    status: StatusCode,
+    failed_answer: Option<(&str, &str)>,
+) -> Response {
+    let Ok(cid) = id.parse::<ChallengeId>() else {
+        return expired();
+    };
+    let pending = match state.store.challenges.get(cid).await {
+        Ok(Some((c, _)))
+            if c.session == Some(session.auth.session) && c.expires_in(state.now()) > 0 =>
+        {
+            c
+        }
+        Ok(_) => return expired(),
+        Err(e) => return failed(session, &ApiError::from(e)),
+    };
+    let hidden = csrf_field(&session.csrf);
+    let target = Target {
+        action: "/security/step-up",
+        challenge: id,
+        hidden: &hidden,
+    };
+    let forms = challenge::forms(&target, &pending.remaining(), failed_answer);
+    if forms.is_empty() {
+        return layout::message(
+            StatusCode::FORBIDDEN,
+            "Confirm it is you",
+            &session.nav(),
+            "This change needs a recent sign-in: sign out, sign in again and retry within a few minutes.",
+        );
+    }
+    let body = format!(
+        r#"<p>This change needs a recent confirmation that it is you. Answer one of these, then make the change again.</p>
+{}
+<p><a href="/security">Cancel</a></p>"#,
+        forms.join("\n")
+    );
+    layout::page(status, "Confirm it is you", &session.nav(), &body)
+}
+
+/// `POST /security/step-up`.
+pub(crate) async fn answer(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    form: SessionForm<StepUpForm>,
+) -> Response {
+    let session = &form.session;
+    let f = form.fields;
+    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
+        return expired();
+    };
+    let Some(answer) = challenge::answer(&f.factor, f.code) else {
+        return forms(&state, session, &f.challenge, StatusCode::BAD_REQUEST, None).await;
+    };
+    match login::answer(&state, id, answer, Some(session.auth.session), &client).await {
+        Ok(LoginStep::SteppedUp(tokens) | LoginStep::Complete(tokens)) => raised(&state, &tokens),
+        Ok(LoginStep::Pending(p)) => {
+            forms(&state, session, &p.challenge_id, StatusCode::OK, None).await
+        }
+        Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => expired(),
+        Err(e) => {
+            let text = match &e {
+                ApiError::Challenge(ChallengeError::Rejected { attempts_left }) => {
+                    format!("That is not right ({attempts_left} attempts left).")
+                }
+                other => layout::error_text(other),
+            };
+            forms(
+                &state,
+                session,
+                &f.challenge,
+                layout::status_of(&e),
+                Some((&f.factor, &text)),
+            )
+            .await
+        }
+    }
+}

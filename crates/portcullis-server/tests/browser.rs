@@ -1,0 +1,415 @@
+//! The web pages: in a real headless Chromium (Debian's, driven by playwright-core from
+//! `tests/browser/`), and without a browser for what a browser would never send — forms
+//! without their CSRF token or from another origin — and for the page session's cookies.
+//!
+//! `scripts/test` installs Chromium and the npm packages and exports
+//! `PORTCULLIS_TEST_CHROMIUM` and `PORTCULLIS_TEST_BROWSER_DIR`; without them the browser
+//! test fails with a hint (it never skips).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::{Client, Response, StatusCode};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use support::{TestApp, require_env, strong_password, unique_email};
+
+/// The screenshots' folder: `<target>/browser-screenshots`.
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("browser-screenshots")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
+    let chromium = require_env("PORTCULLIS_TEST_CHROMIUM");
+    let dir = PathBuf::from(require_env("PORTCULLIS_TEST_BROWSER_DIR"));
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "{}/node_modules has no playwright-core: run scripts/test (it runs npm ci there)",
+        dir.display()
+    );
+    let maildir = require_env("PORTCULLIS_TEST_MAILDIR");
+    let app = TestApp::spawn().await;
+    let shots = screenshot_dir();
+    // Only this run's pictures (and a failure's) stay.
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let started = Instant::now();
+    let child = tokio::process::Command::new("node")
+        .arg(dir.join("pages.js"))
+        .arg(&app.base)
+        .arg(&maildir)
+        .arg(&shots)
+        .current_dir(&dir)
+        .env("PORTCULLIS_TEST_CHROMIUM", &chromium)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(240), child)
+        .await
+        .expect("the browser test finishes within 4 minutes")
+        .expect("node runs (is Node.js installed?)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    println!(
+        "browser test: {:.1} s; screenshots in {}",
+        started.elapsed().as_secs_f64(),
+        shots.display()
+    );
+    assert!(
+        output.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}\nscreenshots in {}",
+        output.status,
+        shots.display()
+    );
+    for name in [
+        "01-signup",
+        "03-signin",
+        "05-security-qr",
+        "06-factor-picker",
+        "07-recovery-codes",
+    ] {
+        let file = shots.join(format!("{name}.png"));
+        let size = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .len();
+        assert!(size > 1000, "{} is only {size} bytes", file.display());
+    }
+}
+
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> Client {
+    Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn form_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn post_form(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    origin: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Response {
+    let mut req = no_redirects()
+        .post(app.url(path))
+        .header(COOKIE, cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(fields));
+    if let Some(o) = origin {
+        req = req.header(ORIGIN, o);
+    }
+    req.send().await.unwrap()
+}
+
+/// The value of the hidden CSRF field of a page.
+fn csrf_of(html: &str) -> String {
+    let marker = r#"name="csrf" value=""#;
+    let start = html.find(marker).expect("a CSRF field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// `name=value` of each cookie a response sets.
+fn set_cookies(resp: &Response) -> Vec<(String, String)> {
+    resp.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| {
+            let pair = v.split(';').next()?;
+            let (k, v) = pair.split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+async fn recovery_codes_left(app: &TestApp, access: &str) -> i64 {
+    app.get("/v1/me/factors", Some(access)).await.json()["recovery_codes_left"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_forms_without_the_csrf_token_or_from_another_origin_are_refused() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("page-csrf");
+    let password = strong_password();
+    app.register_verified(&email, &password).await;
+    let tokens = app.login(&email, &password).await;
+    let cookie = format!("portcullis_at={}", tokens.access);
+
+    let page = no_redirects()
+        .get(app.url("/security"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = csrf_of(&page.text().await.unwrap());
+    assert_eq!(csrf.len(), 64, "{csrf}");
+
+    let own = app.base.as_str();
+    let short = &csrf[..63];
+    let refused = [
+        (Some(own), vec![]),
+        (None, vec![]),
+        (Some(own), vec![("csrf", "")]),
+        (Some(own), vec![("csrf", short)]),
+        (Some("http://evil.example"), vec![("csrf", csrf.as_str())]),
+    ];
+    for (origin, fields) in &refused {
+        let resp = post_form(&app, "/security/recovery-codes", &cookie, *origin, fields).await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::FORBIDDEN,
+            "{origin:?} {fields:?}"
+        );
+        let text = resp.text().await.unwrap();
+        assert!(text.contains("Request refused"), "{text}");
+    }
+    // A token of another session does not do either.
+    let other = app.login(&email, &password).await;
+    let other_page = no_redirects()
+        .get(app.url("/security"))
+        .header(COOKIE, format!("portcullis_at={}", other.access))
+        .send()
+        .await
+        .unwrap();
+    let other_csrf = csrf_of(&other_page.text().await.unwrap());
+    assert_ne!(other_csrf, csrf);
+    let resp = post_form(
+        &app,
+        "/signout",
+        &cookie,
+        Some(own),
+        &[("csrf", &other_csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = no_redirects()
+        .post(app.url("/security/sessions/revoke"))
+        .header(COOKIE, &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("csrf", &csrf),
+            ("session", &other.session_id),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // Nothing happened.
+    assert_eq!(recovery_codes_left(&app, &tokens.access).await, 0);
+    app.get("/v1/me", Some(&other.access)).await.expect(200);
+    app.get("/v1/me", Some(&tokens.access)).await.expect(200);
+
+    // Visitors' forms from another origin are refused too.
+    let resp = no_redirects()
+        .post(app.url("/signin"))
+        .header(ORIGIN, "http://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("email", &email), ("password", &password)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+
+    // With the token, from our origin, the same form works.
+    let resp = post_form(
+        &app,
+        "/security/recovery-codes",
+        &cookie,
+        Some(own),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("Your recovery codes"));
+    assert_eq!(recovery_codes_left(&app, &tokens.access).await, 10);
+    let resp = post_form(&app, "/signout", &cookie, Some(own), &[("csrf", &csrf)]).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cleared = set_cookies(&resp);
+    assert!(
+        cleared.contains(&("portcullis_at".into(), String::new())),
+        "{cleared:?}"
+    );
+    assert!(
+        cleared.contains(&("portcullis_rt".into(), String::new())),
+        "{cleared:?}"
+    );
+    app.get("/v1/me", Some(&tokens.access)).await.expect(401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_access_cookie_is_refreshed_transparently_and_a_dead_one_cleared() {
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.tokens.access_ttl_secs = 1;
+            c.tokens.leeway_secs = 0;
+        })
+        .spawn()
+        .await;
+    let email = unique_email("page-refresh");
+    let password = strong_password();
+    app.register_verified(&email, &password).await;
+    let tokens = app.login(&email, &password).await;
+
+    // No cookies: off to sign in.
+    let resp = no_redirects()
+        .get(app.url("/security"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/signin");
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let both = format!(
+        "portcullis_at={}; portcullis_rt={}",
+        tokens.access, tokens.refresh
+    );
+    let resp = no_redirects()
+        .get(app.url("/security"))
+        .header(COOKIE, &both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let fresh = set_cookies(&resp);
+    let value = |name: &str| {
+        fresh
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("no {name} in {fresh:?}"))
+    };
+    let (access, refresh) = (value("portcullis_at"), value("portcullis_rt"));
+    assert_ne!(access, tokens.access);
+    assert_ne!(refresh, tokens.refresh);
+    // The old refresh token is spent; the new one refreshes again.
+    app.refresh(&refresh).await.expect(200);
+
+    // A cookie of no live session is cleared and the browser sent to sign in.
+    let resp = no_redirects()
+        .get(app.url("/security"))
+        .header(COOKIE, "portcullis_at=nonsense; portcullis_rt=nonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cleared = set_cookies(&resp);
+    assert!(
+        cleared.contains(&("portcullis_at".into(), String::new())),
+        "{cleared:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_session_steps_up_with_its_password_before_a_change() {
+    let app = TestApp::builder()
+        .configure(|c| c.mfa.fresh_auth_secs = 1)
+        .spawn()
+        .await;
+    let email = unique_email("page-stepup");
+    let password = strong_password();
+    app.register_verified(&email, &password).await;
+    let tokens = app.login(&email, &password).await;
+    let cookie = format!(
+        "portcullis_at={}; portcullis_rt={}",
+        tokens.access, tokens.refresh
+    );
+    let page = no_redirects()
+        .get(app.url("/security"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page.text().await.unwrap());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    let own = app.base.as_str();
+    let resp = post_form(
+        &app,
+        "/security/recovery-codes",
+        &cookie,
+        Some(own),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Confirm it is you"), "{html}");
+    assert!(html.contains(r#"name="factor" value="password""#), "{html}");
+    let marker = r#"name="challenge" value=""#;
+    let start = html.find(marker).unwrap() + marker.len();
+    let challenge = html[start..].split('"').next().unwrap().to_owned();
+
+    let wrong = post_form(
+        &app,
+        "/security/step-up",
+        &cookie,
+        Some(own),
+        &[
+            ("csrf", &csrf),
+            ("challenge", &challenge),
+            ("factor", "password"),
+            ("code", "wrong password"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("attempts left"));
+
+    let resp = post_form(
+        &app,
+        "/security/step-up",
+        &cookie,
+        Some(own),
+        &[
+            ("csrf", &csrf),
+            ("challenge", &challenge),
+            ("factor", "password"),
+            ("code", &password),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/security?notice=stepped-up");
+    let raised = set_cookies(&resp);
+    let access = raised
+        .iter()
+        .find(|(k, _)| k == "portcullis_at")
+        .map(|(_, v)| v.clone())
+        .expect("a raised access token");
+    // Only the access token changes; the refresh token stays the session's.
+    assert!(
+        raised.iter().all(|(k, _)| k != "portcullis_rt"),
+        "{raised:?}"
+    );
+    let cookie = format!("portcullis_at={access}; portcullis_rt={}", tokens.refresh);
+    let resp = post_form(
+        &app,
+        "/security/recovery-codes",
+        &cookie,
+        Some(own),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("Your recovery codes"));
+}
