@@ -196,7 +196,11 @@ pub struct LoginConfig {
     /// Longest back-off delay (never a permanent lock).
     pub backoff_max_secs: i64,
     /// Roles whose members need this many factors (DESIGN §2); `*` applies to everyone.
+    /// Someone who enrolled a second factor always needs two.
     pub required_factors: std::collections::BTreeMap<String, usize>,
+    /// Which second factors satisfy MFA for a role, e.g. `admin = ["passkey", "totp"]`;
+    /// roles without an entry accept every kind.
+    pub mfa_factors: std::collections::BTreeMap<String, Vec<portcullis_core::login::FactorKind>>,
 }
 
 impl Default for LoginConfig {
@@ -207,6 +211,7 @@ impl Default for LoginConfig {
             backoff_base_secs: 1,
             backoff_max_secs: 900,
             required_factors: std::collections::BTreeMap::new(),
+            mfa_factors: std::collections::BTreeMap::new(),
         }
     }
 }

@@ -353,3 +353,97 @@ async fn factor_endpoints_refuse_bad_input() {
     .await
     .problem(400, Some("invalid-max-age"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_policy_decides_which_factors_count_and_when_mfa_is_mandatory() {
+    use portcullis_core::login::FactorKind;
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.login.required_factors.insert("admin".into(), 2);
+            c.login
+                .mfa_factors
+                .insert("admin".into(), vec![FactorKind::Totp, FactorKind::Passkey]);
+        })
+        .spawn()
+        .await;
+    let password = strong_password();
+
+    // An admin with no accepted second factor cannot log in with the password alone.
+    let bare = unique_email("admin-bare");
+    let id = app.register_verified(&bare, &password).await;
+    app.set_roles(&id, &["admin"]).await;
+    let refused = app.try_login(&bare, &password).await;
+    let body = refused.problem(403, Some("forbidden"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("requires a second factor"),
+        "{body}"
+    );
+
+    // An admin whose only factor is an e-mail code (not accepted for admins) neither.
+    let mailer = unique_email("admin-mail");
+    let id = app.register_verified(&mailer, &password).await;
+    let t = app.login(&mailer, &password).await;
+    let f = app
+        .post("/v1/me/factors/email", Some(&t.access), &json!({}))
+        .await
+        .expect(201)
+        .json();
+    let mail = support::wait_for_mail(&mailer, |m| m.subject == "Your Portcullis code").await;
+    let code: String = mail
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let fid = f["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/me/factors/{fid}/confirm"),
+        Some(&t.access),
+        &json!({ "code": code }),
+    )
+    .await
+    .expect(200);
+    // Before the role, the e-mail code is a second factor like any other.
+    let pending = app.try_login(&mailer, &password).await.expect(202).json();
+    assert_eq!(pending["factors"], json!(["email_otp"]));
+    app.set_roles(&id, &["admin"]).await;
+    app.try_login(&mailer, &password)
+        .await
+        .problem(403, Some("forbidden"));
+
+    // An admin with TOTP gets a challenge offering only what the policy accepts.
+    let totp_admin = unique_email("admin-totp");
+    let id = app.register_verified(&totp_admin, &password).await;
+    let t = app.login(&totp_admin, &password).await;
+    let enrol = app
+        .post("/v1/me/factors/totp", Some(&t.access), &json!({}))
+        .await
+        .expect(201)
+        .json();
+    let uri = enrol["otpauth_uri"].as_str().unwrap();
+    let fid = enrol["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/me/factors/{fid}/confirm"),
+        Some(&t.access),
+        &json!({ "code": pyotp_code(uri, 0).await }),
+    )
+    .await
+    .expect(200);
+    app.post("/v1/me/recovery-codes", Some(&t.access), &json!({}))
+        .await
+        .expect(201);
+    app.set_roles(&id, &["admin"]).await;
+    let pending = app
+        .try_login(&totp_admin, &password)
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(
+        pending["factors"],
+        json!(["totp"]),
+        "recovery codes do not count for admins"
+    );
+}

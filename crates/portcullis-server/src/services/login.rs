@@ -92,6 +92,22 @@ fn required_factors(state: &AppState, account: Option<&AccountRecord>) -> usize 
         .unwrap_or(global)
 }
 
+/// The second factors `roles` may use (`login.mfa_factors`): every role with an entry (and
+/// `*`) narrows the set; with no entry every enrolled factor counts.
+fn allowed_for(state: &AppState, roles: &[String], enrolled: Vec<FactorKind>) -> Vec<FactorKind> {
+    let policy = &state.config.login.mfa_factors;
+    let rules: Vec<&Vec<FactorKind>> = roles
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once("*"))
+        .filter_map(|r| policy.get(r))
+        .collect();
+    enrolled
+        .into_iter()
+        .filter(|f| rules.iter().all(|allowed| allowed.contains(f)))
+        .collect()
+}
+
 fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiError> {
     let cfg = &state.config.login;
     if failures < cfg.free_failures {
@@ -148,7 +164,8 @@ pub async fn start(
     let lookup = account
         .as_ref()
         .map_or(AccountId::from_uuid(uuid::Uuid::nil()), |a| a.id);
-    let second = factors::second_factors(state, lookup).await?;
+    let roles = account.as_ref().map(|a| a.roles.clone()).unwrap_or_default();
+    let second = allowed_for(state, &roles, factors::second_factors(state, lookup).await?);
     let mut required = required_factors(state, account.as_ref());
     if !second.is_empty() {
         // Whoever enrolled a second factor always needs it.
@@ -348,7 +365,7 @@ pub async fn step_up(
             )?));
         }
     }
-    let second = factors::second_factors(state, auth.account).await?;
+    let second = allowed_for(state, &auth.claims.roles, factors::second_factors(state, auth.account).await?);
     let available = if second.is_empty() {
         vec![FactorKind::Password]
     } else {
@@ -511,7 +528,23 @@ async fn answer_factor(
             if had_failures {
                 state.store.throttle.clear(&challenge.login_key).await?;
             }
+            if factor != FactorKind::Password {
+                audit::record(
+                    state,
+                    "factor.used",
+                    actor.clone(),
+                    Some(challenge.id.to_string()),
+                    Some(client),
+                    json!({"factor": factor}),
+                )
+                .await?;
+            }
             match progress {
+                Progress::NeedMore(remaining) if remaining.is_empty() => {
+                    Err(ApiError::Forbidden(
+                        "your role requires a second factor and none that it accepts is enrolled: ask an administrator",
+                    ))
+                }
                 Progress::NeedMore(remaining) => {
                     Ok(LoginStep::Pending(pending(challenge, remaining, now)))
                 }
