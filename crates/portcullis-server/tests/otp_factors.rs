@@ -368,3 +368,65 @@ async fn email_codes_through_the_real_smtp_server_with_bounded_attempts() {
     .await
     .problem(401, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_through_a_generic_webhook() {
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let sink = received.clone();
+    let hook = axum::Router::new().route(
+        "/sms",
+        post(
+            move |headers: HeaderMap, axum::Json(body): axum::Json<Value>| {
+                let sink = sink.clone();
+                async move {
+                    if headers.get("authorization").and_then(|v| v.to_str().ok())
+                        != Some("Bearer hook-secret")
+                    {
+                        return StatusCode::UNAUTHORIZED;
+                    }
+                    sink.lock().unwrap().push(body);
+                    StatusCode::NO_CONTENT
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+    let app = TestApp::builder()
+        .configure(move |c| {
+            c.sms.provider = portcullis_server::sms::SmsProvider::Webhook;
+            c.sms.webhook_url = url;
+            c.sms.webhook_secret = Some("hook-secret".to_owned().into());
+        })
+        .spawn()
+        .await;
+    let email = unique_email("webhook");
+    let password = strong_password();
+    app.register_verified(&email, &password).await;
+    let t = app.login(&email, &password).await;
+    let f = app
+        .post(
+            "/v1/me/factors/sms",
+            Some(&t.access),
+            &json!({ "phone": "+33 6 12 34 56 78" }),
+        )
+        .await
+        .expect(201)
+        .json();
+    let message = received
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("the webhook got the text");
+    assert_eq!(message["to"], "+33612345678");
+    let code = code_in(message["body"].as_str().unwrap());
+    let fid = f["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/me/factors/{fid}/confirm"),
+        Some(&t.access),
+        &json!({ "code": code }),
+    )
+    .await
+    .expect(200);
+}
