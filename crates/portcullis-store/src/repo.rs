@@ -214,7 +214,7 @@ pub trait FactorRepo: Send + Sync {
 #[async_trait]
 pub trait OtpRepo: Send + Sync {
     /// Stores a new code for (`account`, `channel`, `target`), replacing any live one.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "one argument per column")]
     async fn issue(
         &self,
         id: &str,

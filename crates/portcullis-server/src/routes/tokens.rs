@@ -45,7 +45,10 @@ pub struct IntrospectRequest {
     /// The access token to check.
     token: String,
     /// Ignored hint (`access_token`).
-    #[allow(dead_code)]
+    #[expect(
+        dead_code,
+        reason = "accepted for RFC 7662 clients; only access tokens exist"
+    )]
     token_type_hint: Option<String>,
 }
 

@@ -163,14 +163,7 @@ pub async fn enrol_totp(
     client: &ClientInfo,
 ) -> Result<TotpEnrolment, ApiError> {
     require_fresh(state, auth)?;
-    let label = label.unwrap_or_else(|| "Authenticator app".into());
-    let label = label.trim();
-    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid-label",
-            "the label must have 1 to 64 printable characters",
-        ));
-    }
+    let label = check_label(label, "Authenticator app")?;
     let account = accounts::live_account(state, auth.account).await?;
     let email = accounts::profile(state, &account).await?.email;
     let now = state.now();
@@ -189,7 +182,7 @@ pub async fn enrol_totp(
         id: id.clone(),
         account_id: auth.account,
         kind: TOTP.into(),
-        label: label.to_owned(),
+        label,
         secret_ct: Some(key.encrypt(secret.as_bytes(), &secret_aad(&id))?),
         last_step: None,
         created_at: now,
@@ -462,7 +455,11 @@ pub async fn use_recovery_code(
     Ok(true)
 }
 
-fn check_label(label: Option<String>, default: &str) -> Result<String, ApiError> {
+/// A factor's label as given (or `default`): 1 to 64 printable characters.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] otherwise.
+pub(crate) fn check_label(label: Option<String>, default: &str) -> Result<String, ApiError> {
     let label = label.unwrap_or_else(|| default.to_owned());
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {

@@ -164,7 +164,10 @@ pub async fn start(
     let lookup = account
         .as_ref()
         .map_or(AccountId::from_uuid(uuid::Uuid::nil()), |a| a.id);
-    let roles = account.as_ref().map(|a| a.roles.clone()).unwrap_or_default();
+    let roles = account
+        .as_ref()
+        .map(|a| a.roles.clone())
+        .unwrap_or_default();
     let second = allowed_for(state, &roles, factors::second_factors(state, lookup).await?);
     let mut required = required_factors(state, account.as_ref());
     if !second.is_empty() {
@@ -291,7 +294,7 @@ pub async fn start_passwordless(
     }
     let now = state.now();
     let mut challenge = Challenge::start(
-        passkeys::new_challenge_id(state),
+        ChallengeId::new(state.clock.now_millis(), state.random::<10>()),
         None,
         vec![FactorKind::Passkey],
         1,
@@ -365,7 +368,11 @@ pub async fn step_up(
             )?));
         }
     }
-    let second = allowed_for(state, &auth.claims.roles, factors::second_factors(state, auth.account).await?);
+    let second = allowed_for(
+        state,
+        &auth.claims.roles,
+        factors::second_factors(state, auth.account).await?,
+    );
     let available = if second.is_empty() {
         vec![FactorKind::Password]
     } else {
@@ -540,11 +547,9 @@ async fn answer_factor(
                 .await?;
             }
             match progress {
-                Progress::NeedMore(remaining) if remaining.is_empty() => {
-                    Err(ApiError::Forbidden(
-                        "your role requires a second factor and none that it accepts is enrolled: ask an administrator",
-                    ))
-                }
+                Progress::NeedMore(remaining) if remaining.is_empty() => Err(ApiError::Forbidden(
+                    "your role requires a second factor and none that it accepts is enrolled: ask an administrator",
+                )),
                 Progress::NeedMore(remaining) => {
                     Ok(LoginStep::Pending(pending(challenge, remaining, now)))
                 }

@@ -6,8 +6,8 @@
 //! the login challenge. A registered credential is sealed the same way, and its signature
 //! counter is written back after each use so a cloned authenticator shows.
 
-use portcullis_core::ids::{AccountId, ChallengeId};
-use portcullis_core::login::{Challenge, ChallengeError, FactorKind};
+use portcullis_core::ids::AccountId;
+use portcullis_core::login::{Challenge, ChallengeError};
 use portcullis_store::model::FactorRecord;
 use serde::Serialize;
 use serde_json::json;
@@ -24,7 +24,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
-use crate::services::factors::{FactorView, require_fresh};
+use crate::services::factors::{FactorView, check_label, require_fresh};
 use crate::services::{accounts, audit};
 use crate::state::AppState;
 
@@ -122,13 +122,7 @@ pub async fn start_registration(
     client: &ClientInfo,
 ) -> Result<PasskeyEnrolment, ApiError> {
     require_fresh(state, auth)?;
-    let label = label.unwrap_or_else(|| "Passkey".into()).trim().to_owned();
-    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid-label",
-            "the label must have 1 to 64 printable characters",
-        ));
-    }
+    let label = check_label(label, "Passkey")?;
     let account = accounts::live_account(state, auth.account).await?;
     let profile = accounts::profile(state, &account).await?;
     let existing: Vec<_> = passkeys_of(state, auth.account)
@@ -433,11 +427,3 @@ pub async fn has_passkey(state: &AppState, account: AccountId) -> Result<bool, A
         .iter()
         .any(|f| f.kind == PASSKEY && f.confirmed_at.is_some()))
 }
-
-/// A fresh passwordless challenge id.
-pub fn new_challenge_id(state: &AppState) -> ChallengeId {
-    ChallengeId::new(state.clock.now_millis(), state.random::<10>())
-}
-
-/// The factor kind, for callers matching on kinds.
-pub const KIND: FactorKind = FactorKind::Passkey;

@@ -38,7 +38,7 @@ pub(crate) fn hash32(v: Vec<u8>) -> Result<[u8; 32], StoreError> {
 }
 
 /// Raw columns of an `accounts` row, decoded into a record.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "one argument per column")]
 pub(crate) fn account(
     id: String,
     email_index: Option<Vec<u8>>,
@@ -68,7 +68,7 @@ pub(crate) fn account(
 }
 
 /// Raw columns of a `sessions` row, decoded into a record.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "one argument per column")]
 pub(crate) fn session(
     id: String,
     account_id: String,
@@ -100,7 +100,7 @@ pub(crate) fn session(
 }
 
 /// Raw columns of a `factors` row, decoded into a record.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "one argument per column")]
 pub(crate) fn factor(
     id: String,
     account_id: String,
@@ -126,7 +126,7 @@ pub(crate) fn factor(
 }
 
 /// Raw columns of an `audit_log` row, decoded into a record.
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "one argument per column")]
 pub(crate) fn audit(
     seq: i64,
     at: i64,
