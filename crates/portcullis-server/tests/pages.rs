@@ -149,3 +149,33 @@ async fn pages_escape_what_they_echo() {
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("script-src 'self'"), "{csp}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgot_password_page_mails_a_link_and_reveals_nothing() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("page-forgot");
+    let password = strong_password();
+    app.register_verified(&email, &password).await;
+    let page = app.get("/forgot-password", None).await;
+    page.expect(200);
+    assert!(
+        page.text.contains(r#"<label for="email">"#),
+        "{}",
+        page.text
+    );
+    let known = app
+        .send(form(&app, "/forgot-password", &[("email", &email)]))
+        .await;
+    known.expect(202);
+    let unknown = app
+        .send(form(
+            &app,
+            "/forgot-password",
+            &[("email", &unique_email("nobody"))],
+        ))
+        .await;
+    unknown.expect(202);
+    assert_eq!(known.text, unknown.text, "the same page either way");
+    let mail = app.wait_for_link(&email, "reset-password").await;
+    assert!(link_token(&mail.body, &app.base, "reset-password").is_some());
+}

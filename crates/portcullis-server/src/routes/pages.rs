@@ -23,6 +23,48 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/verify-email", get(verify_form).post(verify_submit))
         .route("/reset-password", get(reset_form).post(reset_submit))
+        .route("/forgot-password", get(forgot_form).post(forgot_submit))
+}
+
+#[derive(Deserialize)]
+struct ForgotForm {
+    email: String,
+}
+
+async fn forgot_form() -> Response {
+    page(
+        StatusCode::OK,
+        "Forgot your password?",
+        r#"<form method="post" action="/forgot-password">
+<label for="email">E-mail address</label>
+<input type="email" id="email" name="email" autocomplete="email" required>
+<p>We will send a link to choose a new password, if an account uses this address.</p>
+<button type="submit">Send the link</button>
+</form>"#,
+    )
+}
+
+/// Always the same answer, as the API's, so the page reveals no accounts either.
+async fn forgot_submit(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiForm(form): ApiForm<ForgotForm>,
+) -> Response {
+    match credentials::forgot(&state, &form.email, &client) {
+        Ok(()) => page(
+            StatusCode::ACCEPTED,
+            "Check your mail",
+            "<p>If an account uses this address, a link to choose a new password is on its way. It is valid for one hour.</p>",
+        ),
+        Err(e) => page(
+            StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST),
+            "Forgot your password?",
+            &format!(
+                r#"<p class="error" role="alert">{}</p>"#,
+                escape(&error_text(&e))
+            ),
+        ),
+    }
 }
 
 #[derive(Deserialize)]
