@@ -1,0 +1,37 @@
+//! Portcullis guard: what a downstream Rust service links to accept Portcullis access tokens.
+//!
+//! Tokens are verified offline against Portcullis's published key set ([`JwksCache`]):
+//! `EdDSA` only (`alg: none`, HMAC and every other algorithm are refused before a key is
+//! chosen), `typ: at+jwt`, the configured `iss` and `aud`, `exp`/`nbf` with a leeway, and at
+//! most 8 KiB. Each refusal is a distinct [`GuardError`]. Verified tokens are cached by the
+//! SHA-256 of their text until they expire, and [`Guard::revoke_session`] refuses every token
+//! of a session from then on.
+//!
+//! Routes demand a [`Requirement`] (roles, `acr`, `max_age`) through a [`GuardLayer`];
+//! handlers receive the claims with the [`Verified`] extractor. A missing or bad token is
+//! answered 401 with `WWW-Authenticate: Bearer`, a missing role 403, and a too weak or too
+//! old authentication 401 with an RFC 9470 `insufficient_user_authentication` challenge so
+//! the client can step up at Portcullis and retry. Bodies are problem+json (RFC 9457).
+//!
+//! This crate depends on `portcullis-core` for the claim and JWKS types only; it never pulls
+//! in the server or its storage. See `examples/protected_service.rs`.
+
+mod cache;
+mod config;
+mod error;
+mod extract;
+mod guard;
+mod jwks;
+mod layer;
+mod reject;
+mod verify;
+
+pub use config::{GuardConfig, Requirement};
+pub use error::GuardError;
+pub use extract::Verified;
+pub use guard::{Clock, Guard, GuardStats};
+pub use jwks::JwksCache;
+pub use layer::{GuardLayer, GuardService};
+pub use portcullis_core::token::AccessClaims;
+pub use reject::{PROBLEM_BASE, Rejection};
+pub use verify::MAX_TOKEN_BYTES;
