@@ -166,14 +166,16 @@ async function checkAccessible(page) {
       h1: document.querySelectorAll('h1').length,
       unlabelled,
       unnamedButtons,
-      scripts: document.querySelectorAll('script').length,
+      // Only the passkey script the binary serves, never inline code or another source.
+      scripts: [...document.querySelectorAll('script')]
+        .filter((s) => s.getAttribute('src') !== '/assets/passkey.js').length,
     };
   });
   check(report.lang === 'en', `<html lang> on ${page.url()}`);
   check(report.h1 === 1, `one <h1> on ${page.url()}`);
   check(report.unlabelled.length === 0, `labels for ${report.unlabelled.join(', ')} on ${page.url()}`);
   check(report.unnamedButtons === 0, `every button has a name on ${page.url()}`);
-  check(report.scripts === 0, `no scripts on ${page.url()}`);
+  check(report.scripts === 0, `no scripts but /assets/passkey.js on ${page.url()}`);
 }
 
 module.exports = {

@@ -11,11 +11,12 @@ mod support;
 
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::{TestApp, require_env, strong_password, unique_email};
 
-/// The screenshots' folder: `<target>/browser-screenshots`.
+/// The screenshots' folder: `<target>/browser-screenshots` (the passkey test's in its
+/// `passkeys/` subfolder).
 fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -23,8 +24,9 @@ fn screenshot_dir() -> PathBuf {
     target.join("browser-screenshots")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
+/// Runs `tests/browser/<script>` against `app` with screenshots into `shots`; fails the test
+/// unless every step passed and each of `expected` pictures was taken.
+async fn run_browser_script(app: &TestApp, script: &str, shots: &Path, expected: &[&str]) {
     let chromium = require_env("PORTCULLIS_TEST_CHROMIUM");
     let dir = PathBuf::from(require_env("PORTCULLIS_TEST_BROWSER_DIR"));
     assert!(
@@ -33,17 +35,20 @@ async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
         dir.display()
     );
     let maildir = require_env("PORTCULLIS_TEST_MAILDIR");
-    let app = TestApp::spawn().await;
-    let shots = screenshot_dir();
     // Only this run's pictures (and a failure's) stay.
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::create_dir_all(shots).unwrap();
+    for entry in std::fs::read_dir(shots).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "png") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
     let started = Instant::now();
     let child = tokio::process::Command::new("node")
-        .arg(dir.join("pages.js"))
+        .arg(dir.join(script))
         .arg(&app.base)
         .arg(&maildir)
-        .arg(&shots)
+        .arg(shots)
         .current_dir(&dir)
         .env("PORTCULLIS_TEST_CHROMIUM", &chromium)
         .kill_on_drop(true)
@@ -56,29 +61,61 @@ async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");
     println!(
-        "browser test: {:.1} s; screenshots in {}",
+        "{script}: {:.1} s; screenshots in {}",
         started.elapsed().as_secs_f64(),
         shots.display()
     );
     assert!(
         output.status.success(),
-        "the browser test failed ({}):\n{stdout}\n{stderr}\nscreenshots in {}",
+        "{script} failed ({}):\n{stdout}\n{stderr}\nscreenshots in {}",
         output.status,
         shots.display()
     );
-    for name in [
-        "01-signup",
-        "03-signin",
-        "05-security-qr",
-        "06-factor-picker",
-        "07-recovery-codes",
-    ] {
+    for name in expected {
         let file = shots.join(format!("{name}.png"));
         let size = std::fs::metadata(&file)
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
             .len();
         assert!(size > 1000, "{} is only {size} bytes", file.display());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
+    let app = TestApp::spawn().await;
+    run_browser_script(
+        &app,
+        "pages.js",
+        &screenshot_dir(),
+        &[
+            "01-signup",
+            "03-signin",
+            "05-security-qr",
+            "06-factor-picker",
+            "07-recovery-codes",
+        ],
+    )
+    .await;
+}
+
+/// Passkeys with Chromium's virtual authenticator (CDP `WebAuthn`), on `http://localhost`:
+/// added on `/security`, used after the password in the factor picker, and alone with
+/// "Sign in with a passkey".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_are_added_and_sign_in_with_and_without_a_password_in_chromium() {
+    let app = TestApp::spawn().await;
+    run_browser_script(
+        &app,
+        "passkeys.js",
+        &screenshot_dir().join("passkeys"),
+        &[
+            "21-security-passkey",
+            "22-factor-picker-passkey",
+            "23-signin-passkey",
+            "24-security-after-passkey",
+        ],
+    )
+    .await;
 }
 
 /// A client that shows redirects instead of following them.
@@ -259,7 +296,9 @@ async fn session_forms_without_the_csrf_token_or_from_another_origin_are_refused
 async fn an_expired_access_cookie_is_refreshed_transparently_and_a_dead_one_cleared() {
     let app = TestApp::builder()
         .configure(|c| {
-            c.tokens.access_ttl_secs = 1;
+            // Whole seconds: a 1 s token can be issued a millisecond before its expiry
+            // second, so the refreshed one would already be dead under load.
+            c.tokens.access_ttl_secs = 3;
             c.tokens.leeway_secs = 0;
         })
         .spawn()
@@ -278,7 +317,7 @@ async fn an_expired_access_cookie_is_refreshed_transparently_and_a_dead_one_clea
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/signin");
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
     let both = format!(
         "portcullis_at={}; portcullis_rt={}",
         tokens.access, tokens.refresh
@@ -412,4 +451,237 @@ async fn a_stale_session_steps_up_with_its_password_before_a_change() {
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.text().await.unwrap().contains("Your recovery codes"));
+}
+
+/// The six-digit code in a message.
+fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+        .to_owned()
+}
+
+/// The texts the development SMS transport wrote (`data_dir/sms/*.txt`), oldest first.
+fn texts(app: &TestApp) -> Vec<String> {
+    let dir = app.data_dir().join("sms");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+/// The value of the hidden field `name` of a page.
+fn hidden_of(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Posts the code that confirms a phone number.
+async fn confirm_code(
+    app: &TestApp,
+    cookie: &str,
+    csrf: &str,
+    factor: &str,
+    code: &str,
+) -> Response {
+    let fields = [
+        ("csrf", csrf),
+        ("factor", factor),
+        ("kind", "sms"),
+        ("code", code),
+    ];
+    post_form(
+        app,
+        "/security/codes/confirm",
+        cookie,
+        Some(&app.base),
+        &fields,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_and_e_mail_codes_are_added_on_the_page_and_a_texted_code_signs_in() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("page-codes");
+    let password = strong_password();
+    app.register_verified(&email, &password).await;
+    let tokens = app.login(&email, &password).await;
+    let cookie = format!("portcullis_at={}", tokens.access);
+    let own = app.base.as_str();
+    let page = no_redirects()
+        .get(app.url("/security"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"action="/security/phone""#), "{page}");
+    let csrf = csrf_of(&page);
+
+    // Add a phone: a code is texted, a wrong one refused, the right one confirms.
+    let phone = "+447700900123";
+    let resp = post_form(
+        &app,
+        "/security/phone",
+        &cookie,
+        Some(own),
+        &[("csrf", &csrf), ("phone", phone)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Confirm your phone number"), "{html}");
+    let factor = hidden_of(&html, "factor");
+    let sent = texts(&app);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].starts_with(&format!("To: {phone}\n")),
+        "{}",
+        sent[0]
+    );
+    let (_, body) = sent[0].split_once("\n\n").unwrap();
+    let code = code_in(body);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let resp = confirm_code(&app, &cookie, &csrf, &factor, wrong).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("not valid"));
+    let resp = confirm_code(&app, &cookie, &csrf, &factor, &code).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/security?notice=phone-added");
+
+    // A bad number is refused on the page, and nothing is texted.
+    let resp = post_form(
+        &app,
+        "/security/phone",
+        &cookie,
+        Some(own),
+        &[("csrf", &csrf), ("phone", "07700 900123")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("role=\"alert\""));
+    assert_eq!(texts(&app).len(), 1);
+
+    // Sign in: the password, then "Send me a code" and the texted code.
+    let resp = no_redirects()
+        .post(app.url("/signin"))
+        .header(ORIGIN, own)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("email", &email), ("password", &password)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let picker = resp.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(picker.starts_with("/signin/factor?challenge="), "{picker}");
+    let html = no_redirects()
+        .get(app.url(&picker))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"formaction="/signin/factor/send" formnovalidate>Send me a code"#),
+        "{html}"
+    );
+    let challenge = hidden_of(&html, "challenge");
+    let resp = post_form(
+        &app,
+        "/signin/factor/send",
+        "",
+        Some(own),
+        &[("challenge", &challenge), ("factor", "sms"), ("code", "")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.unwrap().contains("We texted you a code"));
+    let sent = texts(&app);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let code = code_in(sent[1].split_once("\n\n").unwrap().1);
+    let resp = post_form(
+        &app,
+        "/signin/factor",
+        "",
+        Some(own),
+        &[
+            ("challenge", &challenge),
+            ("factor", "sms"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()[LOCATION], "/security");
+    let fresh = set_cookies(&resp);
+    let access = fresh
+        .iter()
+        .find(|(k, _)| k == "portcullis_at")
+        .map(|(_, v)| v.clone())
+        .expect("a session cookie");
+
+    // E-mail codes, confirmed with the code the real SMTP server received.
+    let cookie = format!("portcullis_at={access}");
+    let page = no_redirects()
+        .get(app.url("/security"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let resp = post_form(
+        &app,
+        "/security/email-codes",
+        &cookie,
+        Some(own),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Confirm e-mail codes"), "{html}");
+    let factor = hidden_of(&html, "factor");
+    let mail = support::wait_for_mail(&email, |m| m.subject == "Your Portcullis code").await;
+    let resp = post_form(
+        &app,
+        "/security/codes/confirm",
+        &cookie,
+        Some(own),
+        &[
+            ("csrf", &csrf),
+            ("factor", &factor),
+            ("kind", "email_otp"),
+            ("code", &code_in(&mail.body)),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        resp.headers()[LOCATION],
+        "/security?notice=email-codes-added"
+    );
+    let mut kinds: Vec<String> = app.get("/v1/me/factors", Some(&access)).await.json()["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["confirmed"] == true)
+        .map(|f| f["kind"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["email_otp", "sms"]);
 }

@@ -11,6 +11,26 @@ use crate::web::layout::escape;
 const TOTP: &str = "totp";
 const RECOVERY: &str = "recovery_code";
 const PASSWORD: &str = "password";
+const SMS: &str = "sms";
+const EMAIL_OTP: &str = "email_otp";
+
+/// The sent-code factor a form names (`sms`, `email_otp`).
+pub(crate) fn sent_factor(factor: &str) -> Option<FactorKind> {
+    match factor {
+        SMS => Some(FactorKind::Sms),
+        EMAIL_OTP => Some(FactorKind::EmailOtp),
+        _ => None,
+    }
+}
+
+/// What the forms say once a code for `kind` was sent.
+pub(crate) fn sent_text(kind: FactorKind) -> &'static str {
+    if kind == FactorKind::Sms {
+        "We texted you a code; it works for 5 minutes."
+    } else {
+        "We e-mailed you a code; it works for 5 minutes."
+    }
+}
 
 /// The answer a form posted, or `None` for a factor the pages do not offer.
 pub(crate) fn answer(factor: &str, code: String) -> Option<Answer> {
@@ -18,6 +38,8 @@ pub(crate) fn answer(factor: &str, code: String) -> Option<Answer> {
         TOTP => Some(Answer::Totp(code.trim().to_owned())),
         RECOVERY => Some(Answer::RecoveryCode(code.trim().to_owned())),
         PASSWORD => Some(Answer::Password(Password::new(code))),
+        SMS => Some(Answer::Sms(code.trim().to_owned())),
+        EMAIL_OTP => Some(Answer::EmailOtp(code.trim().to_owned())),
         _ => None,
     }
 }
@@ -30,6 +52,8 @@ pub(crate) struct Target<'a> {
     pub challenge: &'a str,
     /// Further hidden fields, already HTML (the CSRF token of a session).
     pub hidden: &'a str,
+    /// Where "Send me a code" posts (for SMS and e-mail codes).
+    pub send: &'a str,
 }
 
 struct Spec {
@@ -37,7 +61,11 @@ struct Spec {
     legend: &'static str,
     label: &'static str,
     input: &'static str,
+    /// Whether the code is sent on request ("Send me a code").
+    sent: bool,
 }
+
+const CODE_INPUT: &str = r#"type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6""#;
 
 fn spec(kind: FactorKind) -> Option<Spec> {
     match kind {
@@ -45,46 +73,101 @@ fn spec(kind: FactorKind) -> Option<Spec> {
             factor: TOTP,
             legend: "Authenticator app",
             label: "6-digit code from your authenticator app",
-            input: r#"type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6""#,
+            input: CODE_INPUT,
+            sent: false,
+        }),
+        FactorKind::Sms => Some(Spec {
+            factor: SMS,
+            legend: "Text message",
+            label: "6-digit code we texted you",
+            input: CODE_INPUT,
+            sent: true,
+        }),
+        FactorKind::EmailOtp => Some(Spec {
+            factor: EMAIL_OTP,
+            legend: "E-mail code",
+            label: "6-digit code we e-mailed you",
+            input: CODE_INPUT,
+            sent: true,
         }),
         FactorKind::RecoveryCode => Some(Spec {
             factor: RECOVERY,
             legend: "Recovery code",
             label: "One of your recovery codes (xxxxx-xxxxx)",
             input: r#"type="text" autocomplete="off" spellcheck="false" maxlength="32""#,
+            sent: false,
         }),
         FactorKind::Password => Some(Spec {
             factor: PASSWORD,
             legend: "Password",
             label: "Your password",
             input: r#"type="password" autocomplete="current-password""#,
+            sent: false,
         }),
         _ => None,
     }
 }
 
-/// One form per factor of `remaining` the pages can answer (none when there is none);
-/// `failed` names the factor whose last answer was refused, and why.
+/// What the forms show beside one factor's field: a refusal (an alert) or that a code was
+/// sent (a status), with the factor's form value.
+#[derive(Clone, Copy)]
+pub(crate) enum Remark<'a> {
+    /// The last answer (or send) for this factor was refused, and why.
+    Failed(&'a str, &'a str),
+    /// A code for this factor was just sent; what to say.
+    Sent(&'a str, &'a str),
+}
+
+/// One form per factor of `remaining` the pages can answer (none when there is none),
+/// with `remark` beside its factor's field (which then has the focus).
 pub(crate) fn forms(
     target: &Target<'_>,
     remaining: &[FactorKind],
-    failed: Option<(&str, &str)>,
+    remark: Option<Remark<'_>>,
 ) -> Vec<String> {
-    let mut first = true;
-    remaining
+    let named = match remark {
+        Some(Remark::Failed(f, _) | Remark::Sent(f, _)) => Some(f),
+        None => None,
+    };
+    let specs: Vec<Spec> = remaining.iter().filter_map(|k| spec(*k)).collect();
+    let focus = specs
         .iter()
-        .filter_map(|k| spec(*k))
-        .map(|s| {
-            let error = failed.filter(|(f, _)| *f == s.factor).map(|(_, e)| e);
-            let html = form(target, &s, error, first);
-            first = false;
-            html
+        .position(|s| Some(s.factor) == named)
+        .unwrap_or(0);
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let remark = remark.filter(|_| Some(s.factor) == named);
+            form(target, s, remark, i == focus)
         })
         .collect()
 }
 
-fn form(target: &Target<'_>, s: &Spec, error: Option<&str>, first: bool) -> String {
+fn form(target: &Target<'_>, s: &Spec, remark: Option<Remark<'_>>, first: bool) -> String {
     let factor = s.factor;
+    let error = match remark {
+        Some(Remark::Failed(_, e)) => Some(e),
+        _ => None,
+    };
+    let sent = match remark {
+        Some(Remark::Sent(_, text)) => format!(
+            r#"<p class="notice" role="status">{}</p>
+"#,
+            escape(text)
+        ),
+        _ => String::new(),
+    };
+    // The code field is required for "Continue", not for "Send me a code".
+    let send = if s.sent {
+        format!(
+            r#"<button type="submit" class="secondary" formaction="{}" formnovalidate>Send me a code</button>
+"#,
+            target.send
+        )
+    } else {
+        String::new()
+    };
     let (invalid, error) = match error {
         Some(e) => (
             format!(r#" aria-invalid="true" aria-describedby="{factor}-error""#),
@@ -103,8 +186,8 @@ fn form(target: &Target<'_>, s: &Spec, error: Option<&str>, first: bool) -> Stri
 <input type="hidden" name="factor" value="{factor}">
 <label for="{factor}-code">{label}</label>
 <input {input} id="{factor}-code" name="code" class="code" required{autofocus}{invalid}>
-{error}<button type="submit">Continue</button>
-</fieldset>
+{error}{sent}<button type="submit">Continue</button>
+{send}</fieldset>
 </form>"#,
         action = target.action,
         legend = s.legend,
@@ -125,16 +208,41 @@ mod tests {
             action: "/signin/factor",
             challenge: "c\"1",
             hidden: "",
+            send: "/signin/factor/send",
         };
         let forms = forms(
             &target,
-            &[FactorKind::Totp, FactorKind::Sms, FactorKind::RecoveryCode],
-            Some(("recovery_code", "wrong")),
+            &[
+                FactorKind::Totp,
+                FactorKind::Passkey,
+                FactorKind::RecoveryCode,
+            ],
+            Some(Remark::Failed("recovery_code", "wrong")),
         );
         assert_eq!(forms.len(), 2);
         assert!(forms[0].contains(r#"value="c&quot;1""#));
-        assert!(forms[0].contains("autofocus") && !forms[1].contains("autofocus"));
+        assert!(forms[1].contains("autofocus") && !forms[0].contains("autofocus"));
         assert!(forms[1].contains(r#"aria-describedby="recovery_code-error""#));
         assert!(!forms[0].contains("aria-invalid"));
+        assert!(!forms[0].contains("Send me a code"));
+    }
+
+    #[test]
+    fn sent_codes_have_a_send_button_and_say_when_one_went_out() {
+        let target = Target {
+            action: "/signin/factor",
+            challenge: "c1",
+            hidden: "",
+            send: "/signin/factor/send",
+        };
+        let forms = forms(
+            &target,
+            &[FactorKind::Totp, FactorKind::Sms],
+            Some(Remark::Sent("sms", "A code is on its way.")),
+        );
+        assert_eq!(forms.len(), 2);
+        assert!(forms[1].contains(r#"formaction="/signin/factor/send" formnovalidate"#));
+        assert!(forms[1].contains("A code is on its way.") && forms[1].contains("autofocus"));
+        assert!(!forms[0].contains("autofocus"));
     }
 }

@@ -4,8 +4,9 @@
 //! - it carries the session's token, HMAC-SHA256 of the session id under the keyring's index
 //!   key (domain `csrf`), compared in constant time: another site can neither read nor
 //!   compute it, and it dies with the session;
-//! - the browser's `Origin` (when sent) is our public URL's, and `Sec-Fetch-Site` (when sent)
-//!   is not `cross-site`.
+//! - the browser's `Origin` (when sent) is our public URL's (or a WebAuthn origin of the
+//!   relying party, see [`own_origins`]), and `Sec-Fetch-Site` (when sent) is not
+//!   `cross-site`.
 //!
 //! Forms of visitors (sign-up, sign-in) have no session to bind a token to; they get the
 //! origin checks, and `SameSite=Strict` keeps the session cookies off other sites' requests.
@@ -70,10 +71,40 @@ pub(crate) fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     match headers.get(header::ORIGIN) {
         None => true,
         Some(o) if o.as_bytes() == b"null" => site == Some(b"same-origin".as_slice()),
-        Some(o) => o
-            .to_str()
-            .is_ok_and(|o| o.eq_ignore_ascii_case(&origin_of(&state.public_url))),
+        Some(o) => o.to_str().is_ok_and(|o| {
+            own_origins(state)
+                .iter()
+                .any(|own| o.eq_ignore_ascii_case(own))
+        }),
     }
+}
+
+/// Our origins: the public URL's and the WebAuthn origins the relying party accepts
+/// ([`crate::services::passkeys::relying_party`]): `webauthn.origins` when configured, else,
+/// for a public URL on an IP address (development), the same URL on `localhost` — browsers
+/// use passkeys only on a domain, so such a site is opened as `http://localhost:PORT`.
+fn own_origins(state: &AppState) -> Vec<String> {
+    let public = origin_of(&state.public_url);
+    let mut out = vec![public.clone()];
+    let configured = &state.config.webauthn.origins;
+    if configured.is_empty() {
+        if let Some(local) = on_localhost(&public) {
+            out.push(local);
+        }
+    } else {
+        out.extend(configured.iter().map(|o| origin_of(o)));
+    }
+    out
+}
+
+/// `origin` with its IP-address host replaced by `localhost`, or `None` for a domain.
+fn on_localhost(origin: &str) -> Option<String> {
+    let mut url = url::Url::parse(origin).ok()?;
+    if !matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))) {
+        return None;
+    }
+    url.set_host(Some("localhost")).ok()?;
+    Some(origin_of(url.as_str().trim_end_matches('/')))
 }
 
 /// The 403 page of a refused form.
@@ -179,5 +210,18 @@ mod tests {
             origin_of("http://example.com:443"),
             "http://example.com:443"
         );
+    }
+
+    #[test]
+    fn an_ip_address_site_is_also_its_localhost_origin() {
+        assert_eq!(
+            on_localhost("http://127.0.0.1:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(
+            on_localhost("http://[::1]:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(on_localhost("https://auth.example.com"), None);
     }
 }

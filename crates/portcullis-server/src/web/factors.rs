@@ -36,7 +36,7 @@ pub(crate) struct FactorRef {
 }
 
 /// What a refused change shows: the step-up forms, the page with an alert, or an error page.
-async fn refusal(
+pub(crate) async fn refusal(
     state: &AppState,
     session: &PageSession,
     client: &ClientInfo,

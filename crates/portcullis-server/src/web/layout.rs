@@ -1,6 +1,7 @@
 //! The frame every page shares: the document shell with its header and navigation, HTML
-//! escaping, and the stylesheet the binary serves itself (no third-party assets, and no
-//! scripts: the CSP allows only same-origin ones and no page needs any).
+//! escaping, and the stylesheet the binary serves itself (no third-party assets). The CSP
+//! allows only same-origin scripts; a page loads the passkey script only when it has a
+//! passkey form (`data-passkey`), and no page has inline script.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -84,7 +85,7 @@ pub(crate) fn page(status: StatusCode, title: &str, nav: &Nav<'_>, body: &str) -
 <title>{title} · Portcullis</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="{STYLESHEET}">
-</head>
+{script}</head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header class="site"><a class="brand" href="/security">Portcullis</a>
@@ -99,6 +100,14 @@ pub(crate) fn page(status: StatusCode, title: &str, nav: &Nav<'_>, body: &str) -
 "##,
         title = escape(title),
         nav = nav_html(nav),
+        script = if body.contains("data-passkey") {
+            format!(
+                "<script src=\"{}\" defer></script>\n",
+                crate::web::passkeys::SCRIPT
+            )
+        } else {
+            String::new()
+        },
     );
     let mut response = (status, Html(html)).into_response();
     // The server's `no-referrer` would make the browser send `Origin: null` with our own

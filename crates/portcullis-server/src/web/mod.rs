@@ -1,7 +1,8 @@
 //! The web pages people use: sign up, sign in (password, then a factor picker), and the
-//! security page (authenticator apps with their QR code, recovery codes, sessions), all
-//! server-rendered HTML over the same services as the JSON API — no front-end build, no
-//! scripts, no third-party assets; one stylesheet served by the binary.
+//! security page (authenticator apps with their QR code, passkeys, recovery codes, sessions),
+//! all server-rendered HTML over the same services as the JSON API — no front-end build, no
+//! third-party assets; one stylesheet and one script (for WebAuthn, [`passkeys`]) served by
+//! the binary.
 //!
 //! A signed-in browser holds an ordinary session's tokens in two cookies ([`cookies`]); a
 //! middleware turns them into the [`session::PageSession`] parameter, refreshing an expired
@@ -10,10 +11,12 @@
 //! (`/verify-email`, `/reset-password`) live in [`crate::routes::pages`].
 
 mod challenge;
+mod codes;
 mod cookies;
 mod csrf;
 mod factors;
 mod layout;
+mod passkeys;
 mod security;
 mod session;
 mod signin;
@@ -33,20 +36,34 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security", get(security::show))
         .route("/security/totp", post(factors::enrol))
         .route("/security/totp/confirm", post(factors::confirm))
+        .route("/security/phone", post(codes::add_phone))
+        .route("/security/email-codes", post(codes::add_email))
+        .route("/security/codes/confirm", post(codes::confirm))
+        .route("/security/passkey", post(passkeys::enrol))
+        .route("/security/passkey/finish", post(passkeys::finish))
         .route("/security/factors/remove", post(factors::remove))
         .route("/security/recovery-codes", post(factors::recovery_codes))
         .route("/security/sessions/revoke", post(security::revoke))
         .route("/security/step-up", post(stepup::answer))
+        .route("/security/step-up/send", post(stepup::send_code))
         .route("/signout", post(security::sign_out))
         .route_layer(middleware::from_fn_with_state(state, session::resolve));
     Router::new()
         .route("/", get(|| async { Redirect::to("/security") }))
         .route(layout::STYLESHEET, get(layout::stylesheet))
+        .route(passkeys::SCRIPT, get(passkeys::script))
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/signin", get(signin::show).post(signin::submit))
         .route(
             "/signin/factor",
             get(signin::show_factor).post(signin::submit_factor),
         )
+        .route("/signin/factor/send", post(signin::send_code))
+        .route("/signin/passkey", post(passkeys::start_passwordless))
+        .route(
+            "/signin/passkey/options",
+            post(passkeys::second_factor_options),
+        )
+        .route("/signin/passkey/answer", post(passkeys::answer))
         .merge(signed_in)
 }

@@ -15,9 +15,11 @@ use crate::extract::ClientInfo;
 use crate::services::factors::{self, FactorView};
 use crate::services::{accounts, sessions};
 use crate::state::AppState;
+use crate::web::codes;
 use crate::web::cookies::Cookies;
 use crate::web::csrf::{NoFields, SessionForm};
 use crate::web::layout::{self, csrf_field, escape, plain_time, when};
+use crate::web::passkeys;
 use crate::web::session::PageSession;
 
 #[derive(Deserialize)]
@@ -36,6 +38,18 @@ fn notice_text(code: &str) -> (Option<&'static str>, Option<&'static str>) {
     match code {
         "totp-enrolled" => (
             Some("Your authenticator app is set up: signing in now asks for a code from it."),
+            None,
+        ),
+        "passkey-added" => (
+            Some("Your passkey is added: use it to sign in, with or without your password."),
+            None,
+        ),
+        "phone-added" => (
+            Some("Your phone number is confirmed: signing in can now text you a code."),
+            None,
+        ),
+        "email-codes-added" => (
+            Some("E-mail codes are set up: signing in can now e-mail you a code."),
             None,
         ),
         "factor-removed" => (Some("The factor was removed."), None),
@@ -105,6 +119,7 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Api
         r#"<p>Signed in as <strong>{email}</strong>.</p>
 <h2 id="factors">Two-step sign-in</h2>
 {factors}
+{codes}
 <h2 id="recovery">Recovery codes</h2>
 <p>{left} unused recovery code(s). Each works once, when your authenticator app is not at hand.</p>
 <form method="post" action="/security/recovery-codes">{csrf}<button type="submit" class="secondary">Generate new recovery codes</button></form>
@@ -113,6 +128,7 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Api
 {sessions}"#,
         email = escape(&profile.email),
         factors = factor_section(&list.factors, &csrf),
+        codes = codes::section(&csrf),
         left = list.recovery_codes_left,
         sessions = session_table(&live, session, &csrf),
     ))
@@ -121,6 +137,7 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Api
 fn kind_name(kind: &str) -> &str {
     match kind {
         "totp" => "Authenticator app",
+        "passkey" => "Passkey",
         "sms" => "Text message",
         "email_otp" | "email" => "E-mail code",
         other => other,
@@ -149,7 +166,7 @@ fn factor_section(list: &[FactorView], csrf: &str) -> String {
         })
         .collect();
     let table = if rows.is_empty() {
-        "<p>Signing in needs only your password. Add an authenticator app to ask for a code too.</p>".to_owned()
+        "<p>Signing in needs only your password. Add an authenticator app or a passkey to ask for more.</p>".to_owned()
     } else {
         format!(
             r#"<table><caption class="hint">Second factors</caption>
@@ -164,7 +181,9 @@ fn factor_section(list: &[FactorView], csrf: &str) -> String {
 <div><label for="totp-label">Name for the app (optional)</label>
 <input type="text" id="totp-label" name="label" maxlength="64" placeholder="Authenticator app"></div>
 <button type="submit">Set up an authenticator app</button>
-</form>"#
+</form>
+{passkey}"#,
+        passkey = passkeys::register_form(csrf),
     )
 }
 

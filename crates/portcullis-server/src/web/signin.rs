@@ -1,7 +1,8 @@
 //! `/signin`: the password first ([`login::start`]), then, for an account with a second
 //! factor, a picker at `/signin/factor?challenge=…` that answers the same login challenge as
-//! the API ([`login::answer`]) with a code from an authenticator app or a recovery code. A
-//! completed login becomes the page session's cookies and a redirect to `/security`.
+//! the API ([`login::answer`]) with a passkey, a code from an authenticator app or a recovery
+//! code. A completed login becomes the page session's cookies and a redirect to `/security`.
+//! The passkey forms (and the passwordless "Sign in with a passkey") are [`passkeys`]'.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -16,10 +17,11 @@ use crate::extract::ClientInfo;
 use crate::services::login::{self, Answer, LoginStep};
 use crate::services::sessions::TokenResponse;
 use crate::state::AppState;
-use crate::web::challenge::{self, Target};
+use crate::web::challenge::{self, Remark, Target};
 use crate::web::cookies::Cookies;
 use crate::web::csrf::VisitorForm;
 use crate::web::layout::{self, Nav, escape};
+use crate::web::passkeys;
 
 #[derive(Deserialize)]
 pub(crate) struct SigninQuery {
@@ -71,9 +73,11 @@ fn form(status: StatusCode, email: &str, error: Option<&str>, notice: Option<&st
 <input type="password" id="password" name="password" autocomplete="current-password" required{invalid}{described}>
 <button type="submit">Sign in</button>
 </form>
+{passkey}
 <p>No account yet? <a href="/signup">Create one</a>.</p>"#,
         notice = layout::notice(notice),
         email = escape(email),
+        passkey = passkeys::signin_form(),
     );
     layout::page(status, "Sign in", &Nav::Visitor, &body)
 }
@@ -95,7 +99,7 @@ fn signed_in(state: &AppState, tokens: &TokenResponse) -> Response {
     response
 }
 
-fn picker_url(challenge: &str) -> String {
+pub(crate) fn picker_url(challenge: &str) -> String {
     format!(
         "/signin/factor?challenge={}",
         urlencoding::encode(challenge)
@@ -139,7 +143,7 @@ async fn picker(
     state: &AppState,
     id: &str,
     status: StatusCode,
-    failed: Option<(&str, &str)>,
+    remark: Option<Remark<'_>>,
 ) -> Response {
     let Ok(cid) = id.parse::<ChallengeId>() else {
         return expired();
@@ -161,10 +165,14 @@ async fn picker(
         action: "/signin/factor",
         challenge: id,
         hidden: "",
+        send: "/signin/factor/send",
     };
     let mut second = pending.remaining();
     second.retain(|k| *k != FactorKind::Password);
-    let mut forms = challenge::forms(&target, &second, failed);
+    let mut forms = challenge::forms(&target, &second, remark);
+    if second.contains(&FactorKind::Passkey) {
+        forms.insert(0, passkeys::picker_form(id));
+    }
     if forms.is_empty() {
         forms.push(
             r#"<p>This account's second factor cannot be used on this page. <a href="/signin">Start again</a>.</p>"#
@@ -200,7 +208,9 @@ pub(crate) async fn submit_factor(
     };
     // The password was answered on the first page: only second factors here.
     let answer = match challenge::answer(&f.factor, f.code) {
-        Some(a @ (Answer::Totp(_) | Answer::RecoveryCode(_))) => a,
+        Some(
+            a @ (Answer::Totp(_) | Answer::RecoveryCode(_) | Answer::Sms(_) | Answer::EmailOtp(_)),
+        ) => a,
         _ => return picker(&state, &f.challenge, StatusCode::BAD_REQUEST, None).await,
     };
     match login::answer(&state, id, answer, None, &client).await {
@@ -221,7 +231,51 @@ pub(crate) async fn submit_factor(
                 &state,
                 &f.challenge,
                 layout::status_of(&e),
-                Some((&f.factor, &text)),
+                Some(Remark::Failed(&f.factor, &text)),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SendForm {
+    challenge: String,
+    factor: String,
+}
+
+/// `POST /signin/factor/send`: "Send me a code" — texts or e-mails a code for the pending
+/// sign-in ([`login::send_code`]) and shows the picker again.
+pub(crate) async fn send_code(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    VisitorForm(f): VisitorForm<SendForm>,
+) -> Response {
+    let (Ok(id), Some(kind)) = (
+        f.challenge.parse::<ChallengeId>(),
+        challenge::sent_factor(&f.factor),
+    ) else {
+        return picker(&state, &f.challenge, StatusCode::BAD_REQUEST, None).await;
+    };
+    match login::send_code(&state, id, kind, None, &client).await {
+        Ok(_) => {
+            let text = challenge::sent_text(kind);
+            picker(
+                &state,
+                &f.challenge,
+                StatusCode::OK,
+                Some(Remark::Sent(&f.factor, text)),
+            )
+            .await
+        }
+        Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => expired(),
+        Err(e) => {
+            let text = layout::error_text(&e);
+            picker(
+                &state,
+                &f.challenge,
+                layout::status_of(&e),
+                Some(Remark::Failed(&f.factor, &text)),
             )
             .await
         }

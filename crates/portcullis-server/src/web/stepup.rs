@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::extract::ClientInfo;
 use crate::services::login::{self, LoginStep};
 use crate::state::AppState;
-use crate::web::challenge::{self, Target};
+use crate::web::challenge::{self, Remark, Target};
 use crate::web::cookies::Cookies;
 use crate::web::csrf::SessionForm;
 use crate::web::layout::{self, csrf_field};
@@ -60,7 +60,7 @@ async fn forms(
     session: &PageSession,
     id: &str,
     status: StatusCode,
-    failed_answer: Option<(&str, &str)>,
+    remark: Option<Remark<'_>>,
 ) -> Response {
     let Ok(cid) = id.parse::<ChallengeId>() else {
         return expired();
@@ -79,8 +79,9 @@ async fn forms(
         action: "/security/step-up",
         challenge: id,
         hidden: &hidden,
+        send: "/security/step-up/send",
     };
-    let forms = challenge::forms(&target, &pending.remaining(), failed_answer);
+    let forms = challenge::forms(&target, &pending.remaining(), remark);
     if forms.is_empty() {
         return layout::message(
             StatusCode::FORBIDDEN,
@@ -130,9 +131,50 @@ pub(crate) async fn answer(
                 session,
                 &f.challenge,
                 layout::status_of(&e),
-                Some((&f.factor, &text)),
+                Some(Remark::Failed(&f.factor, &text)),
             )
             .await
         }
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SendForm {
+    challenge: String,
+    factor: String,
+}
+
+/// `POST /security/step-up/send`: "Send me a code" for the step-up.
+pub(crate) async fn send_code(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    form: SessionForm<SendForm>,
+) -> Response {
+    let session = &form.session;
+    let f = &form.fields;
+    let (Ok(id), Some(kind)) = (
+        f.challenge.parse::<ChallengeId>(),
+        challenge::sent_factor(&f.factor),
+    ) else {
+        return expired();
+    };
+    let remark_text;
+    let (status, remark) =
+        match login::send_code(&state, id, kind, Some(session.auth.session), &client).await {
+            Ok(_) => (
+                StatusCode::OK,
+                Remark::Sent(&f.factor, challenge::sent_text(kind)),
+            ),
+            Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+                return expired();
+            }
+            Err(e) => {
+                remark_text = layout::error_text(&e);
+                (
+                    layout::status_of(&e),
+                    Remark::Failed(&f.factor, &remark_text),
+                )
+            }
+        };
+    forms(&state, session, &f.challenge, status, Some(remark)).await
 }
