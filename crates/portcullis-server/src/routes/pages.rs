@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiForm, ClientInfo};
 use crate::services::{accounts, credentials};
 use crate::state::AppState;
+use crate::web::layout::escape;
 
 /// Routes of the pages.
 pub fn router() -> Router<AppState> {
@@ -82,21 +83,6 @@ struct VerifyForm {
 struct ResetForm {
     token: String,
     new_password: String,
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {

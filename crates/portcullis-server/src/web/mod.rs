@@ -15,7 +15,7 @@ mod codes;
 mod cookies;
 mod csrf;
 mod factors;
-mod layout;
+pub(crate) mod layout;
 mod passkeys;
 mod security;
 mod session;
