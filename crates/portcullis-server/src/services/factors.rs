@@ -83,7 +83,53 @@ pub fn require_fresh(state: &AppState, auth: &AuthSession) -> Result<(), ApiErro
     }
 }
 
-fn secret_aad(factor_id: &str) -> Vec<u8> {
+/// Stores a new unconfirmed factor of `kind` (replacing an abandoned one of the same kind),
+/// its secret sealed with the account's data key.
+///
+/// # Errors
+/// Storage or keyring failure.
+pub(crate) async fn insert_pending(
+    state: &AppState,
+    account: AccountId,
+    kind: &str,
+    label: String,
+    secret: Option<&[u8]>,
+) -> Result<FactorRecord, ApiError> {
+    let now = state.now();
+    // An abandoned enrolment is replaced, not kept forever.
+    state
+        .store
+        .factors
+        .delete_unconfirmed(account, kind, now + 1)
+        .await?;
+    let id = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
+    let secret_ct = match secret {
+        Some(bytes) => Some(
+            accounts::data_key(state, account)
+                .await?
+                .encrypt(bytes, &secret_aad(&id))?,
+        ),
+        None => None,
+    };
+    let record = FactorRecord {
+        id,
+        account_id: account,
+        kind: kind.into(),
+        label,
+        secret_ct,
+        last_step: None,
+        created_at: now,
+        confirmed_at: None,
+        last_used_at: None,
+    };
+    state.store.factors.insert(&record).await?;
+    Ok(record)
+}
+
+/// Associated data binding a sealed factor secret to its factor.
+pub(crate) fn secret_aad(factor_id: &str) -> Vec<u8> {
     format!("factor:{factor_id}:secret").into_bytes()
 }
 
@@ -166,30 +212,9 @@ pub async fn enrol_totp(
     let label = check_label(label, "Authenticator app")?;
     let account = accounts::live_account(state, auth.account).await?;
     let email = accounts::profile(state, &account).await?.email;
-    let now = state.now();
-    // An abandoned enrolment is replaced, not kept forever.
-    state
-        .store
-        .factors
-        .delete_unconfirmed(auth.account, TOTP, now + 1)
-        .await?;
-    let id = uuid::Uuid::from_bytes(state.random::<16>())
-        .simple()
-        .to_string();
     let secret = TotpSecret::generate(state.entropy.as_ref());
-    let key = accounts::data_key(state, auth.account).await?;
-    let record = FactorRecord {
-        id: id.clone(),
-        account_id: auth.account,
-        kind: TOTP.into(),
-        label,
-        secret_ct: Some(key.encrypt(secret.as_bytes(), &secret_aad(&id))?),
-        last_step: None,
-        created_at: now,
-        confirmed_at: None,
-        last_used_at: None,
-    };
-    state.store.factors.insert(&record).await?;
+    let record = insert_pending(state, auth.account, TOTP, label, Some(secret.as_bytes())).await?;
+    let id = record.id.clone();
     let uri = secret
         .otpauth_uri(&state.config.mfa.totp_issuer, &email)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -486,28 +511,15 @@ pub async fn enrol_sms(
     require_fresh(state, auth)?;
     let phone = portcullis_core::contact::PhoneE164::parse(phone)?;
     let label = check_label(label, "Phone")?;
-    let now = state.now();
-    state
-        .store
-        .factors
-        .delete_unconfirmed(auth.account, SMS, now + 1)
-        .await?;
-    let id = uuid::Uuid::from_bytes(state.random::<16>())
-        .simple()
-        .to_string();
-    let key = accounts::data_key(state, auth.account).await?;
-    let record = FactorRecord {
-        id: id.clone(),
-        account_id: auth.account,
-        kind: SMS.into(),
+    let record = insert_pending(
+        state,
+        auth.account,
+        SMS,
         label,
-        secret_ct: Some(key.encrypt(phone.as_str().as_bytes(), &secret_aad(&id))?),
-        last_step: None,
-        created_at: now,
-        confirmed_at: None,
-        last_used_at: None,
-    };
-    state.store.factors.insert(&record).await?;
+        Some(phone.as_str().as_bytes()),
+    )
+    .await?;
+    let id = record.id.clone();
     otp::send(state, auth.account, otp::SMS, &id, phone.as_str(), client).await?;
     audit::record(
         state,
@@ -535,27 +547,8 @@ pub async fn enrol_email(
     let label = check_label(label, "E-mail")?;
     let account = accounts::live_account(state, auth.account).await?;
     let email = accounts::profile(state, &account).await?.email;
-    let now = state.now();
-    state
-        .store
-        .factors
-        .delete_unconfirmed(auth.account, EMAIL_OTP, now + 1)
-        .await?;
-    let id = uuid::Uuid::from_bytes(state.random::<16>())
-        .simple()
-        .to_string();
-    let record = FactorRecord {
-        id: id.clone(),
-        account_id: auth.account,
-        kind: EMAIL_OTP.into(),
-        label,
-        secret_ct: None,
-        last_step: None,
-        created_at: now,
-        confirmed_at: None,
-        last_used_at: None,
-    };
-    state.store.factors.insert(&record).await?;
+    let record = insert_pending(state, auth.account, EMAIL_OTP, label, None).await?;
+    let id = record.id.clone();
     otp::send(state, auth.account, otp::EMAIL, &id, &email, client).await?;
     audit::record(
         state,

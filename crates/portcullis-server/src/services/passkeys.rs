@@ -24,7 +24,9 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
-use crate::services::factors::{FactorView, check_label, require_fresh};
+use crate::services::factors::{
+    FactorView, check_label, insert_pending, require_fresh, secret_aad,
+};
 use crate::services::{accounts, audit};
 use crate::state::AppState;
 
@@ -72,10 +74,6 @@ pub fn relying_party(config: &Config) -> anyhow::Result<Webauthn> {
         .map_err(|e| anyhow::anyhow!("webauthn: {e}"))
 }
 
-fn state_aad(factor_id: &str) -> Vec<u8> {
-    format!("factor:{factor_id}:secret").into_bytes()
-}
-
 fn refused(what: &'static str) -> ApiError {
     ApiError::bad_request("webauthn-refused", what)
 }
@@ -103,7 +101,7 @@ async fn passkeys_of(
         let Some(blob) = f.secret_ct.as_deref() else {
             continue;
         };
-        let json = key.decrypt(blob, &state_aad(&f.id))?;
+        let json = key.decrypt(blob, &secret_aad(&f.id))?;
         let passkey: Passkey = serde_json::from_slice(&json)
             .map_err(|e| ApiError::Internal(format!("stored passkey: {e}")))?;
         out.push((f, passkey));
@@ -148,30 +146,10 @@ pub async fn start_registration(
     if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
         selection.resident_key = Some(ResidentKeyRequirement::Preferred);
     }
-    let now = state.now();
-    state
-        .store
-        .factors
-        .delete_unconfirmed(auth.account, PASSKEY, now + 1)
-        .await?;
-    let id = uuid::Uuid::from_bytes(state.random::<16>())
-        .simple()
-        .to_string();
-    let key = accounts::data_key(state, auth.account).await?;
     let sealed_state =
         serde_json::to_vec(&registration).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let record = FactorRecord {
-        id: id.clone(),
-        account_id: auth.account,
-        kind: PASSKEY.into(),
-        label,
-        secret_ct: Some(key.encrypt(&sealed_state, &state_aad(&id))?),
-        last_step: None,
-        created_at: now,
-        confirmed_at: None,
-        last_used_at: None,
-    };
-    state.store.factors.insert(&record).await?;
+    let record = insert_pending(state, auth.account, PASSKEY, label, Some(&sealed_state)).await?;
+    let id = record.id.clone();
     audit::record(
         state,
         "factor.enrolment_started",
@@ -203,7 +181,7 @@ pub async fn finish_registration(
     let key = accounts::data_key(state, account).await?;
     let blob = f.secret_ct.as_deref().ok_or(ApiError::NotFound)?;
     let registration: PasskeyRegistration =
-        serde_json::from_slice(&key.decrypt(blob, &state_aad(id))?)
+        serde_json::from_slice(&key.decrypt(blob, &secret_aad(id))?)
             .map_err(|e| ApiError::Internal(format!("registration state: {e}")))?;
     let passkey = match state
         .webauthn
@@ -229,7 +207,7 @@ pub async fn finish_registration(
     };
     let sealed = key.encrypt(
         &serde_json::to_vec(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?,
-        &state_aad(id),
+        &secret_aad(id),
     )?;
     if !state
         .store
@@ -319,7 +297,7 @@ async fn record_use(
     let key = accounts::data_key(state, account).await?;
     let sealed = key.encrypt(
         &serde_json::to_vec(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?,
-        &state_aad(&factor.id),
+        &secret_aad(&factor.id),
     )?;
     state
         .store
