@@ -265,6 +265,42 @@ async fn totp_and_recovery_codes_end_to_end() {
     // Recovery codes remain a second factor until they are used up or replaced.
     let pending = app.try_login(&email, &password).await.expect(202).json();
     assert_eq!(pending["factors"], json!(["recovery_code"]));
+
+    // Every factor event is in the audit log (never a code or secret) and in the metrics.
+    let records = app
+        .server()
+        .state
+        .store
+        .audit
+        .page(0, 10_000)
+        .await
+        .unwrap();
+    let events: Vec<&str> = records.iter().map(|r| r.event.event.as_str()).collect();
+    for expected in [
+        "factor.enrolment_started",
+        "factor.confirm_failed",
+        "factor.enrolled",
+        "factor.recovery_codes_generated",
+        "factor.used",
+        "factor.recovery_code_used",
+        "login.failed",
+        "session.stepped_up",
+        "factor.removed",
+    ] {
+        assert!(events.contains(&expected), "no {expected} in {events:?}");
+    }
+    let logged = format!("{records:?}");
+    assert!(!logged.contains(enrol["secret"].as_str().unwrap()));
+    assert!(!logged.contains(&codes[3]) && !logged.contains(&next));
+    let metrics = app.get("/metrics", None).await.text;
+    for needle in [
+        "portcullis_factor_events_total",
+        "event=\"enrolled\"",
+        "event=\"replayed\"",
+        "portcullis_step_ups_total",
+    ] {
+        assert!(metrics.contains(needle), "no {needle} in metrics");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
