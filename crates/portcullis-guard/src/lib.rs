@@ -20,6 +20,7 @@ mod cache;
 mod config;
 mod error;
 mod extract;
+mod feed;
 mod guard;
 mod jwks;
 mod layer;

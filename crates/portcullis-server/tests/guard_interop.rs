@@ -140,3 +140,71 @@ async fn step_up_flow_through_the_guard() {
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_at_portcullis_reaches_the_guard_within_a_second() {
+    let app = TestApp::builder().file_mail().spawn().await;
+    let password = strong_password();
+    let user = unique_email("feed-user");
+    let reply = app.register(&user, &password).await;
+    let id = reply.expect(201).json()["id"].as_str().unwrap().to_owned();
+    let state = &app.server().state;
+    state
+        .store
+        .accounts
+        .mark_verified(id.parse().unwrap(), state.now())
+        .await
+        .unwrap();
+    let tokens = app.login(&user, &password).await;
+    let service = app.service_caller().await;
+
+    let guard = Guard::new(GuardConfig::new(
+        app.base.clone(),
+        "portcullis",
+        format!("{}/.well-known/jwks.json", app.base),
+    ))
+    .unwrap();
+    let base = ledger(&guard).await;
+    let feed = guard.spawn_revocation_feed(
+        format!("{}/v1/revocations", app.base),
+        service,
+        std::time::Duration::from_millis(200),
+    );
+    let http = reqwest::Client::new();
+    let accounts = || {
+        http.get(format!("{base}/accounts"))
+            .bearer_auth(&tokens.access)
+            .send()
+    };
+    assert_eq!(
+        accounts().await.unwrap().status(),
+        200,
+        "verified and now cached"
+    );
+
+    // The user logs out at Portcullis; the guard never sees that request.
+    app.delete("/v1/sessions/current", Some(&tokens.access), None)
+        .await
+        .expect(204);
+    let started = std::time::Instant::now();
+    loop {
+        if accounts().await.unwrap().status() == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "still accepted after 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    feed.abort();
+
+    // The feed itself is for services only.
+    let other = app.login(&user, &password).await;
+    app.get("/v1/revocations", Some(&other.access))
+        .await
+        .problem(403, Some("forbidden"));
+    app.get("/v1/revocations?limit=0", Some(&app.service_caller().await))
+        .await
+        .problem(400, Some("invalid-query"));
+}

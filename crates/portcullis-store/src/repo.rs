@@ -132,6 +132,9 @@ pub trait SessionRepo: Send + Sync {
         reason: &str,
         now: i64,
     ) -> Result<u64, StoreError>;
+    /// Sessions revoked at or after `since` (unix seconds), oldest first, at most `limit`:
+    /// the revocation feed that guards poll.
+    async fn revoked_since(&self, since: i64, limit: i64) -> Result<Vec<(SessionId, i64)>, StoreError>;
     /// Records a step-up on a live session: new assurance, methods and authentication time.
     /// Returns false when the session is no longer live.
     async fn elevate(

@@ -45,7 +45,7 @@ conformance! {
         data_keys,
     ],
     email_tokens: [single_use, invalidate, concurrent_consume_once, peek_does_not_spend, shredding_spends_outstanding_tokens],
-    sessions: [create_get_list_live, touch, touch_never_revives_an_expired_session, revoke_and_revoke_all, elevate_only_live_sessions],
+    sessions: [create_get_list_live, touch, touch_never_revives_an_expired_session, revoke_and_revoke_all, elevate_only_live_sessions, revoked_since_feeds_revocations_in_order],
     refresh: [rotation_and_reuse, invalid_tokens, concurrent_presentation_rotates_once],
     factors: [
         confirm_and_replay_guard,

@@ -5,6 +5,7 @@ pub mod factors;
 pub mod me;
 pub mod ops;
 pub mod pages;
+pub mod revocations;
 pub mod password;
 pub mod sessions;
 pub mod tokens;
@@ -48,6 +49,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(factors::router())
         .merge(sessions::router())
         .merge(tokens::router())
+        .merge(revocations::router())
         .merge(password::router())
         .merge(ops::router())
 }

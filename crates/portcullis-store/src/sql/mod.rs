@@ -399,6 +399,14 @@ macro_rules! sql_backend {
                     Ok(r.rows_affected())
                 }
 
+                async fn revoked_since(&self, since: i64, limit: i64) -> Result<Vec<(SessionId, i64)>, StoreError> {
+                    let rows = sqlx::query("SELECT id, revoked_at FROM sessions WHERE revoked_at >= $1 ORDER BY revoked_at, id LIMIT $2")
+                        .bind(since).bind(limit).fetch_all(&self.pool).await?;
+                    rows.iter()
+                        .map(|r| Ok((s::parse_session_id(&r.try_get::<String, _>(0)?)?, r.try_get(1)?)))
+                        .collect()
+                }
+
                 async fn elevate(&self, id: SessionId, acr: &str, amr: &[String], now: i64) -> Result<bool, StoreError> {
                     let r = sqlx::query("UPDATE sessions SET acr = $1, amr = $2, auth_time = $3, last_seen_at = $3 WHERE id = $4 AND revoked_at IS NULL AND idle_expires_at > $3 AND absolute_expires_at > $3")
                         .bind(acr).bind(s::to_json_list(amr)).bind(now).bind(id.to_string()).execute(&self.pool).await?;

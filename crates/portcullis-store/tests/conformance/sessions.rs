@@ -254,3 +254,21 @@ pub async fn elevate_only_live_sessions(store: Store) {
             .unwrap()
     );
 }
+
+pub async fn revoked_since_feeds_revocations_in_order(store: Store) {
+    let a = create_account(&store, 1).await;
+    let s1 = session(a.id, 1, T0, 3600, 7200);
+    let s2 = session(a.id, 2, T0, 3600, 7200);
+    let s3 = session(a.id, 3, T0, 3600, 7200);
+    for (s, n) in [(&s1, 1), (&s2, 2), (&s3, 3)] {
+        create_session(&store, s, n).await;
+    }
+    store.sessions.revoke(s2.id, "logout", T0 + 10).await.unwrap();
+    store.sessions.revoke(s1.id, "logout", T0 + 20).await.unwrap();
+    let all = store.sessions.revoked_since(T0, 100).await.unwrap();
+    assert_eq!(all, vec![(s2.id, T0 + 10), (s1.id, T0 + 20)]);
+    let later = store.sessions.revoked_since(T0 + 20, 100).await.unwrap();
+    assert_eq!(later, vec![(s1.id, T0 + 20)], "the cursor second is included");
+    assert_eq!(store.sessions.revoked_since(T0, 1).await.unwrap().len(), 1);
+    assert!(store.sessions.revoked_since(T0 + 21, 100).await.unwrap().is_empty());
+}
