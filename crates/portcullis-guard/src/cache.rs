@@ -128,6 +128,7 @@ mod tests {
             amr: vec![],
             roles: vec![],
             auth_time: 0,
+            scope: None,
         })
     }
 

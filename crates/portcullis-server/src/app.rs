@@ -88,7 +88,14 @@ fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
+/// Paths whose callers are proxies asking on behalf of every user: one IP for all traffic,
+/// so the per-IP limit would throttle the whole site. They do no hashing.
+const PROXY_PATHS: &[&str] = &["/v1/forward-auth"];
+
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if PROXY_PATHS.contains(&req.uri().path()) {
+        return next.run(req).await;
+    }
     let ip = req
         .extensions()
         .get::<ConnectInfo<ClientAddr>>()

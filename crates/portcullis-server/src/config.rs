@@ -55,6 +55,8 @@ pub struct Config {
     pub sms: crate::sms::SmsConfig,
     /// WebAuthn relying party.
     pub webauthn: WebauthnConfig,
+    /// Forward authentication rules for reverse proxies (`GET /v1/forward-auth`).
+    pub forward_auth: crate::services::forward_auth::ForwardAuthConfig,
 }
 
 /// WebAuthn relying party settings.
@@ -129,6 +131,7 @@ impl Default for Config {
             mfa: MfaConfig::default(),
             sms: crate::sms::SmsConfig::default(),
             webauthn: WebauthnConfig::default(),
+            forward_auth: Default::default(),
         }
     }
 }
@@ -377,6 +380,7 @@ impl Config {
                 "password.policy: min_len must be >= 8 and max_len >= 64 (NIST SP 800-63B)".into(),
             ));
         }
+        self.forward_auth.validate().map_err(ConfigError::Invalid)?;
         portcullis_core::password::PasswordHasher::new(self.password.argon2)
             .map_err(|e| ConfigError::Invalid(format!("password.argon2: {e}")))?;
         for origin in &self.cors.allowed_origins {

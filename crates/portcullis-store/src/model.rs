@@ -200,3 +200,64 @@ impl fmt::Debug for OutboxItem {
 
 /// The audit chain as read back, with its head.
 pub type AuditPage = Vec<AuditRecord>;
+
+/// Life-cycle state of a service account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    /// May obtain tokens.
+    Active,
+    /// Refused at the token endpoint; its tokens introspect as inactive.
+    Disabled,
+}
+
+impl ClientStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientStatus::Active => "active",
+            ClientStatus::Disabled => "disabled",
+        }
+    }
+}
+
+impl FromStr for ClientStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(ClientStatus::Active),
+            "disabled" => Ok(ClientStatus::Disabled),
+            other => Err(format!("unknown client status {other:?}")),
+        }
+    }
+}
+
+/// A service account (an OAuth 2.0 client of the client-credentials grant).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// Id, also the `client_id` of HTTP Basic authentication.
+    pub id: String,
+    /// Unique human name.
+    pub name: String,
+    /// SHA-256 of the secret.
+    pub secret_hash: portcullis_core::secret::TokenHash,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Status.
+    pub status: ClientStatus,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds (the last secret rotation or status change).
+    pub updated_at: i64,
+}
+
+impl fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}

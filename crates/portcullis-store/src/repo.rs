@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::error::StoreError;
 use crate::keyring::WrappedKey;
 use crate::model::{
-    AccountRecord, AccountStatus, FactorRecord, OtpOutcome, OutboxItem, RefreshOutcome,
-    SessionRecord,
+    AccountRecord, AccountStatus, ClientRecord, ClientStatus, FactorRecord, OtpOutcome, OutboxItem,
+    RefreshOutcome, SessionRecord,
 };
 
 /// Accounts and their data keys.
@@ -134,7 +134,11 @@ pub trait SessionRepo: Send + Sync {
     ) -> Result<u64, StoreError>;
     /// Sessions revoked at or after `since` (unix seconds), oldest first, at most `limit`:
     /// the revocation feed that guards poll.
-    async fn revoked_since(&self, since: i64, limit: i64) -> Result<Vec<(SessionId, i64)>, StoreError>;
+    async fn revoked_since(
+        &self,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<(SessionId, i64)>, StoreError>;
     /// Records a step-up on a live session: new assurance, methods and authentication time.
     /// Returns false when the session is no longer live.
     async fn elevate(
@@ -316,6 +320,34 @@ pub trait AuditRepo: Send + Sync {
     async fn head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError>;
 }
 
+/// Service accounts (OAuth 2.0 clients), and the one look-up RFC 7009 revocation by a client
+/// needs.
+#[async_trait]
+pub trait ClientRepo: Send + Sync {
+    /// Inserts a client.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the id or name is taken.
+    async fn create(&self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// Reads one client.
+    async fn get(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// Every client, oldest first.
+    async fn list(&self) -> Result<Vec<ClientRecord>, StoreError>;
+    /// Replaces the secret hash; returns whether the client exists.
+    async fn set_secret(&self, id: &str, hash: &TokenHash, now: i64) -> Result<bool, StoreError>;
+    /// Sets the status; returns whether the client exists.
+    async fn set_status(
+        &self,
+        id: &str,
+        status: ClientStatus,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Removes a client; returns whether it existed.
+    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+    /// The session a refresh token belongs to, spent or not.
+    async fn session_of_refresh(&self, hash: &TokenHash) -> Result<Option<SessionId>, StoreError>;
+}
+
 /// Database health, for `/health/detailed`.
 #[async_trait]
 pub trait HealthRepo: Send + Sync {
@@ -348,6 +380,8 @@ pub struct Store {
     pub audit: Arc<dyn AuditRepo>,
     /// Health.
     pub health: Arc<dyn HealthRepo>,
+    /// Service accounts.
+    pub clients: Arc<dyn ClientRepo>,
 }
 
 impl Store {
@@ -363,6 +397,7 @@ impl Store {
             + OutboxRepo
             + AuditRepo
             + HealthRepo
+            + ClientRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -376,6 +411,7 @@ impl Store {
             throttle: b.clone(),
             outbox: b.clone(),
             audit: b.clone(),
+            clients: b.clone(),
             health: b,
         }
     }

@@ -16,6 +16,8 @@ mod accounts;
 mod audit;
 #[path = "conformance/challenges.rs"]
 mod challenges;
+#[path = "conformance/clients.rs"]
+mod clients;
 #[path = "conformance/email_tokens.rs"]
 mod email_tokens;
 #[path = "conformance/factors.rs"]
@@ -60,4 +62,5 @@ conformance! {
     outbox: [claims_and_retries, concurrent_claims, erases_payloads(with_db)],
     audit: [chain, concurrent_appends, by_actor_returns_the_latest_in_order],
     health: [ping_and_backend(with_db)],
+    clients: [create_get_list_and_conflicts, rotate_disable_and_delete, refresh_tokens_name_their_session],
 }

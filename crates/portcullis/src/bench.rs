@@ -468,6 +468,7 @@ fn token_rates(window: Duration) -> anyhow::Result<(f64, f64)> {
         amr: vec!["pwd".to_owned()],
         roles: vec!["user".to_owned()],
         auth_time: now,
+        scope: None,
     };
     let expect = Expectation {
         issuer: &claims.iss,

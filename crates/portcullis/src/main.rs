@@ -39,6 +39,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(cmd::user::UserCommand),
+    /// Manage service accounts (OAuth client-credentials clients).
+    #[command(subcommand)]
+    Client(cmd::client::ClientCommand),
     /// Manage signing keys and the keyring.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
@@ -92,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(c) => cmd::user::run(config, c).await,
+        Command::Client(c) => cmd::client::run(config, c).await,
         Command::Keys(c) => cmd::keys::run(config, c).await,
         Command::Audit(c) => cmd::audit::run(config, c).await,
         Command::Bench(BenchCommand::Login(args)) => bench::run(args).await,

@@ -31,6 +31,10 @@ pub struct AccessClaims {
     pub roles: Vec<String>,
     /// When the user last authenticated, unix seconds.
     pub auth_time: i64,
+    /// Space-separated OAuth scopes granted to a service account (client-credentials tokens
+    /// only; user tokens carry roles instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// What a verifier requires of a token beyond a good signature.

@@ -47,6 +47,7 @@ fn claims() -> AccessClaims {
         amr: vec!["pwd".to_owned(), "otp".to_owned()],
         roles: vec!["admin".to_owned()],
         auth_time: NOW - 10,
+        scope: None,
     }
 }
 

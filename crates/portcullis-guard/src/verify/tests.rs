@@ -33,6 +33,7 @@ fn claims() -> AccessClaims {
         amr: vec!["pwd".to_owned()],
         roles: vec!["client".to_owned()],
         auth_time: NOW - 10,
+        scope: None,
     }
 }
 

@@ -2,11 +2,13 @@
 
 pub mod accounts;
 pub mod factors;
+pub mod forward_auth;
 pub mod me;
+pub mod oauth;
 pub mod ops;
 pub mod pages;
-pub mod revocations;
 pub mod password;
+pub mod revocations;
 pub mod sessions;
 pub mod tokens;
 
@@ -20,7 +22,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Portcullis", description = "Authentication server for microservices."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "password"), (name = "operations"))
+    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"))
 )]
 struct ApiDoc;
 
@@ -49,7 +51,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(factors::router())
         .merge(sessions::router())
         .merge(tokens::router())
+        .merge(oauth::router())
         .merge(revocations::router())
         .merge(password::router())
         .merge(ops::router())
+        .merge(forward_auth::router())
 }

@@ -9,7 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiForm, ApiJson, AuthSession, ClientInfo, authenticate_with_leeway};
+use crate::extract::{
+    ApiForm, ApiJson, AuthSession, ClientInfo, authenticate_with_leeway, verify_token,
+};
+use crate::routes::oauth::basic_credentials;
+use crate::services::clients::{self, OAuthError};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 
@@ -80,15 +84,30 @@ pub struct Introspection {
     roles: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<i64>,
+    /// The service account a client-credentials token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    /// Scopes of a client-credentials token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 /// The caller of introspection: a live session holding one of `introspection_roles`
-/// (RFC 7662 §4: the endpoint must not let any user scan other people's tokens).
+/// (RFC 7662 §4: the endpoint must not let any user scan other people's tokens), or a
+/// service account authenticating with HTTP Basic (RFC 7662 §2.1).
 pub struct IntrospectionCaller;
 
 impl FromRequestParts<AppState> for IntrospectionCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthenticated = || ApiError::Unauthenticated("client authentication failed");
+        if let Some(creds) = basic_credentials(&parts.headers).map_err(|_| unauthenticated())? {
+            return match clients::authenticate(state, &creds).await {
+                Ok(_) => Ok(IntrospectionCaller),
+                Err(OAuthError::Api(e)) => Err(e),
+                Err(_) => Err(unauthenticated()),
+            };
+        }
         let caller = AuthSession::from_request_parts(parts, state).await?;
         if state
             .config
@@ -105,6 +124,27 @@ impl FromRequestParts<AppState> for IntrospectionCaller {
     }
 }
 
+/// RFC 7662 answer for a service account's token: active while the client is.
+async fn introspect_client_token(state: &AppState, token: &str) -> ApiResult<Json<Introspection>> {
+    match clients::verify_client_token(state, token, 0).await {
+        Ok((c, client)) => Ok(Json(Introspection {
+            active: true,
+            sub: Some(c.sub),
+            iss: Some(c.iss),
+            aud: Some(c.aud),
+            exp: Some(c.exp),
+            iat: Some(c.iat),
+            jti: Some(c.jti),
+            token_type: Some("Bearer"),
+            client_id: Some(client.id),
+            scope: c.scope,
+            ..Introspection::default()
+        })),
+        Err(ApiError::Unauthenticated(_)) => Ok(Json(Introspection::default())),
+        Err(e) => Err(e),
+    }
+}
+
 /// Tells whether an access token is active: signature, lifetime and a live session.
 /// A revoked session's tokens are inactive at once.
 #[utoipa::path(post, path = "/v1/introspect", tag = "tokens", security(("bearer" = [])),
@@ -115,6 +155,11 @@ async fn introspect(
     _caller: IntrospectionCaller,
     ApiForm(req): ApiForm<IntrospectRequest>,
 ) -> ApiResult<Json<Introspection>> {
+    if let Ok(claims) = verify_token(&state, &req.token, 0)
+        && clients::client_of(&claims).is_some()
+    {
+        return introspect_client_token(&state, &req.token).await;
+    }
     match authenticate_with_leeway(&state, &req.token, 0).await {
         Ok(auth) => {
             let c = auth.claims;
@@ -132,6 +177,7 @@ async fn introspect(
                 amr: Some(c.amr),
                 roles: Some(c.roles),
                 auth_time: Some(c.auth_time),
+                ..Introspection::default()
             }))
         }
         Err(ApiError::Unauthenticated(_)) => Ok(Json(Introspection::default())),

@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod clients;
 pub mod credentials;
 pub mod factors;
+pub mod forward_auth;
 pub mod login;
 pub mod mail;
 pub mod otp;

@@ -58,6 +58,7 @@ pub fn access_token(
         amr: session.amr.clone(),
         roles: roles.to_vec(),
         auth_time: session.auth_time,
+        scope: None,
     };
     Ok(state.keys().sign(&claims)?)
 }

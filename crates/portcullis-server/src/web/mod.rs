@@ -12,7 +12,7 @@
 
 mod challenge;
 mod codes;
-mod cookies;
+pub(crate) mod cookies;
 mod csrf;
 mod factors;
 pub(crate) mod layout;

@@ -5,6 +5,7 @@
 //! repositories are written once in [`sql_backend!`] and instantiated per backend with its
 //! own pool type. Each backend keeps its own migration folder.
 
+pub(crate) mod clients;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 

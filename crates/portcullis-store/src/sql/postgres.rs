@@ -29,3 +29,4 @@ impl PgStore {
 }
 
 super::sql_backend!(PgStore, sqlx::Postgres, "postgres");
+super::clients::client_backend!(PgStore, sqlx::Postgres);

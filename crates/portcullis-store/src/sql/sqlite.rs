@@ -35,3 +35,4 @@ impl SqliteStore {
 }
 
 super::sql_backend!(SqliteStore, sqlx::Sqlite, "sqlite");
+super::clients::client_backend!(SqliteStore, sqlx::Sqlite);

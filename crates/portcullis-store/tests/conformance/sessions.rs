@@ -263,12 +263,31 @@ pub async fn revoked_since_feeds_revocations_in_order(store: Store) {
     for (s, n) in [(&s1, 1), (&s2, 2), (&s3, 3)] {
         create_session(&store, s, n).await;
     }
-    store.sessions.revoke(s2.id, "logout", T0 + 10).await.unwrap();
-    store.sessions.revoke(s1.id, "logout", T0 + 20).await.unwrap();
+    store
+        .sessions
+        .revoke(s2.id, "logout", T0 + 10)
+        .await
+        .unwrap();
+    store
+        .sessions
+        .revoke(s1.id, "logout", T0 + 20)
+        .await
+        .unwrap();
     let all = store.sessions.revoked_since(T0, 100).await.unwrap();
     assert_eq!(all, vec![(s2.id, T0 + 10), (s1.id, T0 + 20)]);
     let later = store.sessions.revoked_since(T0 + 20, 100).await.unwrap();
-    assert_eq!(later, vec![(s1.id, T0 + 20)], "the cursor second is included");
+    assert_eq!(
+        later,
+        vec![(s1.id, T0 + 20)],
+        "the cursor second is included"
+    );
     assert_eq!(store.sessions.revoked_since(T0, 1).await.unwrap().len(), 1);
-    assert!(store.sessions.revoked_since(T0 + 21, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .sessions
+            .revoked_since(T0 + 21, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

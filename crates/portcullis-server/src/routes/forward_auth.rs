@@ -1,0 +1,167 @@
+//! `GET /v1/forward-auth`: the sub-request of nginx `auth_request` and Traefik ForwardAuth.
+//!
+//! The original request is described by `X-Forwarded-Method`, `X-Forwarded-Host` and
+//! `X-Forwarded-Uri` (Traefik sets these), or by `X-Original-Method` / `X-Original-URI` with
+//! `X-Forwarded-Host`, which an nginx `location` for the sub-request must set:
+//!
+//! ```nginx
+//! location = /_auth {
+//!     internal;
+//!     proxy_pass http://portcullis/v1/forward-auth;
+//!     proxy_method GET;
+//!     proxy_pass_request_body off;
+//!     proxy_set_header Content-Length "";
+//!     proxy_set_header X-Original-URI $request_uri;
+//!     proxy_set_header X-Original-Method $request_method;
+//!     proxy_set_header X-Forwarded-Host $host;
+//! }
+//! ```
+//!
+//! The upstream must take the `X-Portcullis-*` headers only from this answer (nginx:
+//! `auth_request_set` + `proxy_set_header`, which replace whatever the client sent).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthSession, authenticate};
+use crate::services::forward_auth::{self, Refusal};
+use crate::state::AppState;
+use crate::web::cookies::{self, Cookies};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(forward_auth))
+}
+
+/// Decides whether a proxied request may reach its upstream. The first `[forward_auth]` rule
+/// matching host, path and method decides; no match is 403. On success the identity comes back
+/// in `X-Portcullis-Subject`, `X-Portcullis-Roles`, `X-Portcullis-Session` and
+/// `X-Portcullis-Token` (a JWT of ours, valid for seconds, whose `aud` is the upstream).
+#[utoipa::path(get, path = "/v1/forward-auth", tag = "forward-auth", security((), ("bearer" = [])),
+    params(
+        ("X-Forwarded-Host" = Option<String>, Header, description = "Host of the original request"),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "Target of the original request (Traefik)"),
+        ("X-Forwarded-Method" = Option<String>, Header, description = "Method of the original request (Traefik)"),
+        ("X-Original-URI" = Option<String>, Header, description = "Target of the original request (nginx)"),
+        ("X-Original-Method" = Option<String>, Header, description = "Method of the original request (nginx)"),
+    ),
+    responses(
+        (status = 200, description = "Allowed; identity in the X-Portcullis-* headers"),
+        (status = 401, body = Problem, description = "No valid token, or step-up required (RFC 9470)"),
+        (status = 403, body = Problem, description = "No rule allows this request, or a role is missing"),
+    ))]
+async fn forward_auth(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match decide(&state, &headers).await {
+        Ok(identity) => (StatusCode::OK, identity).into_response(),
+        Err(Denial::Api(e)) => e.into_response(),
+        Err(Denial::StepUp(refusal)) => step_up(&refusal),
+    }
+}
+
+enum Denial {
+    Api(ApiError),
+    StepUp(Refusal),
+}
+
+impl From<ApiError> for Denial {
+    fn from(e: ApiError) -> Self {
+        Denial::Api(e)
+    }
+}
+
+async fn decide(state: &AppState, headers: &HeaderMap) -> Result<HeaderMap, Denial> {
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
+    };
+    let method = get(&["x-forwarded-method", "x-original-method"]);
+    let host = get(&["x-forwarded-host"]).unwrap_or_default();
+    let uri = get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default();
+    let config = &state.config.forward_auth;
+    let rule = config
+        .find(method, host, uri)
+        .ok_or(ApiError::Forbidden("no rule allows this request"))?;
+    let token = token_of(state, headers);
+    let session = match (rule.public, token) {
+        (true, Some(t)) => authenticate(state, &t).await.ok(),
+        (true, None) => None,
+        (false, Some(t)) => Some(authenticate(state, &t).await?),
+        (false, None) => {
+            return Err(ApiError::Unauthenticated("a bearer access token is required").into());
+        }
+    };
+    let Some(session) = session else {
+        return Ok(HeaderMap::new());
+    };
+    let now = state.now();
+    match rule.check(&session.claims, now) {
+        Ok(()) => {}
+        Err(_) if rule.public => return Ok(HeaderMap::new()),
+        Err(Refusal::MissingRole) => {
+            return Err(ApiError::Forbidden("a required role is missing").into());
+        }
+        Err(refusal) => return Err(Denial::StepUp(refusal)),
+    }
+    match &rule.audience {
+        Some(audience) => Ok(identity(state, &session, audience, config.token_ttl_secs)?),
+        None => Ok(HeaderMap::new()),
+    }
+}
+
+/// The bearer token, else the page session's access cookie.
+fn token_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned());
+    bearer.or_else(|| cookies::read(headers, Cookies::of(state).access()))
+}
+
+fn identity(
+    state: &AppState,
+    session: &AuthSession,
+    audience: &str,
+    ttl_secs: i64,
+) -> Result<HeaderMap, ApiError> {
+    let jti = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
+    let claims =
+        forward_auth::internal_claims(&session.claims, audience, ttl_secs, state.now(), jti);
+    let token = state.keys().sign(&claims)?;
+    let mut out = HeaderMap::new();
+    let values = [
+        ("x-portcullis-subject", session.claims.sub.clone()),
+        ("x-portcullis-roles", session.claims.roles.join(",")),
+        ("x-portcullis-session", session.claims.sid.clone()),
+        ("x-portcullis-acr", session.claims.acr.clone()),
+        ("x-portcullis-token", token),
+    ];
+    for (name, value) in values {
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| ApiError::Internal(format!("{name} is not a valid header value")))?;
+        out.insert(HeaderName::from_static(name), value);
+    }
+    Ok(out)
+}
+
+fn step_up(refusal: &Refusal) -> Response {
+    let mut response = ApiError::StepUpRequired {
+        detail: "a stronger or fresher authentication is required",
+        max_age: 0,
+    }
+    .into_response();
+    if let Some(v) = refusal
+        .challenge()
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
