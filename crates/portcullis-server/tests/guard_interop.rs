@@ -38,15 +38,7 @@ async fn step_up_flow_through_the_guard() {
     let app = TestApp::builder().file_mail().spawn().await;
     let email = unique_email("guarded");
     let password = strong_password();
-    let reply = app.register(&email, &password).await;
-    let id = reply.expect(201).json()["id"].as_str().unwrap().to_owned();
-    let state = &app.server().state;
-    state
-        .store
-        .accounts
-        .mark_verified(id.parse().unwrap(), state.now())
-        .await
-        .unwrap();
+    let id = app.register_active(&email, &password).await;
     let tokens = app.login(&email, &password).await;
     let codes = app
         .post("/v1/me/recovery-codes", Some(&tokens.access), &json!({}))
@@ -146,15 +138,7 @@ async fn a_logout_at_portcullis_reaches_the_guard_within_a_second() {
     let app = TestApp::builder().file_mail().spawn().await;
     let password = strong_password();
     let user = unique_email("feed-user");
-    let reply = app.register(&user, &password).await;
-    let id = reply.expect(201).json()["id"].as_str().unwrap().to_owned();
-    let state = &app.server().state;
-    state
-        .store
-        .accounts
-        .mark_verified(id.parse().unwrap(), state.now())
-        .await
-        .unwrap();
+    app.register_active(&user, &password).await;
     let tokens = app.login(&user, &password).await;
     let service = app.service_caller().await;
 

@@ -308,15 +308,7 @@ async fn factor_endpoints_refuse_bad_input() {
     let app = TestApp::builder().file_mail().spawn().await;
     let email = unique_email("mfa-bad");
     let password = strong_password();
-    let reply = app.register(&email, &password).await;
-    let id = reply.expect(201).json()["id"].as_str().unwrap().to_owned();
-    let state = &app.server().state;
-    state
-        .store
-        .accounts
-        .mark_verified(id.parse().unwrap(), state.now())
-        .await
-        .unwrap();
+    app.register_active(&email, &password).await;
     let t = app.login(&email, &password).await;
 
     app.get("/v1/me/factors", None).await.problem(401, None);

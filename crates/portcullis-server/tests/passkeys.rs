@@ -75,15 +75,7 @@ async fn passkey_as_second_factor_and_for_step_up() {
     let app = TestApp::builder().file_mail().spawn().await;
     let email = unique_email("passkey");
     let password = strong_password();
-    let reply = app.register(&email, &password).await;
-    let id = reply.expect(201).json()["id"].as_str().unwrap().to_owned();
-    let state = &app.server().state;
-    state
-        .store
-        .accounts
-        .mark_verified(id.parse().unwrap(), state.now())
-        .await
-        .unwrap();
+    app.register_active(&email, &password).await;
     let first = app.login(&email, &password).await;
     let mut authenticator = SoftPasskey::new(true);
     enrol(&app, &first.access, &mut authenticator).await;

@@ -128,6 +128,36 @@ pub(crate) async fn insert_pending(
     Ok(record)
 }
 
+/// Counts and audits the end of an enrolment: confirmed, or a failed confirmation.
+///
+/// # Errors
+/// The audit log could not be written.
+pub(crate) async fn record_enrolment(
+    state: &AppState,
+    account: AccountId,
+    id: &str,
+    kind: &str,
+    confirmed: bool,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
+    let (metric, event) = if confirmed {
+        ("enrolled", "factor.enrolled")
+    } else {
+        ("confirm_failed", "factor.confirm_failed")
+    };
+    metrics::counter!("portcullis_factor_events_total", "kind" => kind.to_owned(), "event" => metric)
+        .increment(1);
+    audit::record(
+        state,
+        event,
+        Some(account.to_string()),
+        Some(id.to_owned()),
+        Some(client),
+        json!({ "kind": kind }),
+    )
+    .await
+}
+
 /// Associated data binding a sealed factor secret to its factor.
 pub(crate) fn secret_aad(factor_id: &str) -> Vec<u8> {
     format!("factor:{factor_id}:secret").into_bytes()
@@ -289,16 +319,7 @@ pub async fn confirm(
     let step = match proven {
         Some(step) => step,
         None => {
-            metrics::counter!("portcullis_factor_events_total", "kind" => kind.clone(), "event" => "confirm_failed").increment(1);
-            audit::record(
-                state,
-                "factor.confirm_failed",
-                Some(account.to_string()),
-                Some(id.to_owned()),
-                Some(client),
-                json!({"kind": kind}),
-            )
-            .await?;
+            record_enrolment(state, account, id, &kind, false, client).await?;
             return Err(ApiError::bad_request(
                 "invalid-code",
                 "the code is not valid, expired or used up: check it, or ask for a new one",
@@ -308,17 +329,7 @@ pub async fn confirm(
     if !state.store.factors.confirm(id, account, step, now).await? {
         return Err(ApiError::Conflict("the factor was confirmed concurrently"));
     }
-    metrics::counter!("portcullis_factor_events_total", "kind" => kind.clone(), "event" => "enrolled")
-        .increment(1);
-    audit::record(
-        state,
-        "factor.enrolled",
-        Some(account.to_string()),
-        Some(id.to_owned()),
-        Some(client),
-        json!({"kind": kind}),
-    )
-    .await?;
+    record_enrolment(state, account, id, &kind, true, client).await?;
     let confirmed = state.store.factors.list(account).await?;
     confirmed
         .iter()

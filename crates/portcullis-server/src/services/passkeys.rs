@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::factors::{
-    FactorView, check_label, insert_pending, require_fresh, secret_aad,
+    FactorView, check_label, insert_pending, record_enrolment, require_fresh, secret_aad,
 };
 use crate::services::{accounts, audit};
 use crate::state::AppState;
@@ -189,16 +189,7 @@ pub async fn finish_registration(
     {
         Ok(p) => p,
         Err(e) => {
-            metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "confirm_failed").increment(1);
-            audit::record(
-                state,
-                "factor.confirm_failed",
-                Some(account.to_string()),
-                Some(id.to_owned()),
-                Some(client),
-                json!({"kind": PASSKEY}),
-            )
-            .await?;
+            record_enrolment(state, account, id, PASSKEY, false, client).await?;
             tracing::info!(error = %e, "passkey registration refused");
             return Err(refused(
                 "the authenticator's answer does not match the registration",
@@ -217,17 +208,7 @@ pub async fn finish_registration(
     {
         return Err(ApiError::Conflict("the factor was confirmed concurrently"));
     }
-    metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "enrolled")
-        .increment(1);
-    audit::record(
-        state,
-        "factor.enrolled",
-        Some(account.to_string()),
-        Some(id.to_owned()),
-        Some(client),
-        json!({"kind": PASSKEY}),
-    )
-    .await?;
+    record_enrolment(state, account, id, PASSKEY, true, client).await?;
     let now = state.now();
     Ok(FactorView {
         id: id.to_owned(),

@@ -471,17 +471,14 @@ impl TestApp {
         assert!(changed, "set_roles found no account {id}");
     }
 
-    /// Access token of a fresh account with the `service` role, the kind of caller
-    /// introspection admits.
-    pub async fn service_caller(&self) -> String {
-        let email = unique_email("service");
-        let password = strong_password();
-        let reply = self.register(&email, &password).await;
+    /// Registers an account and verifies it through the store (so it works with either mail
+    /// transport); returns its id.
+    pub async fn register_active(&self, email: &str, password: &str) -> String {
+        let reply = self.register(email, password).await;
         let id = reply.expect(201).json()["id"]
             .as_str()
             .expect("id")
             .to_owned();
-        // Verified through the store, so this works with either mail transport.
         let state = &self.server().state;
         let account: AccountId = id.parse().expect("an account id");
         state
@@ -490,6 +487,15 @@ impl TestApp {
             .mark_verified(account, state.now())
             .await
             .expect("mark_verified");
+        id
+    }
+
+    /// Access token of a fresh account with the `service` role, the kind of caller
+    /// introspection admits.
+    pub async fn service_caller(&self) -> String {
+        let email = unique_email("service");
+        let password = strong_password();
+        let id = self.register_active(&email, &password).await;
         self.set_roles(&id, &["service"]).await;
         self.login(&email, &password).await.access
     }
