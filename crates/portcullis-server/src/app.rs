@@ -101,7 +101,7 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         .get::<ConnectInfo<ClientAddr>>()
         .map(|c| c.0.0.ip());
     if let Some(ip) = ip
-        && let Err(e) = state.limits.check_any(ip)
+        && let Err(e) = state.limits.check_any(ip).await
     {
         return e.into_response();
     }

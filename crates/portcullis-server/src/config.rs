@@ -57,6 +57,35 @@ pub struct Config {
     pub webauthn: WebauthnConfig,
     /// Forward authentication rules for reverse proxies (`GET /v1/forward-auth`).
     pub forward_auth: crate::services::forward_auth::ForwardAuthConfig,
+    /// `redis://…` (also `PORTCULLIS_REDIS_URL`): when set, rate limits are counted across
+    /// every node and revocations reach every node at once through Redis.
+    #[serde(serialize_with = "redact")]
+    pub redis_url: Option<SecretString>,
+    /// Running several nodes on one database.
+    pub cluster: ClusterConfig,
+}
+
+/// Several nodes on one database (and, optionally, one Redis).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// Prefix of every Redis key and channel, so several deployments can share one Redis.
+    pub redis_prefix: String,
+    /// How often a node reads the revocations other nodes (or the CLI) wrote, in
+    /// milliseconds; with Redis, announcements make this a fallback.
+    pub revocation_poll_ms: u64,
+    /// How long a Redis command may take before the node falls back to its own counters.
+    pub redis_timeout_ms: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            redis_prefix: "portcullis:".into(),
+            revocation_poll_ms: 500,
+            redis_timeout_ms: 250,
+        }
+    }
 }
 
 /// WebAuthn relying party settings.
@@ -132,6 +161,8 @@ impl Default for Config {
             sms: crate::sms::SmsConfig::default(),
             webauthn: WebauthnConfig::default(),
             forward_auth: Default::default(),
+            redis_url: None,
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -408,6 +439,24 @@ impl Config {
                 "rate_limit values must be positive".into(),
             ));
         }
+        if let Some(url) = &self.redis_url {
+            let url = url.expose_secret();
+            if !url.starts_with("redis://") {
+                return Err(ConfigError::Invalid(
+                    "redis_url must start with redis:// (TLS to Redis is not built in; use a \
+                     local proxy such as stunnel for rediss)"
+                        .into(),
+                ));
+            }
+        }
+        if !(10..=60_000).contains(&self.cluster.revocation_poll_ms)
+            || !(1..=10_000).contains(&self.cluster.redis_timeout_ms)
+        {
+            return Err(ConfigError::Invalid(
+                "cluster.revocation_poll_ms must be 10 to 60000 and cluster.redis_timeout_ms 1 to 10000"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 
@@ -547,8 +596,36 @@ mod tests {
     fn secrets_are_redacted() {
         let mut c = Config::default();
         c.mail.smtp_password = Some(SecretString::from("hunter2-secret"));
+        c.redis_url = Some(SecretString::from("redis://:sesame-open@cache:6379/"));
         let shown = c.to_redacted_toml();
         assert!(!shown.contains("hunter2"));
-        assert!(shown.contains("<redacted>"));
+        assert!(!shown.contains("sesame"), "{shown}");
+        assert_eq!(shown.matches("<redacted>").count(), 2, "{shown}");
+        assert!(
+            !format!("{c:?}").contains("sesame"),
+            "Debug shows the Redis password"
+        );
+    }
+
+    #[test]
+    fn redis_comes_from_portcullis_redis_url_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PORTCULLIS_REDIS_URL", "redis://127.0.0.1:6379/");
+            jail.set_env("PORTCULLIS_CLUSTER__REVOCATION_POLL_MS", "250");
+            let c = Config::load(None).unwrap();
+            assert_eq!(
+                c.redis_url.as_ref().map(|u| u.expose_secret().to_owned()),
+                Some("redis://127.0.0.1:6379/".to_owned())
+            );
+            assert_eq!(c.cluster.revocation_poll_ms, 250);
+            jail.set_env("PORTCULLIS_REDIS_URL", "http://127.0.0.1:6379/");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("redis_url"), "{err}");
+            jail.set_env("PORTCULLIS_REDIS_URL", "redis://127.0.0.1:6379/");
+            jail.set_env("PORTCULLIS_CLUSTER__REVOCATION_POLL_MS", "0");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("cluster.revocation_poll_ms"), "{err}");
+            Ok(())
+        });
     }
 }

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use portcullis_core::ids::{AccountId, SessionId};
 use portcullis_core::token::{AccessClaims, Expectation};
+use portcullis_store::model::SessionRecord;
 use serde::de::DeserializeOwned;
 use std::net::IpAddr;
 
@@ -131,15 +132,33 @@ pub async fn authenticate_with_leeway(
     token: &str,
     leeway_secs: i64,
 ) -> Result<AuthSession, ApiError> {
+    authenticate_session(state, token, leeway_secs)
+        .await
+        .map(|(session, _)| session)
+}
+
+/// As [`authenticate_with_leeway`], also returning the session as stored (its expiry
+/// bounds how long the verification may be cached).
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
+pub async fn authenticate_session(
+    state: &AppState,
+    token: &str,
+    leeway_secs: i64,
+) -> Result<(AuthSession, SessionRecord), ApiError> {
     let claims = verify_token(state, token, leeway_secs)?;
     let (account, session) = ids_of(&claims)?;
     let record = state.store.sessions.get(session).await?;
     match record {
-        Some(s) if s.is_live(state.now()) && s.account_id == account => Ok(AuthSession {
-            claims,
-            account,
-            session,
-        }),
+        Some(s) if s.is_live(state.now()) && s.account_id == account => Ok((
+            AuthSession {
+                claims,
+                account,
+                session,
+            },
+            s,
+        )),
         _ => Err(ApiError::Unauthenticated("the session has ended")),
     }
 }

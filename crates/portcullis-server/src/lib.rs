@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -17,6 +18,7 @@ pub mod sms;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod verified;
 pub mod web;
 
 use anyhow::Context as _;
@@ -29,11 +31,15 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::{Clock, OsEntropy, SystemClock};
+use crate::cluster::Cluster;
+use crate::cluster::redis_link::RedisLink;
 use crate::config::Config;
 use crate::ratelimit::RateLimits;
 use crate::services::mail::{self, Transport};
 use crate::services::passwords::HashPool;
 use crate::state::{AppState, Inner};
+use crate::verified::VerifiedSessions;
+use secrecy::ExposeSecret as _;
 
 /// Builds the application state: opens (and migrates) the database, loads or generates the
 /// signing keys and the keyring in the data directory.
@@ -68,8 +74,22 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
             .unwrap_or(2)
     });
     let public_url = config.public_url();
+    let redis = match &config.redis_url {
+        Some(url) => Some(Arc::new(
+            RedisLink::connect(
+                url.expose_secret(),
+                &config.cluster.redis_prefix,
+                Duration::from_millis(config.cluster.redis_timeout_ms),
+            )
+            .await
+            .context("redis")?,
+        )),
+        None => None,
+    };
     Ok(AppState::new(Inner {
-        limits: RateLimits::new(&config.rate_limit),
+        limits: RateLimits::new(&config.rate_limit, redis.clone()),
+        cluster: Cluster::new(redis, now),
+        verified: VerifiedSessions::new(verified::CAPACITY),
         store,
         keyring: RwLock::new(Arc::new(keyring)),
         keyring_path,
@@ -180,9 +200,14 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     }
     let transport = Transport::from_config(&config.mail, &config.data_dir)?;
     let state = build_state(config).await?;
+    cluster::sync_revocations(&state)
+        .await
+        .context("reading recent revocations")?;
     let workers = vec![
         tokio::spawn(mail::run_worker(state.clone(), transport)),
         tokio::spawn(housekeeping(state.clone())),
+        tokio::spawn(cluster::follow_revocations(state.clone())),
+        tokio::spawn(cluster::follow_announcements(state.clone())),
     ];
     let app = app::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
@@ -252,6 +277,7 @@ async fn housekeeping(state: AppState) {
         }
         if ticks.is_multiple_of(30) {
             state.limits.shrink();
+            state.verified.prune(state.now());
             if let Err(e) = state.store.challenges.purge_expired(state.now()).await {
                 tracing::warn!(error = %e, "purging expired challenges failed");
             }

@@ -1,19 +1,28 @@
-//! Request rate limits: GCRA (governor) keyed by client IP, and by account for logins.
+//! Request rate limits: GCRA keyed by client IP, and by account for logins.
+//!
+//! On one node the counters live in memory (`governor`). With Redis configured they live in
+//! Redis, so a client that spreads its attempts over every node is counted once; when Redis
+//! fails or is slow, the node falls back to its own counters rather than letting everything
+//! through or refusing everything.
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
+use crate::cluster::redis_link::RedisLink;
 use crate::config::RateLimitConfig;
 use crate::error::ApiError;
 
-/// The limiters of one node (in memory; DESIGN §8 moves them to Redis for many nodes).
+/// The limiters of this node, and Redis when shared.
 pub struct RateLimits {
     any_ip: DefaultKeyedRateLimiter<IpAddr>,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     account: DefaultKeyedRateLimiter<Vec<u8>>,
     clock: DefaultClock,
+    quotas: RateLimitConfig,
+    shared: Option<Arc<RedisLink>>,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -21,28 +30,59 @@ fn quota(per_minute: u32) -> Quota {
 }
 
 impl RateLimits {
-    /// Limiters from configuration.
-    pub fn new(cfg: &RateLimitConfig) -> Self {
+    /// Limiters from configuration; counted in Redis when `shared` is given.
+    pub fn new(cfg: &RateLimitConfig, shared: Option<Arc<RedisLink>>) -> Self {
         Self {
             any_ip: RateLimiter::keyed(quota(cfg.per_ip_per_minute)),
             auth_ip: RateLimiter::keyed(quota(cfg.auth_per_ip_per_minute)),
             account: RateLimiter::keyed(quota(cfg.per_account_per_minute)),
             clock: DefaultClock::default(),
+            quotas: cfg.clone(),
+            shared,
         }
     }
 
-    fn verdict<K: std::hash::Hash + Eq + Clone>(
+    /// Counts one request in Redis when configured and reachable, else on this node.
+    async fn verdict<K: std::hash::Hash + Eq + Clone>(
         &self,
         limiter: &DefaultKeyedRateLimiter<K>,
         key: &K,
+        key_bytes: &[u8],
+        per_minute: u32,
         scope: &'static str,
     ) -> Result<(), ApiError> {
-        limiter.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            metrics::counter!("portcullis_rate_limited_total", "scope" => scope).increment(1);
-            ApiError::RateLimited {
-                retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        let wait_ms = match &self.shared {
+            Some(redis) => match redis.admit(scope, key_bytes, per_minute).await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    metrics::counter!("portcullis_redis_failures_total", "op" => "rate_limit")
+                        .increment(1);
+                    tracing::warn!(error = %e, "shared rate limit unavailable; counting on this node");
+                    self.local(limiter, key)
+                }
+            },
+            None => self.local(limiter, key),
+        };
+        match wait_ms {
+            None => Ok(()),
+            Some(ms) => {
+                metrics::counter!("portcullis_rate_limited_total", "scope" => scope).increment(1);
+                Err(ApiError::RateLimited {
+                    retry_after: ms.div_ceil(1000).max(1),
+                })
             }
+        }
+    }
+
+    /// This node's verdict: `None` admits, `Some(ms)` is the wait.
+    fn local<K: std::hash::Hash + Eq + Clone>(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<K>,
+        key: &K,
+    ) -> Option<u64> {
+        limiter.check_key(key).err().map(|not_until| {
+            let wait = not_until.wait_time_from(self.clock.now());
+            u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)
         })
     }
 
@@ -50,24 +90,32 @@ impl RateLimits {
     ///
     /// # Errors
     /// [`ApiError::RateLimited`] with the wait.
-    pub fn check_any(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.verdict(&self.any_ip, &ip, "ip")
+    pub async fn check_any(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let per_minute = self.quotas.per_ip_per_minute;
+        let bytes = ip.to_string();
+        self.verdict(&self.any_ip, &ip, bytes.as_bytes(), per_minute, "ip")
+            .await
     }
 
     /// A login, registration or reset request from `ip`.
     ///
     /// # Errors
     /// [`ApiError::RateLimited`] with the wait.
-    pub fn check_auth(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.verdict(&self.auth_ip, &ip, "auth_ip")
+    pub async fn check_auth(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let per_minute = self.quotas.auth_per_ip_per_minute;
+        let bytes = ip.to_string();
+        self.verdict(&self.auth_ip, &ip, bytes.as_bytes(), per_minute, "auth_ip")
+            .await
     }
 
     /// A login attempt on the account behind `key` (the e-mail's blind index).
     ///
     /// # Errors
     /// [`ApiError::RateLimited`] with the wait.
-    pub fn check_account(&self, key: &[u8]) -> Result<(), ApiError> {
-        self.verdict(&self.account, &key.to_vec(), "account")
+    pub async fn check_account(&self, key: &[u8]) -> Result<(), ApiError> {
+        let per_minute = self.quotas.per_account_per_minute;
+        self.verdict(&self.account, &key.to_vec(), key, per_minute, "account")
+            .await
     }
 
     /// Forgets keys that are back at full capacity, bounding memory.

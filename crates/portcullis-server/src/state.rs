@@ -41,6 +41,10 @@ pub struct Inner {
     pub entropy: Arc<dyn Entropy>,
     /// Request rate limiters.
     pub limits: RateLimits,
+    /// What this node knows of the others: recent revocations, Redis.
+    pub cluster: crate::cluster::Cluster,
+    /// Sessions verified recently on the forward-auth path.
+    pub verified: crate::verified::VerifiedSessions,
     /// WebAuthn relying party.
     pub webauthn: webauthn_rs::Webauthn,
     /// Sends SMS.

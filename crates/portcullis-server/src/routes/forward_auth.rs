@@ -27,9 +27,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthSession, authenticate};
 use crate::services::forward_auth::{self, Refusal};
 use crate::state::AppState;
+use crate::verified::{self, Verified};
 use crate::web::cookies::{self, Cookies};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -87,9 +87,9 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<HeaderMap, Deni
         .ok_or(ApiError::Forbidden("no rule allows this request"))?;
     let token = token_of(state, headers);
     let session = match (rule.public, token) {
-        (true, Some(t)) => authenticate(state, &t).await.ok(),
+        (true, Some(t)) => verified::authenticate(state, &t).await.ok(),
         (true, None) => None,
-        (false, Some(t)) => Some(authenticate(state, &t).await?),
+        (false, Some(t)) => Some(verified::authenticate(state, &t).await?),
         (false, None) => {
             return Err(ApiError::Unauthenticated("a bearer access token is required").into());
         }
@@ -98,7 +98,7 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<HeaderMap, Deni
         return Ok(HeaderMap::new());
     };
     let now = state.now();
-    match rule.check(&session.claims, now) {
+    match rule.check(&session.session.claims, now) {
         Ok(()) => {}
         Err(_) if rule.public => return Ok(HeaderMap::new()),
         Err(Refusal::MissingRole) => {
@@ -125,22 +125,26 @@ fn token_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
 
 fn identity(
     state: &AppState,
-    session: &AuthSession,
+    verified: &Verified,
     audience: &str,
     ttl_secs: i64,
 ) -> Result<HeaderMap, ApiError> {
-    let jti = uuid::Uuid::from_bytes(state.random::<16>())
-        .simple()
-        .to_string();
-    let claims =
-        forward_auth::internal_claims(&session.claims, audience, ttl_secs, state.now(), jti);
-    let token = state.keys().sign(&claims)?;
+    let claims = &verified.session.claims;
+    let now = state.now();
+    let token = verified.internal_token(audience, ttl_secs, now, || {
+        let jti = uuid::Uuid::from_bytes(state.random::<16>())
+            .simple()
+            .to_string();
+        let internal = forward_auth::internal_claims(claims, audience, ttl_secs, now, jti);
+        let exp = internal.exp;
+        Ok((state.keys().sign(&internal)?, exp))
+    })?;
     let mut out = HeaderMap::new();
     let values = [
-        ("x-portcullis-subject", session.claims.sub.clone()),
-        ("x-portcullis-roles", session.claims.roles.join(",")),
-        ("x-portcullis-session", session.claims.sid.clone()),
-        ("x-portcullis-acr", session.claims.acr.clone()),
+        ("x-portcullis-subject", claims.sub.clone()),
+        ("x-portcullis-roles", claims.roles.join(",")),
+        ("x-portcullis-session", claims.sid.clone()),
+        ("x-portcullis-acr", claims.acr.clone()),
         ("x-portcullis-token", token),
     ];
     for (name, value) in values {

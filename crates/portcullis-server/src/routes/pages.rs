@@ -51,7 +51,7 @@ async fn forgot_submit(
     client: ClientInfo,
     ApiForm(form): ApiForm<ForgotForm>,
 ) -> Response {
-    match credentials::forgot(&state, &form.email, &client) {
+    match credentials::forgot(&state, &form.email, &client).await {
         Ok(()) => page(
             StatusCode::ACCEPTED,
             "Check your mail",

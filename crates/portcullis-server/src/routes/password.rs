@@ -34,7 +34,7 @@ async fn forgot(
     client: ClientInfo,
     ApiJson(req): ApiJson<ForgotRequest>,
 ) -> ApiResult<StatusCode> {
-    credentials::forgot(&state, &req.email, &client)?;
+    credentials::forgot(&state, &req.email, &client).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

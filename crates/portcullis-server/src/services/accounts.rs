@@ -164,7 +164,7 @@ pub async fn register(
     client: &ClientInfo,
 ) -> Result<Registered, ApiError> {
     if let Some(ip) = client.ip {
-        state.limits.check_auth(ip)?;
+        state.limits.check_auth(ip).await?;
     }
     let email = Email::parse(&reg.email)?;
     let display_name = reg
@@ -390,6 +390,7 @@ pub async fn delete(
     let account = live_account(state, id).await?;
     check_password(state, &account, password).await?;
     state.store.accounts.shred(id, state.now()).await?;
+    crate::cluster::revocations_changed(state).await;
     audit::record(
         state,
         "account.deleted",

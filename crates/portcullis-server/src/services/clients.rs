@@ -361,6 +361,7 @@ pub async fn revoke(
         .revoke(session, "revoked_by_client", state.now())
         .await?
     {
+        crate::cluster::revocations_changed(state).await;
         audit::record(
             state,
             "session.revoked",

@@ -56,9 +56,9 @@ pub async fn change_password(
 
 /// `POST /v1/password/forgot`: mails a reset link when the account exists. The caller always
 /// gets the same answer; the work happens in the background so timing tells nothing either.
-pub fn forgot(state: &AppState, email: &str, client: &ClientInfo) -> Result<(), ApiError> {
+pub async fn forgot(state: &AppState, email: &str, client: &ClientInfo) -> Result<(), ApiError> {
     if let Some(ip) = client.ip {
-        state.limits.check_auth(ip)?;
+        state.limits.check_auth(ip).await?;
     }
     let Ok(email) = Email::parse(email) else {
         return Ok(());

@@ -134,9 +134,9 @@ fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiEr
 /// Rate limits and back-off; returns whether failures are on record (to clear on success).
 async fn guard(state: &AppState, key: &[u8], client: &ClientInfo) -> Result<bool, ApiError> {
     if let Some(ip) = client.ip {
-        state.limits.check_auth(ip)?;
+        state.limits.check_auth(ip).await?;
     }
-    state.limits.check_account(key)?;
+    state.limits.check_account(key).await?;
     match state.store.throttle.get(key).await? {
         Some((failures, last)) => {
             check_backoff(state, failures, last)?;
@@ -290,7 +290,7 @@ pub async fn start_passwordless(
     client: &ClientInfo,
 ) -> Result<LoginStep, ApiError> {
     if let Some(ip) = client.ip {
-        state.limits.check_auth(ip)?;
+        state.limits.check_auth(ip).await?;
     }
     let now = state.now();
     let mut challenge = Challenge::start(

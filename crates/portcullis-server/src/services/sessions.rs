@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::cluster;
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
 use crate::services::audit;
@@ -166,6 +167,7 @@ pub async fn refresh(
                     .sessions
                     .revoke(session.id, "account_inactive", now)
                     .await?;
+                cluster::revocations_changed(state).await;
                 return Err(invalid);
             };
             let access = access_token(state, &account.roles, &session)?;
@@ -189,6 +191,7 @@ pub async fn refresh(
             })
         }
         RefreshOutcome::Reused(sid) => {
+            cluster::revocations_changed(state).await;
             let owner = state
                 .store
                 .sessions
@@ -235,6 +238,7 @@ pub async fn revoke(
                 .sessions
                 .revoke(session, reason, state.now())
                 .await?;
+            cluster::revocations_changed(state).await;
             audit::record(
                 state,
                 "session.revoked",
@@ -265,6 +269,7 @@ pub async fn revoke_all(
         .sessions
         .revoke_all(account, keep, reason, state.now())
         .await?;
+    cluster::revocations_changed(state).await;
     audit::record(
         state,
         "session.revoked_all",

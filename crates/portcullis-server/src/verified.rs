@@ -1,0 +1,180 @@
+//! Sessions verified recently on the forward-auth path, so a proxy's sub-request for a token
+//! seen a moment ago costs a hash and a map look-up instead of a signature check and a
+//! database read.
+//!
+//! An entry never outlives its token, its session's idle and absolute expiry, or
+//! [`MAX_CACHE_SECS`]; a hit is refused when the session is in the cluster's revoked set,
+//! which every node keeps current (see [`crate::cluster`]), so a revocation anywhere takes
+//! effect here within the cluster's propagation time. The key is the SHA-256 of the token,
+//! so token text is not held. The internal token handed to the upstream is kept on the
+//! entry and reused while it has more than half its life left.
+
+use portcullis_core::ids::SessionId;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use crate::error::ApiError;
+use crate::extract::{self, AuthSession};
+use crate::state::AppState;
+
+/// Most entries held; when full, expired entries go first, then arbitrary ones.
+pub const CAPACITY: usize = 100_000;
+
+/// Longest an entry is trusted without reading the session again, in seconds.
+pub const MAX_CACHE_SECS: i64 = 30;
+
+/// Internal tokens kept per entry (one per upstream audience).
+const AUDIENCES_PER_ENTRY: usize = 8;
+
+/// A verified session and what was minted for it.
+pub struct Verified {
+    /// The session the token belongs to.
+    pub session: AuthSession,
+    /// Unix seconds after which the entry is not used.
+    until: i64,
+    /// (audience, internal token, its `exp`).
+    internal: Mutex<Vec<(String, String, i64)>>,
+}
+
+impl Verified {
+    /// The internal token for `audience`: the kept one while more than half of `ttl_secs`
+    /// remains, else a new one from `mint` (which returns the token and its `exp`).
+    ///
+    /// # Errors
+    /// Whatever `mint` fails with.
+    pub fn internal_token(
+        &self,
+        audience: &str,
+        ttl_secs: i64,
+        now: i64,
+        mint: impl FnOnce() -> Result<(String, i64), ApiError>,
+    ) -> Result<String, ApiError> {
+        let mut kept = self.internal.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, token, _)) = kept
+            .iter()
+            .find(|(aud, _, exp)| aud == audience && (exp - now) * 2 > ttl_secs)
+        {
+            return Ok(token.clone());
+        }
+        let (token, exp) = mint()?;
+        kept.retain(|(aud, _, exp)| aud != audience && *exp > now);
+        if kept.len() >= AUDIENCES_PER_ENTRY {
+            kept.remove(0);
+        }
+        kept.push((audience.to_owned(), token.clone(), exp));
+        Ok(token)
+    }
+}
+
+/// The cache.
+pub struct VerifiedSessions {
+    capacity: usize,
+    entries: RwLock<HashMap<[u8; 32], Arc<Verified>>>,
+}
+
+impl VerifiedSessions {
+    /// An empty cache of at most `capacity` entries (0 disables it).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<Verified>> {
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    fn insert(&self, key: [u8; 32], entry: Arc<Verified>, now: i64) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.capacity {
+            entries.retain(|_, e| e.until > now);
+        }
+        while entries.len() >= self.capacity {
+            let Some(victim) = entries.keys().next().copied() else {
+                break;
+            };
+            entries.remove(&victim);
+        }
+        entries.insert(key, entry);
+    }
+
+    /// Drops expired entries.
+    pub fn prune(&self, now: i64) {
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, e| e.until > now);
+    }
+
+    /// Drops every entry of `session`.
+    pub fn forget_session(&self, session: SessionId) {
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, e| e.session.session != session);
+    }
+
+    /// How many entries are held.
+    pub fn len(&self) -> usize {
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// [`extract::authenticate`] through the cache.
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>, ApiError> {
+    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let now = state.now();
+    if let Some(hit) = state.verified.get(&key) {
+        if now < hit.until && !state.cluster.revoked.contains(&hit.session.session) {
+            metrics::counter!("portcullis_verified_cache_total", "outcome" => "hit").increment(1);
+            return Ok(hit);
+        }
+        if state.cluster.revoked.contains(&hit.session.session) {
+            state.verified.forget_session(hit.session.session);
+            return Err(ApiError::Unauthenticated("the session has ended"));
+        }
+    }
+    metrics::counter!("portcullis_verified_cache_total", "outcome" => "miss").increment(1);
+    let (session, record) =
+        extract::authenticate_session(state, token, state.config.tokens.leeway_secs).await?;
+    let until = [
+        session.claims.exp,
+        record.idle_expires_at,
+        record.absolute_expires_at,
+        now + MAX_CACHE_SECS,
+    ]
+    .into_iter()
+    .min()
+    .unwrap_or(now);
+    let entry = Arc::new(Verified {
+        session,
+        until,
+        internal: Mutex::new(Vec::new()),
+    });
+    // Re-check after reading: a revocation learned between the read and now wins.
+    if state.cluster.revoked.contains(&entry.session.session) {
+        return Err(ApiError::Unauthenticated("the session has ended"));
+    }
+    state.verified.insert(key, entry.clone(), now);
+    Ok(entry)
+}
