@@ -178,3 +178,44 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>
     state.verified.insert(key, entry.clone(), now);
     Ok(entry)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, reason = "a failure is a test failure")]
+mod tests {
+    use super::*;
+
+    fn entry() -> Verified {
+        Verified {
+            session: AuthSession {
+                claims: serde_json::from_value(serde_json::json!({
+                    "iss": "i", "sub": "s", "aud": "a", "exp": 1_000, "iat": 0, "nbf": 0,
+                    "jti": "j", "sid": "x", "roles": [], "acr": "aal1", "amr": ["pwd"],
+                    "auth_time": 0
+                }))
+                .expect("claims"),
+                account: portcullis_core::ids::AccountId::from_uuid(uuid::Uuid::nil()),
+                session: SessionId::from_uuid(uuid::Uuid::nil()),
+            },
+            until: 1_000,
+            internal: Mutex::new(Vec::new()),
+        }
+    }
+
+    #[test]
+    fn internal_tokens_are_reused_per_audience_while_half_their_life_remains() {
+        let e = entry();
+        let mut minted = 0;
+        let mut mint = |now: i64| {
+            minted += 1;
+            Ok((format!("t{minted}"), now + 60))
+        };
+        let first = e.internal_token("app", 60, 100, || mint(100)).unwrap();
+        assert_eq!(e.internal_token("app", 60, 129, || mint(129)).unwrap(), first);
+        let other = e.internal_token("api", 60, 129, || mint(129)).unwrap();
+        assert_ne!(other, first, "another audience gets its own token");
+        let renewed = e.internal_token("app", 60, 130, || mint(130)).unwrap();
+        assert_ne!(renewed, first, "half the life gone: a new one");
+        assert_eq!(e.internal_token("api", 60, 131, || mint(131)).unwrap(), other);
+        assert_eq!(e.internal.lock().unwrap().len(), 2, "the old one was replaced");
+    }
+}

@@ -190,6 +190,8 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 .sessions
                 .revoke_all(a.id, None, "account_disabled", state.now())
                 .await?;
+            // Running nodes poll for this; with Redis they hear it at once.
+            portcullis_server::cluster::revocations_changed(&state).await;
             admin_audit(
                 &state,
                 "admin.user_disabled",
