@@ -54,7 +54,17 @@ async fn grant_and_introspect(backend: Backend) {
         .file_mail()
         .spawn()
         .await;
-    let (id, secret) = add_client(&app, "billing", &["ledger:read", "ledger:write"]).await;
+    let (id, secret) = add_client(
+        &app,
+        "billing",
+        &[
+            "ledger:read",
+            "ledger:write",
+            "portcullis:introspect",
+            "portcullis:revoke",
+        ],
+    )
+    .await;
     let auth = basic(&id, &secret);
 
     // HTTP Basic, one scope asked for.
@@ -83,7 +93,7 @@ async fn grant_and_introspect(backend: Backend) {
     .await;
     assert_eq!(
         reply.expect(200).json()["scope"],
-        "ledger:read ledger:write"
+        "ledger:read ledger:write portcullis:introspect portcullis:revoke"
     );
 
     // Failures, each in RFC 6749 §5.2 shape.
@@ -192,6 +202,21 @@ async fn grant_and_introspect(backend: Backend) {
     introspect(wrong.clone(), user.access.clone())
         .await
         .problem(401, None);
+    // A client without the introspect and revoke scopes may do neither.
+    let (narrow_id, narrow_secret) = add_client(&app, "narrow", &["ledger:read"]).await;
+    let narrow = basic(&narrow_id, &narrow_secret);
+    introspect(narrow.clone(), user.access.clone())
+        .await
+        .problem(403, None);
+    let reply = form(
+        &app,
+        "/v1/revoke",
+        Some(&narrow),
+        &format!("token={}", user.refresh),
+    )
+    .await;
+    oauth_error(&reply, 400, "unauthorized_client");
+    app.get("/v1/me", Some(&user.access)).await.expect(200);
     // A session caller with the service role sees the client token too.
     let service = app.service_caller().await;
     let info = app

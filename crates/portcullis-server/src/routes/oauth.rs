@@ -27,7 +27,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// RFC 6749 §5.2 error body.
 #[derive(Serialize, ToSchema)]
 pub struct OAuthErrorBody {
-    /// `invalid_request`, `invalid_client`, `invalid_scope` or `unsupported_grant_type`.
+    /// `invalid_request`, `invalid_client`, `invalid_scope`, `unauthorized_client` or
+    /// `unsupported_grant_type`.
     error: &'static str,
     /// For a human.
     error_description: String,
@@ -42,6 +43,7 @@ impl IntoResponse for OAuthError {
             OAuthError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
             OAuthError::InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope"),
             OAuthError::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+            OAuthError::UnauthorizedClient(_) => (StatusCode::BAD_REQUEST, "unauthorized_client"),
         };
         let body = OAuthErrorBody {
             error,
@@ -182,6 +184,11 @@ async fn revoke(
     let req = form(req)?;
     let creds = credentials(&headers, req.client_id, req.client_secret)?;
     let caller = clients::authenticate(&state, &creds).await?;
+    if !clients::allows(&caller, clients::REVOKE_SCOPE) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not revoke tokens: it lacks the portcullis:revoke scope",
+        ));
+    }
     clients::revoke(&state, &caller, &req.token, &info).await?;
     Ok((StatusCode::OK, no_store()).into_response())
 }

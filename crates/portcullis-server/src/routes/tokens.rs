@@ -103,7 +103,10 @@ impl FromRequestParts<AppState> for IntrospectionCaller {
         let unauthenticated = || ApiError::Unauthenticated("client authentication failed");
         if let Some(creds) = basic_credentials(&parts.headers).map_err(|_| unauthenticated())? {
             return match clients::authenticate(state, &creds).await {
-                Ok(_) => Ok(IntrospectionCaller),
+                Ok(c) if clients::allows(&c, clients::INTROSPECT_SCOPE) => Ok(IntrospectionCaller),
+                Ok(_) => Err(ApiError::Forbidden(
+                    "this client may not introspect: it lacks the portcullis:introspect scope",
+                )),
                 Err(OAuthError::Api(e)) => Err(e),
                 Err(_) => Err(unauthenticated()),
             };

@@ -41,6 +41,19 @@ impl std::fmt::Debug for ClientCredentials {
     }
 }
 
+/// Scope a client needs to call `POST /v1/introspect`: reading other parties' tokens is a
+/// privilege, not something every service account has.
+pub const INTROSPECT_SCOPE: &str = "portcullis:introspect";
+
+/// Scope a client needs to end users' sessions with `POST /v1/revoke` (RFC 7009 §2.1 says
+/// a server verifies the client may revoke a token; users' tokens are not issued to clients).
+pub const REVOKE_SCOPE: &str = "portcullis:revoke";
+
+/// Whether `client` is allowed `scope`.
+pub fn allows(client: &ClientRecord, scope: &str) -> bool {
+    client.scopes.iter().any(|s| s == scope)
+}
+
 /// Why the token endpoint refused (RFC 6749 §5.2 error codes).
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
@@ -56,6 +69,9 @@ pub enum OAuthError {
     /// Only `client_credentials` is supported here.
     #[error("only the client_credentials grant is supported")]
     UnsupportedGrantType,
+    /// The client is not allowed this operation (it lacks the scope that grants it).
+    #[error("{0}")]
+    UnauthorizedClient(&'static str),
     /// Our side failed.
     #[error(transparent)]
     Api(#[from] ApiError),
