@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod contact;
+pub mod dualconfirm;
 pub mod entropy;
 pub mod factor;
 pub mod ids;
