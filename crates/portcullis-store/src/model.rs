@@ -261,3 +261,65 @@ impl fmt::Debug for ClientRecord {
             .finish_non_exhaustive()
     }
 }
+
+/// Where a DualConfirm pair stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairStatus {
+    /// Invited by the advisor; the client has not accepted yet.
+    Invited,
+    /// Both sides see words when both are present.
+    Active,
+}
+
+impl PairStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairStatus::Invited => "invited",
+            PairStatus::Active => "active",
+        }
+    }
+}
+
+impl FromStr for PairStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "invited" => Ok(PairStatus::Invited),
+            "active" => Ok(PairStatus::Active),
+            other => Err(format!("unknown pair status {other:?}")),
+        }
+    }
+}
+
+/// A DualConfirm pair: an advisor and a client with a shared secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PairRecord {
+    /// Id.
+    pub id: String,
+    /// The advisor's account.
+    pub advisor: AccountId,
+    /// The client's account.
+    pub client: AccountId,
+    /// The 32-byte secret, sealed with the keyring.
+    pub secret_sealed: Vec<u8>,
+    /// Status.
+    pub status: PairStatus,
+    /// Who created it (`admin:<id>`, `advisor:<id>`, `cli`).
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds (the last status change).
+    pub updated_at: i64,
+}
+
+impl fmt::Debug for PairRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PairRecord")
+            .field("id", &self.id)
+            .field("advisor", &self.advisor)
+            .field("client", &self.client)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}

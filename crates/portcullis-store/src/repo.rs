@@ -11,7 +11,7 @@ use crate::error::StoreError;
 use crate::keyring::WrappedKey;
 use crate::model::{
     AccountRecord, AccountStatus, ClientRecord, ClientStatus, FactorRecord, OtpOutcome, OutboxItem,
-    RefreshOutcome, SessionRecord,
+    PairRecord, PairStatus, RefreshOutcome, SessionRecord,
 };
 
 /// Accounts and their data keys.
@@ -348,6 +348,28 @@ pub trait ClientRepo: Send + Sync {
     async fn session_of_refresh(&self, hash: &TokenHash) -> Result<Option<SessionId>, StoreError>;
 }
 
+/// DualConfirm pairs.
+#[async_trait]
+pub trait PairRepo: Send + Sync {
+    /// Inserts a pair.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the id or the (advisor, client) couple exists.
+    async fn create(&self, pair: &PairRecord) -> Result<(), StoreError>;
+    /// Reads one pair.
+    async fn get(&self, id: &str) -> Result<Option<PairRecord>, StoreError>;
+    /// Pairs of an advisor, oldest first.
+    async fn of_advisor(&self, advisor: AccountId) -> Result<Vec<PairRecord>, StoreError>;
+    /// Pairs of a client, oldest first.
+    async fn of_client(&self, client: AccountId) -> Result<Vec<PairRecord>, StoreError>;
+    /// Every pair, oldest first.
+    async fn list(&self) -> Result<Vec<PairRecord>, StoreError>;
+    /// Sets the status; returns whether the pair exists.
+    async fn set_status(&self, id: &str, status: PairStatus, now: i64) -> Result<bool, StoreError>;
+    /// Removes a pair; returns whether it existed.
+    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+}
+
 /// Database health, for `/health/detailed`.
 #[async_trait]
 pub trait HealthRepo: Send + Sync {
@@ -382,6 +404,8 @@ pub struct Store {
     pub health: Arc<dyn HealthRepo>,
     /// Service accounts.
     pub clients: Arc<dyn ClientRepo>,
+    /// DualConfirm pairs.
+    pub pairs: Arc<dyn PairRepo>,
 }
 
 impl Store {
@@ -398,6 +422,7 @@ impl Store {
             + AuditRepo
             + HealthRepo
             + ClientRepo
+            + PairRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -412,6 +437,7 @@ impl Store {
             outbox: b.clone(),
             audit: b.clone(),
             clients: b.clone(),
+            pairs: b.clone(),
             health: b,
         }
     }

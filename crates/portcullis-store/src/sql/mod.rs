@@ -6,6 +6,7 @@
 //! own pool type. Each backend keeps its own migration folder.
 
 pub(crate) mod clients;
+pub(crate) mod pairs;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
@@ -292,6 +293,8 @@ macro_rules! sql_backend {
                     sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1")
                         .bind(id.to_string()).execute(&mut *tx).await?;
                     sqlx::query("DELETE FROM otp_codes WHERE account_id = $1")
+                        .bind(id.to_string()).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM dualconfirm_pairs WHERE advisor_id = $1 OR client_id = $1")
                         .bind(id.to_string()).execute(&mut *tx).await?;
                     tx.commit().await?;
                     Ok(())

@@ -30,3 +30,4 @@ impl PgStore {
 
 super::sql_backend!(PgStore, sqlx::Postgres, "postgres");
 super::clients::client_backend!(PgStore, sqlx::Postgres);
+super::pairs::pair_backend!(PgStore, sqlx::Postgres);

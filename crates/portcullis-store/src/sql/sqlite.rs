@@ -36,3 +36,4 @@ impl SqliteStore {
 
 super::sql_backend!(SqliteStore, sqlx::Sqlite, "sqlite");
 super::clients::client_backend!(SqliteStore, sqlx::Sqlite);
+super::pairs::pair_backend!(SqliteStore, sqlx::Sqlite);
