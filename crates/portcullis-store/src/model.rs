@@ -305,6 +305,8 @@ pub struct PairRecord {
     pub secret_sealed: Vec<u8>,
     /// Status.
     pub status: PairStatus,
+    /// Word-list language (`en`, `fr`), the same for both sides.
+    pub language: String,
     /// Who created it (`admin:<id>`, `advisor:<id>`, `cli`).
     pub created_by: String,
     /// Unix seconds.

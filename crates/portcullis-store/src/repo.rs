@@ -366,6 +366,8 @@ pub trait PairRepo: Send + Sync {
     async fn list(&self) -> Result<Vec<PairRecord>, StoreError>;
     /// Sets the status; returns whether the pair exists.
     async fn set_status(&self, id: &str, status: PairStatus, now: i64) -> Result<bool, StoreError>;
+    /// Sets the word-list language (`en`, `fr`); returns whether the pair exists.
+    async fn set_language(&self, id: &str, language: &str, now: i64) -> Result<bool, StoreError>;
     /// Removes a pair; returns whether it existed.
     async fn delete(&self, id: &str) -> Result<bool, StoreError>;
 }

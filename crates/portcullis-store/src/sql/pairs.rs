@@ -8,7 +8,7 @@ use crate::sql::parse_account_id;
 /// Column list of `dualconfirm_pairs`, in the order [`pair`] decodes.
 macro_rules! pair_columns {
     () => {
-        "id, advisor_id, client_id, secret_sealed, status, created_by, created_at, updated_at"
+        "id, advisor_id, client_id, secret_sealed, status, language, created_by, created_at, updated_at"
     };
 }
 pub(crate) use pair_columns;
@@ -21,6 +21,7 @@ pub(crate) fn pair(
     client: String,
     secret_sealed: Vec<u8>,
     status: String,
+    language: String,
     created_by: String,
     created_at: i64,
     updated_at: i64,
@@ -31,6 +32,7 @@ pub(crate) fn pair(
         client: parse_account_id(&client)?,
         secret_sealed,
         status: status.parse().map_err(StoreError::Corrupt)?,
+        language,
         created_by,
         created_at,
         updated_at,
@@ -63,6 +65,7 @@ macro_rules! pair_backend {
                     r.try_get(5)?,
                     r.try_get(6)?,
                     r.try_get(7)?,
+                    r.try_get(8)?,
                 )
             }
 
@@ -72,13 +75,14 @@ macro_rules! pair_backend {
                     sqlx::query(concat!(
                         "INSERT INTO dualconfirm_pairs (",
                         pair_columns!(),
-                        ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8)"
+                        ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
                     ))
                     .bind(&p.id)
                     .bind(p.advisor.to_string())
                     .bind(p.client.to_string())
                     .bind(p.secret_sealed.as_slice())
                     .bind(p.status.as_str())
+                    .bind(&p.language)
                     .bind(&p.created_by)
                     .bind(p.created_at)
                     .bind(p.updated_at)
@@ -150,6 +154,23 @@ macro_rules! pair_backend {
                         "UPDATE dualconfirm_pairs SET status = $1, updated_at = $2 WHERE id = $3",
                     )
                     .bind(status.as_str())
+                    .bind(now)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn set_language(
+                    &self,
+                    id: &str,
+                    language: &str,
+                    now: i64,
+                ) -> Result<bool, StoreError> {
+                    let r = sqlx::query(
+                        "UPDATE dualconfirm_pairs SET language = $1, updated_at = $2 WHERE id = $3",
+                    )
+                    .bind(language)
                     .bind(now)
                     .bind(id)
                     .execute(&self.pool)

@@ -13,6 +13,7 @@ fn pair(n: u8, advisor: u8, client: u8) -> PairRecord {
         client: account_id(client),
         secret_sealed: vec![n; 60],
         status: PairStatus::Active,
+        language: "en".into(),
         created_by: "cli".into(),
         created_at: T0 + i64::from(n),
         updated_at: T0 + i64::from(n),
@@ -86,6 +87,15 @@ pub async fn invitations_are_accepted_and_pairs_removed(store: Store) {
             .await
             .unwrap()
     );
+    assert!(
+        store
+            .pairs
+            .set_language("pair-1", "fr", T0 + 60)
+            .await
+            .unwrap()
+    );
+    let got = store.pairs.get("pair-1").await.unwrap().unwrap();
+    assert_eq!((got.language.as_str(), got.updated_at), ("fr", T0 + 60));
     assert!(store.pairs.delete("pair-1").await.unwrap());
     assert!(!store.pairs.delete("pair-1").await.unwrap());
     assert_eq!(store.pairs.get("pair-1").await.unwrap(), None);
