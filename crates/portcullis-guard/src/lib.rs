@@ -14,7 +14,8 @@
 //! the client can step up at Portcullis and retry. Bodies are problem+json (RFC 9457).
 //!
 //! This crate depends on `portcullis-core` for the claim and JWKS types only; it never pulls
-//! in the server or its storage. See `examples/protected_service.rs`.
+//! in the server or its storage. See `examples/protected_service/` (an accounts-ledger API, run by
+//! `crates/portcullis-server/tests/example_service.rs`).
 
 mod cache;
 mod config;

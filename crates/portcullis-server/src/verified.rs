@@ -180,7 +180,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, reason = "a failure is a test failure")]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failure is a test failure"
+)]
 mod tests {
     use super::*;
 
@@ -210,12 +214,22 @@ mod tests {
             Ok((format!("t{minted}"), now + 60))
         };
         let first = e.internal_token("app", 60, 100, || mint(100)).unwrap();
-        assert_eq!(e.internal_token("app", 60, 129, || mint(129)).unwrap(), first);
+        assert_eq!(
+            e.internal_token("app", 60, 129, || mint(129)).unwrap(),
+            first
+        );
         let other = e.internal_token("api", 60, 129, || mint(129)).unwrap();
         assert_ne!(other, first, "another audience gets its own token");
         let renewed = e.internal_token("app", 60, 130, || mint(130)).unwrap();
         assert_ne!(renewed, first, "half the life gone: a new one");
-        assert_eq!(e.internal_token("api", 60, 131, || mint(131)).unwrap(), other);
-        assert_eq!(e.internal.lock().unwrap().len(), 2, "the old one was replaced");
+        assert_eq!(
+            e.internal_token("api", 60, 131, || mint(131)).unwrap(),
+            other
+        );
+        assert_eq!(
+            e.internal.lock().unwrap().len(),
+            2,
+            "the old one was replaced"
+        );
     }
 }

@@ -1,0 +1,97 @@
+//! The `protected_service` example: an accounts ledger (see `ledger.rs`) that accepts
+//! Portcullis access tokens through `portcullis-guard`. This file only wires it up: it reads
+//! the environment, builds the [`Guard`], optionally follows the revocation feed, and serves.
+//!
+//! Run it next to a local Portcullis (from the workspace root):
+//!
+//! ```text
+//! # 1. Portcullis, issuing tokens addressed to the ledger
+//! PORTCULLIS_AUDIENCE=ledger cargo run --release -- serve
+//!
+//! # 2. A user who may read balances and move money
+//! PORTCULLIS_USER_PASSWORD='correct horse battery staple' cargo run --release -- \
+//!     user add --email ada@example.com --role ledger-reader --role ledger-writer
+//!
+//! # 3. The ledger, on 127.0.0.1:3000
+//! cargo run -p portcullis-guard --example protected_service
+//! ```
+//!
+//! Then log in at Portcullis (`POST /v1/sessions`) and call the ledger with the access token:
+//! `GET /accounts` answers at once; `POST /transfers` with
+//! `{"from":"reserve","to":"payroll","amount_cents":5000}` answers 401 with
+//! `WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values="aal2",
+//! max_age=300` until the session has proven a second factor in the last five minutes: enrol
+//! one (`POST /v1/me/factors/totp`, then `…/confirm`), step up
+//! (`POST /v1/sessions/current/step-up`, then `…/step-up/{id}` with a code) and retry with the
+//! access token that returns.
+//!
+//! Settings (prefixed `LEDGER_`, because Portcullis refuses `PORTCULLIS_*` variables it does
+//! not know, and both may share a shell):
+//!
+//! - `LEDGER_PORTCULLIS_URL`: Portcullis's public URL, the tokens' `iss` and where the key set
+//!   is fetched from (default `http://127.0.0.1:8080`);
+//! - `LEDGER_AUDIENCE`: the `aud` to accept, Portcullis's `audience` (default `ledger`);
+//! - `LEDGER_ADDR`: where to listen (default `127.0.0.1:3000`);
+//! - `LEDGER_FEED_TOKEN`: optional; an access token of a Portcullis session with the `service`
+//!   role. With it the ledger polls `GET /v1/revocations` every second, so a logout at
+//!   Portcullis is refused here at once rather than when the token expires. (A real service
+//!   would obtain and renew that token with the client-credentials grant.)
+
+mod ledger;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portcullis_guard::{Guard, GuardConfig};
+
+/// The `aud` accepted when `LEDGER_AUDIENCE` is unset.
+const DEFAULT_AUDIENCE: &str = "ledger";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let portcullis = setting("LEDGER_PORTCULLIS_URL", "http://127.0.0.1:8080");
+    let portcullis = portcullis.trim_end_matches('/');
+    let audience = setting("LEDGER_AUDIENCE", DEFAULT_AUDIENCE);
+    let addr: SocketAddr = setting("LEDGER_ADDR", "127.0.0.1:3000").parse()?;
+    let guard = Guard::new(GuardConfig::new(
+        portcullis,
+        audience,
+        format!("{portcullis}/.well-known/jwks.json"),
+    ))?;
+
+    // Fetch the keys up front (a failure is not fatal: the guard fetches them on first use),
+    // and keep them fresh in the background so a key rotation at Portcullis is picked up.
+    if let Err(err) = guard.jwks().refresh().await {
+        eprintln!("Portcullis's key set is not reachable yet: {err}");
+    }
+    let _refresher = guard.jwks().spawn_periodic_refresh();
+    let _feed = std::env::var("LEDGER_FEED_TOKEN").ok().map(|token| {
+        guard.spawn_revocation_feed(
+            format!("{portcullis}/v1/revocations"),
+            token,
+            Duration::from_secs(1),
+        )
+    });
+
+    let app = ledger::router(&guard, ledger::Ledger::demo());
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!(
+        "ledger on http://{}: GET /health (public), GET /accounts (role {}), POST /transfers \
+         (role {}, acr {}, authenticated within {} s)",
+        listener.local_addr()?,
+        ledger::READER_ROLE,
+        ledger::WRITER_ROLE,
+        ledger::TRANSFER_ACR,
+        ledger::TRANSFER_MAX_AGE_SECS,
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// The environment variable `name`, or `default` when it is unset or empty.
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
