@@ -4,5 +4,6 @@
 //! know this minute's words, however much else they know about the victim.
 
 pub mod derive;
+pub mod words;
 
 pub use derive::{Check, PairSecret, Role, Schedule, WordPair};
