@@ -30,6 +30,10 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(routes::pages::router())
         .merge(crate::web::router(state.clone()))
+        .route(
+            "/v1/dualconfirm/live",
+            axum::routing::get(routes::dualconfirm_ws::live),
+        )
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))

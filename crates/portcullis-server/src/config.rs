@@ -63,6 +63,33 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// Running several nodes on one database.
     pub cluster: ClusterConfig,
+    /// DualConfirm: rotating words for advisors and clients on calls.
+    pub dualconfirm: DualConfirmConfig,
+}
+
+/// DualConfirm timing and limits.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DualConfirmConfig {
+    /// Seconds per word window.
+    pub window_secs: i64,
+    /// Seconds into a window during which the previous window's word is still accepted.
+    pub grace_secs: i64,
+    /// A party inactive this long (seconds) ends the pair's session.
+    pub inactivity_secs: i64,
+    /// Checks of a heard word allowed per party and window.
+    pub max_checks_per_window: u32,
+}
+
+impl Default for DualConfirmConfig {
+    fn default() -> Self {
+        Self {
+            window_secs: 60,
+            grace_secs: 10,
+            inactivity_secs: 180,
+            max_checks_per_window: 5,
+        }
+    }
 }
 
 /// Several nodes on one database (and, optionally, one Redis).
@@ -163,6 +190,7 @@ impl Default for Config {
             forward_auth: Default::default(),
             redis_url: None,
             cluster: ClusterConfig::default(),
+            dualconfirm: DualConfirmConfig::default(),
         }
     }
 }
@@ -448,6 +476,18 @@ impl Config {
                         .into(),
                 ));
             }
+        }
+        let dc = &self.dualconfirm;
+        if dc.window_secs < 2
+            || !(0..dc.window_secs).contains(&dc.grace_secs)
+            || dc.inactivity_secs < 1
+            || dc.max_checks_per_window < 1
+        {
+            return Err(ConfigError::Invalid(
+                "dualconfirm: window_secs must be at least 2, grace_secs below it, \
+                 inactivity_secs and max_checks_per_window positive"
+                    .into(),
+            ));
         }
         if !(10..=60_000).contains(&self.cluster.revocation_poll_ms)
             || !(1..=10_000).contains(&self.cluster.redis_timeout_ms)

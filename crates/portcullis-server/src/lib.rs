@@ -86,7 +86,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         )),
         None => None,
     };
+    let (dualconfirm_audit, dualconfirm_notes) = tokio::sync::mpsc::unbounded_channel();
     Ok(AppState::new(Inner {
+        dualconfirm: services::dualconfirm::hub::Hub::new(
+            config.dualconfirm.clone(),
+            dualconfirm_audit,
+        ),
+        dualconfirm_audit: std::sync::Mutex::new(Some(dualconfirm_notes)),
         limits: RateLimits::new(&config.rate_limit, redis.clone()),
         cluster: Cluster::new(redis, now),
         verified: VerifiedSessions::new(verified::CAPACITY),
@@ -208,7 +214,20 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tokio::spawn(housekeeping(state.clone())),
         tokio::spawn(cluster::follow_revocations(state.clone())),
         tokio::spawn(cluster::follow_announcements(state.clone())),
+        tokio::spawn(services::dualconfirm::run_ticker(state.clone())),
     ];
+    let notes = state
+        .dualconfirm_audit
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    let mut workers = workers;
+    if let Some(notes) = notes {
+        workers.push(tokio::spawn(services::dualconfirm::run_audit_worker(
+            state.clone(),
+            notes,
+        )));
+    }
     let app = app::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async {

@@ -43,6 +43,12 @@ pub struct Inner {
     pub limits: RateLimits,
     /// What this node knows of the others: recent revocations, Redis.
     pub cluster: crate::cluster::Cluster,
+    /// DualConfirm presence, sessions and words on this node.
+    pub dualconfirm: crate::services::dualconfirm::hub::Hub,
+    /// Taken once by the DualConfirm audit worker.
+    pub dualconfirm_audit: std::sync::Mutex<
+        Option<tokio::sync::mpsc::UnboundedReceiver<crate::services::dualconfirm::hub::AuditNote>>,
+    >,
     /// Sessions verified recently on the forward-auth path.
     pub verified: crate::verified::VerifiedSessions,
     /// WebAuthn relying party.

@@ -1,6 +1,8 @@
 //! HTTP routes. Handlers are thin: extract, call a service, map the result.
 
 pub mod accounts;
+pub mod dualconfirm;
+pub mod dualconfirm_ws;
 pub mod factors;
 pub mod forward_auth;
 pub mod me;
@@ -22,7 +24,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Portcullis", description = "Authentication server for microservices."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"))
+    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"))
 )]
 struct ApiDoc;
 
@@ -56,4 +58,5 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(password::router())
         .merge(ops::router())
         .merge(forward_auth::router())
+        .merge(dualconfirm::router())
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod clients;
 pub mod credentials;
+pub mod dualconfirm;
 pub mod factors;
 pub mod forward_auth;
 pub mod login;

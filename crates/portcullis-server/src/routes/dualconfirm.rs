@@ -1,0 +1,241 @@
+//! `/v1/dualconfirm/…`: pairs, invitations, the current words and the check of a heard word.
+//! The live feed is the WebSocket in [`super::dualconfirm_ws`].
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use portcullis_core::dualconfirm::words::Language;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{AdminSession, ApiJson, AuthSession, ClientInfo};
+use crate::services::dualconfirm::hub::{CheckRefusal, Words};
+use crate::services::dualconfirm::pairs::{self, PairView};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_pairs, create_pair))
+        .routes(routes!(update_pair, remove_pair))
+        .routes(routes!(invite))
+        .routes(routes!(accept))
+        .routes(routes!(words))
+        .routes(routes!(check))
+}
+
+fn language(code: Option<&str>) -> Result<Language, ApiError> {
+    code.unwrap_or("en")
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid-language", "language must be en or fr"))
+}
+
+/// An administrator pairs an advisor with a client.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPair {
+    /// Account id of the advisor (role `advisor`).
+    advisor_id: String,
+    /// Account id of the client (role `client`).
+    client_id: String,
+    /// `en` (default) or `fr`.
+    language: Option<String>,
+}
+
+/// Pairs the caller may see: an administrator all, an advisor their clients, a client their
+/// advisors.
+#[utoipa::path(get, path = "/v1/dualconfirm/pairs", tag = "dualconfirm", security(("bearer" = [])),
+    responses((status = 200, body = [PairView]), (status = 401, body = Problem)))]
+async fn list_pairs(
+    State(state): State<AppState>,
+    auth: AuthSession,
+) -> ApiResult<Json<Vec<PairView>>> {
+    let mut out = Vec::new();
+    for p in pairs::visible_to(&state, &auth).await? {
+        out.push(pairs::view(&state, &p).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Creates a pair (administrators).
+#[utoipa::path(post, path = "/v1/dualconfirm/pairs", tag = "dualconfirm", security(("bearer" = [])),
+    request_body = NewPair,
+    responses((status = 201, body = PairView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn create_pair(
+    State(state): State<AppState>,
+    AdminSession(admin): AdminSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<NewPair>,
+) -> ApiResult<(StatusCode, Json<PairView>)> {
+    let id = |s: &str| {
+        s.parse()
+            .map_err(|_| ApiError::bad_request("invalid-id", "not an account id"))
+    };
+    let record = pairs::create(
+        &state,
+        id(&req.advisor_id)?,
+        id(&req.client_id)?,
+        language(req.language.as_deref())?,
+        format!("admin:{}", admin.account),
+        Some(&client),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(pairs::view(&state, &record).await?),
+    ))
+}
+
+/// A change to a pair.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairUpdate {
+    /// `en` or `fr`: the list both sides' words come from.
+    language: String,
+}
+
+/// Either side changes the pair's word language.
+#[utoipa::path(patch, path = "/v1/dualconfirm/pairs/{id}", tag = "dualconfirm", security(("bearer" = [])),
+    request_body = PairUpdate,
+    responses((status = 200, body = PairView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn update_pair(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PairUpdate>,
+) -> ApiResult<Json<PairView>> {
+    let record = pairs::set_language(&state, &auth, &id, language(Some(&req.language))?).await?;
+    Ok(Json(pairs::view(&state, &record).await?))
+}
+
+/// Removes a pair: an administrator, or either of its sides.
+#[utoipa::path(delete, path = "/v1/dualconfirm/pairs/{id}", tag = "dualconfirm", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn remove_pair(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if !auth.has_role("admin") {
+        pairs::own(&state, &auth, &id).await?;
+    }
+    pairs::remove(&state, &id, auth.account.to_string(), Some(&client)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An advisor invites a client by e-mail.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Invitation {
+    /// The client's e-mail address.
+    client_email: String,
+    /// `en` (default) or `fr`.
+    language: Option<String>,
+}
+
+/// An advisor invites a client. The answer is 202 whether or not such a client exists; an
+/// invited client finds the pair (status `invited`) in their list and accepts it.
+#[utoipa::path(post, path = "/v1/dualconfirm/invitations", tag = "dualconfirm", security(("bearer" = [])),
+    request_body = Invitation,
+    responses((status = 202), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn invite(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<Invitation>,
+) -> ApiResult<StatusCode> {
+    let language = language(req.language.as_deref())?;
+    pairs::invite(&state, &auth, &req.client_email, language, &client).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The invited client accepts.
+#[utoipa::path(post, path = "/v1/dualconfirm/pairs/{id}/accept", tag = "dualconfirm", security(("bearer" = [])),
+    responses((status = 200, body = PairView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn accept(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PairView>> {
+    let record = pairs::accept(&state, &auth, &id, &client).await?;
+    Ok(Json(pairs::view(&state, &record).await?))
+}
+
+fn not_live() -> ApiError {
+    ApiError::Conflict(
+        "no live DualConfirm session: both parties must have their console open and be active",
+    )
+}
+
+/// The caller's word to say and the word to expect, while both parties are present.
+#[utoipa::path(get, path = "/v1/dualconfirm/pairs/{id}/words", tag = "dualconfirm", security(("bearer" = [])),
+    responses((status = 200, body = Words), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn words(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Words>> {
+    let (pair, side) = pairs::own(&state, &auth, &id).await?;
+    state
+        .dualconfirm
+        .words(&pair.id, side, state.now())
+        .map(Json)
+        .ok_or_else(not_live)
+}
+
+/// A word heard on the call.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Heard {
+    /// What the other party said.
+    word: String,
+}
+
+/// The verdict on a heard word.
+#[derive(Serialize, ToSchema)]
+pub struct Verdict {
+    /// Whether it was the other party's word of this window (or of the previous one, just
+    /// after a rotation).
+    #[serde(rename = "match")]
+    matched: bool,
+    /// Checks left in this window.
+    attempts_left: u32,
+}
+
+/// Checks the word the caller heard. A mismatch alerts the other party and is audited.
+#[utoipa::path(post, path = "/v1/dualconfirm/pairs/{id}/check", tag = "dualconfirm", security(("bearer" = [])),
+    request_body = Heard,
+    responses((status = 200, body = Verdict), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+async fn check(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Heard>,
+) -> ApiResult<Json<Verdict>> {
+    if req.word.chars().count() > 64 {
+        return Err(ApiError::bad_request(
+            "invalid-word",
+            "a word is at most 64 characters",
+        ));
+    }
+    let (pair, side) = pairs::own(&state, &auth, &id).await?;
+    match state
+        .dualconfirm
+        .check(&pair.id, side, &req.word, state.now())
+    {
+        Ok(r) => Ok(Json(Verdict {
+            matched: r.matched,
+            attempts_left: r.attempts_left,
+        })),
+        Err(CheckRefusal::NotLive) => Err(not_live()),
+        Err(CheckRefusal::TooManyAttempts { retry_after }) => {
+            Err(ApiError::RateLimited { retry_after })
+        }
+    }
+}
