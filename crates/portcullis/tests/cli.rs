@@ -221,3 +221,72 @@ fn migrate_reports_the_backend() {
     let out = ok(&portcullis(dir.path(), &["migrate"]));
     assert!(out.contains("sqlite"), "{out}");
 }
+
+#[test]
+fn dualconfirm_pairs_are_managed_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let advisor = add_user(dir.path(), "advisor@example.com", &["advisor"]);
+    let client = add_user(dir.path(), "client@example.com", &["client"]);
+    add_user(dir.path(), "plain@example.com", &[]);
+    let pair = ok(&portcullis(
+        dir.path(),
+        &[
+            "dualconfirm",
+            "pair",
+            "add",
+            "--advisor",
+            "advisor@example.com",
+            "--client",
+            &client,
+            "--language",
+            "fr",
+        ],
+    ))
+    .trim()
+    .to_owned();
+    assert_eq!(pair.len(), 32, "a pair id: {pair}");
+
+    // The same pair twice, a client without the role, an unknown language: refused.
+    for args in [
+        vec!["--advisor", &advisor, "--client", &client],
+        vec!["--advisor", &advisor, "--client", "plain@example.com"],
+        vec![
+            "--advisor",
+            &advisor,
+            "--client",
+            &client,
+            "--language",
+            "de",
+        ],
+    ] {
+        let mut full = vec!["dualconfirm", "pair", "add"];
+        full.extend(args);
+        let out = portcullis(dir.path(), &full);
+        assert!(!out.status.success(), "{full:?} succeeded");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty());
+    }
+
+    let list = ok(&portcullis(dir.path(), &["dualconfirm", "pair", "list"]));
+    assert_eq!(list.lines().count(), 1, "{list}");
+    let line = list.lines().next().unwrap();
+    for part in [
+        pair.as_str(),
+        "active",
+        "fr",
+        &advisor,
+        "client@example.com",
+    ] {
+        assert!(line.contains(part), "{part} missing from {line}");
+    }
+    ok(&portcullis(
+        dir.path(),
+        &["dualconfirm", "pair", "remove", &pair],
+    ));
+    assert_eq!(
+        ok(&portcullis(dir.path(), &["dualconfirm", "pair", "list"])),
+        ""
+    );
+    let again = portcullis(dir.path(), &["dualconfirm", "pair", "remove", &pair]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no such pair"));
+}

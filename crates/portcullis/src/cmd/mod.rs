@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod client;
+pub mod dualconfirm;
 pub mod keys;
 pub mod user;

@@ -64,7 +64,7 @@ pub enum UserCommand {
     },
 }
 
-async fn find(state: &AppState, who: &str) -> anyhow::Result<AccountRecord> {
+pub(crate) async fn find(state: &AppState, who: &str) -> anyhow::Result<AccountRecord> {
     let found = if let Ok(id) = who.parse::<AccountId>() {
         state.store.accounts.get(id).await?
     } else {

@@ -1,0 +1,91 @@
+//! `portcullis dualconfirm pair add | list | remove`: who verifies whom on calls, managed
+//! offline by an operator (the same rules as the administrators' API).
+
+use clap::Subcommand;
+use portcullis_core::dualconfirm::words::Language;
+use portcullis_server::config::Config;
+use portcullis_server::error::ApiError;
+use portcullis_server::services::dualconfirm::pairs;
+
+use crate::cmd::user::find;
+
+#[derive(Subcommand, Debug)]
+pub enum DualConfirmCommand {
+    /// Advisor–client pairs.
+    #[command(subcommand)]
+    Pair(PairCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PairCommand {
+    /// Pair an advisor (role `advisor`) with a client (role `client`); prints the pair id.
+    Add {
+        /// The advisor's e-mail address or account id.
+        #[arg(long)]
+        advisor: String,
+        /// The client's e-mail address or account id.
+        #[arg(long)]
+        client: String,
+        /// Word language: `en` or `fr`.
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
+    /// List pairs (id, status, language, advisor, client).
+    List,
+    /// Remove a pair; its words stop at once.
+    Remove {
+        /// Pair id.
+        id: String,
+    },
+}
+
+fn err(e: ApiError) -> anyhow::Error {
+    match e {
+        ApiError::NotFound => anyhow::anyhow!("no such pair"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+pub async fn run(config: Config, cmd: DualConfirmCommand) -> anyhow::Result<()> {
+    let state = portcullis_server::build_state(config).await?;
+    let DualConfirmCommand::Pair(cmd) = cmd;
+    match cmd {
+        PairCommand::Add {
+            advisor,
+            client,
+            language,
+        } => {
+            let language: Language = language
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--language must be en or fr"))?;
+            let advisor = find(&state, &advisor).await?;
+            let client = find(&state, &client).await?;
+            let pair = pairs::create(&state, advisor.id, client.id, language, "cli".into(), None)
+                .await
+                .map_err(err)?;
+            println!("{}", pair.id);
+        }
+        PairCommand::List => {
+            for p in state.store.pairs.list().await? {
+                let view = pairs::view(&state, &p).await.map_err(err)?;
+                println!(
+                    "{}\t{}\t{}\tadvisor {} <{}>\tclient {} <{}>",
+                    view.id,
+                    view.status,
+                    view.language,
+                    view.advisor.id,
+                    view.advisor.name,
+                    view.client.id,
+                    view.client.name
+                );
+            }
+        }
+        PairCommand::Remove { id } => {
+            pairs::remove(&state, &id, "cli".into(), None)
+                .await
+                .map_err(err)?;
+            println!("removed {id}");
+        }
+    }
+    Ok(())
+}
