@@ -345,3 +345,27 @@ async fn an_advisor_invites_a_client_who_accepts() {
         .json();
     assert_eq!(list, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_closes_when_the_session_ends() {
+    let app = TestApp::builder().file_mail().spawn().await;
+    let client = person(&app, "client", &["client"]).await;
+    let mut socket = connect(&app, &client.access, None).await.unwrap();
+    app.delete("/v1/sessions/current", Some(&client.access), None)
+        .await
+        .expect(204);
+    let close = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                other => panic!("the socket ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed within 3 s");
+    let frame = close.expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 4001);
+    assert_eq!(connect(&app, &client.access, None).await.err(), Some(401));
+}
