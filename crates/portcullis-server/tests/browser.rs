@@ -685,3 +685,258 @@ async fn a_phone_and_e_mail_codes_are_added_on_the_page_and_a_texted_code_signs_
     kinds.sort();
     assert_eq!(kinds, ["email_otp", "sms"]);
 }
+
+/// Removes a file when dropped (also when the test fails).
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// DualConfirm's consoles: an advisor and a client, paired here, in two browser contexts
+/// (`tests/browser/dualconfirm.js`): matching words, a live rotation (4-second windows), a
+/// match, a mismatch that alerts the advisor, and both consoles reconnecting by themselves
+/// when their 30-second access tokens expire. The script reads the accounts from
+/// `accounts.json` in its screenshot folder (removed afterwards).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dualconfirm_consoles_show_matching_live_words_checks_and_alerts_in_chromium() {
+    use portcullis_core::dualconfirm::words::Language;
+    use portcullis_server::services::dualconfirm::pairs;
+
+    let app = TestApp::builder()
+        .configure(|c| {
+            c.dualconfirm.window_secs = 4;
+            c.dualconfirm.grace_secs = 1;
+            c.tokens.access_ttl_secs = 30;
+        })
+        .spawn()
+        .await;
+    let mut ids = Vec::new();
+    let mut accounts = serde_json::Map::new();
+    // The client's name is markup, which the pages must show as text.
+    for (role, name) in [
+        ("advisor", "Ada Advisor"),
+        ("client", "Colin <b>Client</b> & Co"),
+    ] {
+        let email = unique_email(&format!("dc-{role}"));
+        let password = strong_password();
+        let id = app.register_active(&email, &password).await;
+        app.set_roles(&id, &[role]).await;
+        let access = app.login(&email, &password).await.access;
+        let body = serde_json::json!({ "display_name": name });
+        app.patch("/v1/me", Some(&access), &body).await.expect(200);
+        ids.push(id.parse().unwrap());
+        accounts.insert(
+            role.to_owned(),
+            serde_json::json!({ "email": email, "password": password, "name": name }),
+        );
+    }
+    pairs::create(
+        &app.server().state,
+        ids[0],
+        ids[1],
+        Language::En,
+        "test".to_owned(),
+        None,
+    )
+    .await
+    .unwrap();
+
+    let shots = screenshot_dir().join("dualconfirm");
+    std::fs::create_dir_all(&shots).unwrap();
+    let file = shots.join("accounts.json");
+    std::fs::write(&file, serde_json::Value::Object(accounts).to_string()).unwrap();
+    let _remove = RemoveOnDrop(file);
+    run_browser_script(
+        &app,
+        "dualconfirm.js",
+        &shots,
+        &[
+            "31-advisor-console",
+            "32-client-console",
+            "33-client-match",
+            "34-client-mismatch",
+            "35-advisor-alert",
+        ],
+    )
+    .await;
+}
+
+/// An account with `roles`, signed in over the API: (id, access token).
+async fn dualconfirm_party(app: &TestApp, tag: &str, roles: &[&str]) -> (String, String) {
+    let email = unique_email(tag);
+    let password = strong_password();
+    let id = app.register_active(&email, &password).await;
+    app.set_roles(&id, roles).await;
+    (id, app.login(&email, &password).await.access)
+}
+
+/// The page's check of a heard word, without a browser: only with the session's CSRF token
+/// from our origin, only for the account's own pairs, only in a live session; JSON for the
+/// script, a page for a plain form. `/dualconfirm/ping` answers 204 to a live session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dualconfirm_page_checks_words_only_with_its_csrf_token_and_for_own_pairs() {
+    use futures_util::StreamExt as _;
+    use portcullis_core::dualconfirm::words::Language;
+    use portcullis_server::services::dualconfirm::pairs;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let app = TestApp::builder().file_mail().spawn().await;
+    let (advisor_id, advisor) = dualconfirm_party(&app, "dcp-advisor", &["advisor"]).await;
+    let (client_id, client) = dualconfirm_party(&app, "dcp-client", &["client"]).await;
+    let (_, stranger) = dualconfirm_party(&app, "dcp-stranger", &["client"]).await;
+    let (_, nobody) = dualconfirm_party(&app, "dcp-nobody", &[]).await;
+    let pair = pairs::create(
+        &app.server().state,
+        advisor_id.parse().unwrap(),
+        client_id.parse().unwrap(),
+        Language::En,
+        "test".to_owned(),
+        None,
+    )
+    .await
+    .unwrap();
+    let own = app.base.as_str();
+    let get = |path: &str, token: Option<&str>| {
+        let mut req = no_redirects().get(app.url(path));
+        if let Some(t) = token {
+            req = req.header(COOKIE, format!("portcullis_at={t}"));
+        }
+        req.send()
+    };
+
+    // Signed out: off to sign in. Without a DualConfirm role: no console.
+    for path in ["/dualconfirm", "/dualconfirm/ping"] {
+        let resp = get(path, None).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(resp.headers()[LOCATION], "/signin");
+    }
+    let resp = get("/dualconfirm", Some(&nobody)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = get("/security", Some(&nobody)).await.unwrap();
+    assert!(
+        !resp
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"href="/dualconfirm""#)
+    );
+    let resp = get("/security", Some(&client)).await.unwrap();
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains(r#"href="/dualconfirm""#)
+    );
+    let resp = get("/dualconfirm/ping", Some(&client)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let script = get("/assets/dualconfirm.js", None).await.unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+
+    let page = get("/dualconfirm", Some(&client)).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"data-console="client""#), "{html}");
+    assert!(
+        html.contains(&format!(r#"data-pair="{}""#, pair.id)),
+        "{html}"
+    );
+    let csrf = csrf_of(&html);
+    let cookie = format!("portcullis_at={client}");
+    let json_check = |cookie: String, origin: &str, fields: Vec<(&str, &str)>| {
+        no_redirects()
+            .post(app.url("/dualconfirm/check"))
+            .header(COOKIE, cookie)
+            .header(ORIGIN, origin)
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&fields))
+            .send()
+    };
+
+    // Without the token, with another session's, or from another origin: refused.
+    let stranger_page = get("/dualconfirm", Some(&stranger)).await.unwrap();
+    let stranger_csrf = csrf_of(&stranger_page.text().await.unwrap());
+    for (origin, token) in [
+        (own, ""),
+        (own, stranger_csrf.as_str()),
+        ("http://evil.example", csrf.as_str()),
+    ] {
+        let fields = vec![("csrf", token), ("pair", &pair.id), ("word", "anything")];
+        let resp = json_check(cookie.clone(), origin, fields).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{origin} {token}");
+    }
+    // Someone else's pair does not exist for the stranger.
+    let fields = vec![
+        ("csrf", stranger_csrf.as_str()),
+        ("pair", &pair.id),
+        ("word", "anything"),
+    ];
+    let resp = json_check(format!("portcullis_at={stranger}"), own, fields)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // No live session yet.
+    let fields = vec![("csrf", csrf.as_str()), ("pair", &pair.id), ("word", "x")];
+    let resp = json_check(cookie.clone(), own, fields).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("live"), "{body}");
+
+    // Both consoles connected (bearer sockets): the advisor's word matches.
+    let mut sockets = Vec::new();
+    for token in [&advisor, &client] {
+        let url = app.url("/v1/dualconfirm/live").replacen("http", "ws", 1);
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        sockets.push(tokio_tungstenite::connect_async(req).await.unwrap().0);
+    }
+    // The session is live once the client's socket hears its words.
+    let client_socket = &mut sockets[1];
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = client_socket.next().await {
+            if message
+                .to_text()
+                .is_ok_and(|t| t.contains(r#""type":"words""#))
+            {
+                return;
+            }
+        }
+        panic!("the socket closed before the words came");
+    })
+    .await
+    .expect("the words within 5 s");
+    let words_path = format!("/v1/dualconfirm/pairs/{}/words", pair.id);
+    let words = app.get(&words_path, Some(&client)).await.expect(200).json();
+    let expect = words["expect"].as_str().unwrap().to_owned();
+    let fields = vec![
+        ("csrf", csrf.as_str()),
+        ("pair", &pair.id),
+        ("word", &expect),
+    ];
+    let resp = json_check(cookie.clone(), own, fields).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let verdict: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(verdict["match"], true, "{verdict}");
+    assert_eq!(verdict["attempts_left"], 4, "{verdict}");
+    // A plain form (no script) gets a page with the verdict.
+    let resp = post_form(
+        &app,
+        "/dualconfirm/check",
+        &cookie,
+        Some(own),
+        &[("csrf", &csrf), ("pair", &pair.id), ("word", "notaword")],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("not the word to expect"), "{html}");
+    drop(sockets);
+}

@@ -1,7 +1,8 @@
 //! The frame every page shares: the document shell with its header and navigation, HTML
 //! escaping, and the stylesheet the binary serves itself (no third-party assets). The CSP
 //! allows only same-origin scripts; a page loads the passkey script only when it has a
-//! passkey form (`data-passkey`), and no page has inline script.
+//! passkey form (`data-passkey`) (the DualConfirm console adds its own script tag in its
+//! body), and no page has inline script.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};

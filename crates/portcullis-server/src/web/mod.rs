@@ -1,7 +1,8 @@
-//! The web pages people use: sign up, sign in (password, then a factor picker), and the
-//! security page (authenticator apps with their QR code, passkeys, recovery codes, sessions),
-//! all server-rendered HTML over the same services as the JSON API — no front-end build, no
-//! third-party assets; one stylesheet and one script (for WebAuthn, [`passkeys`]) served by
+//! The web pages people use: sign up, sign in (password, then a factor picker), the
+//! security page (authenticator apps with their QR code, passkeys, recovery codes, sessions)
+//! and the DualConfirm consoles ([`dualconfirm`]), all server-rendered HTML over the same
+//! services as the JSON API — no front-end build, no third-party assets; one stylesheet and
+//! two scripts (WebAuthn, [`passkeys`]; the console's live words, [`dualconfirm`]) served by
 //! the binary.
 //!
 //! A signed-in browser holds an ordinary session's tokens in two cookies ([`cookies`]); a
@@ -14,6 +15,7 @@ mod challenge;
 mod codes;
 pub(crate) mod cookies;
 mod csrf;
+mod dualconfirm;
 mod factors;
 pub(crate) mod layout;
 mod passkeys;
@@ -47,11 +49,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security/step-up", post(stepup::answer))
         .route("/security/step-up/send", post(stepup::send_code))
         .route("/signout", post(security::sign_out))
+        .route("/dualconfirm", get(dualconfirm::show))
+        .route("/dualconfirm/ping", get(dualconfirm::ping))
+        .route("/dualconfirm/check", post(dualconfirm::check))
+        .route("/dualconfirm/accept", post(dualconfirm::accept))
         .route_layer(middleware::from_fn_with_state(state, session::resolve));
     Router::new()
         .route("/", get(|| async { Redirect::to("/security") }))
         .route(layout::STYLESHEET, get(layout::stylesheet))
         .route(passkeys::SCRIPT, get(passkeys::script))
+        .route(dualconfirm::SCRIPT, get(dualconfirm::script))
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/signin", get(signin::show).post(signin::submit))
         .route(

@@ -117,6 +117,7 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Api
     let csrf = csrf_field(&session.csrf);
     Ok(format!(
         r#"<p>Signed in as <strong>{email}</strong>.</p>
+{dualconfirm}
 <h2 id="factors">Two-step sign-in</h2>
 {factors}
 {codes}
@@ -127,6 +128,7 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Api
 <h2 id="sessions">Where you are signed in</h2>
 {sessions}"#,
         email = escape(&profile.email),
+        dualconfirm = crate::web::dualconfirm::security_link(session),
         factors = factor_section(&list.factors, &csrf),
         codes = codes::section(&csrf),
         left = list.recovery_codes_left,

@@ -9,9 +9,10 @@
 //! minutes. Cookies that name no live session are cleared.
 //!
 //! Refresh tokens are single use: two requests racing with the same expired access token
-//! would look like reuse and end the session. The pages make one request at a time (no
-//! scripts, the stylesheet is outside this middleware), so only a double-submitted form
-//! after expiry can hit that, and it signs the person out rather than letting anyone in.
+//! would look like reuse and end the session. The pages make one request at a time (the
+//! stylesheet is outside this middleware, and the DualConfirm console queues its own
+//! requests), so only a double-submitted form, or two console tabs, after expiry can hit
+//! that, and it signs the person out rather than letting anyone in.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
