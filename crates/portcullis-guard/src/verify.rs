@@ -35,8 +35,15 @@ struct RawHeader {
     alg: String,
     typ: Option<String>,
     kid: Option<String>,
-    /// We understand no critical extension (RFC 7515 §4.1.11), so any `crit` is refused.
-    crit: Option<serde::de::IgnoredAny>,
+    /// We understand no critical extension (RFC 7515 §4.1.11), so any `crit` is refused,
+    /// `null` included (RFC 7515 wants an array there; found by the fuzzer).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// True whenever the field is present, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
 }
 
 /// Checks size, shape, `alg` and `typ`, and returns the `kid` to look up.
@@ -66,7 +73,7 @@ pub(crate) fn parse_header(token: &str) -> Result<String, GuardError> {
     let typ_ok = header.typ.as_deref().is_some_and(|t| {
         t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
     });
-    if !typ_ok || header.crit.is_some() {
+    if !typ_ok || header.crit {
         return Err(GuardError::WrongType);
     }
     header.kid.ok_or(GuardError::UnknownKey)

@@ -78,8 +78,15 @@ struct PeekedHeader {
     alg: String,
     typ: Option<String>,
     kid: Option<String>,
-    /// We understand no critical extension (RFC 7515 §4.1.11), so any `crit` is refused.
-    crit: Option<serde::de::IgnoredAny>,
+    /// We understand no critical extension (RFC 7515 §4.1.11), so any `crit` is refused,
+    /// `null` included (RFC 7515 wants an array there; found by the fuzzer).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// True whenever the field is present, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
 }
 
 /// Decodes the protected header of a compact JWS with exactly three parts.
@@ -161,7 +168,7 @@ impl TokenKeys {
         let typ_ok = header.typ.as_deref().is_some_and(|t| {
             t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
         });
-        if !typ_ok || header.crit.is_some() {
+        if !typ_ok || header.crit {
             return Err(TokenError::Malformed);
         }
         let key = header

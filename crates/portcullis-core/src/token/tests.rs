@@ -258,6 +258,7 @@ fn wrong_typ_and_crit_are_refused() {
         format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#),
         format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{kid}"}}"#),
         format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","crit":["exp"]}}"#),
+        format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","crit":null}}"#),
     ] {
         let token = format!(
             "{}.{}.{}",
