@@ -43,7 +43,7 @@ struct RawHeader {
 
 /// True whenever the field is present, whatever its value.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// Checks size, shape, `alg` and `typ`, and returns the `kid` to look up.

@@ -86,7 +86,7 @@ struct PeekedHeader {
 
 /// True whenever the field is present, whatever its value.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(d).map(|_| true)
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 /// Decodes the protected header of a compact JWS with exactly three parts.
