@@ -76,6 +76,10 @@ pub async fn live(
     match prepare(&state, &headers).await {
         Ok((auth, memberships)) => upgrade
             .max_message_size(MAX_INCOMING)
+            // Messages are a few hundred bytes; the 128 KiB default read buffer per socket
+            // would dominate the memory of 10,000 parties.
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(4 * 1024)
             .on_upgrade(move |socket| serve(state, auth, memberships, socket))
             .into_response(),
         Err(e) => e.into_response(),

@@ -26,8 +26,8 @@ pub const SOCKET_QUEUE: usize = 64;
 pub struct AuditNote {
     /// Event name, e.g. `dualconfirm.session_started`.
     pub event: &'static str,
-    /// The pair.
-    pub pair: String,
+    /// The pair (none for a record about many pairs).
+    pub pair: Option<String>,
     /// Details.
     pub detail: serde_json::Value,
 }
@@ -90,6 +90,9 @@ struct PairState {
     language: Language,
     sides: [Side; 2],
     live: bool,
+    /// The window whose words were pushed last (a session that starts just after a
+    /// boundary, before the ticker saw it, must not get the same words twice).
+    pushed: Option<u64>,
 }
 
 fn idx(role: Role) -> usize {
@@ -156,7 +159,7 @@ impl Hub {
     fn note(&self, event: &'static str, pair: &str, detail: serde_json::Value) {
         let _ = self.audit.send(AuditNote {
             event,
-            pair: pair.to_owned(),
+            pair: (!pair.is_empty()).then(|| pair.to_owned()),
             detail,
         });
     }
@@ -173,6 +176,7 @@ impl Hub {
                 language: m.language,
                 sides: Default::default(),
                 live: false,
+                pushed: None,
             });
             let side = &mut entry.sides[idx(m.role)];
             side.sockets.push(id);
@@ -264,20 +268,37 @@ impl Hub {
         st.window = window;
         let ids: Vec<String> = st.pairs.keys().cloned().collect();
         let mut delivered = 0;
+        let mut rotated_pairs = Vec::new();
         for pair in ids {
             let was_live = st.pairs.get(&pair).is_some_and(|p| p.live);
             self.refresh_pair(&mut st, &pair, now, None);
             let live = st.pairs.get(&pair).is_some_and(|p| p.live);
-            if rotated && was_live && live {
-                delivered += self.push_words(&st, &pair, now);
-                self.note(
-                    "dualconfirm.rotation_delivered",
-                    &pair,
-                    json!({"window": window}),
-                );
+            let fresh = st
+                .pairs
+                .get(&pair)
+                .is_some_and(|p| p.pushed != Some(window));
+            if rotated && was_live && live && fresh {
+                delivered += self.push_words(&mut st, &pair, now);
+                rotated_pairs.push(pair);
             }
         }
+        // One record per rotation names every pair it reached: thousands of pairs rotate in
+        // the same instant, and a record each would queue thousands of chained writes
+        // behind the delivery.
+        if !rotated_pairs.is_empty() {
+            self.note(
+                "dualconfirm.rotation_delivered",
+                "",
+                json!({"window": window, "pairs": rotated_pairs, "sockets": delivered}),
+            );
+        }
         delivered
+    }
+
+    /// Milliseconds from `now_ms` (unix) to the next window boundary.
+    pub fn millis_to_rotation(&self, now_ms: u64) -> u64 {
+        let window_ms = u64::try_from(self.config.window_secs.max(1)).unwrap_or(1) * 1000;
+        window_ms - now_ms % window_ms
     }
 
     /// The caller's words, while the session is live.
@@ -416,7 +437,6 @@ impl Hub {
                 json!({"reason": reason}),
             );
         }
-        let st = &*st;
         if live != was || changed.is_some() {
             for role in [Role::Client, Role::Advisor] {
                 self.send_presence(st, pair, role, now);
@@ -467,19 +487,31 @@ impl Hub {
     }
 
     /// Pushes the current words to both sides; returns how many sockets got them.
-    fn push_words(&self, st: &State, pair: &str, now: i64) -> usize {
+    fn push_words(&self, st: &mut State, pair: &str, now: i64) -> usize {
+        let window = self.schedule().window_at(now);
+        if let Some(p) = st.pairs.get_mut(pair) {
+            p.pushed = Some(window);
+        }
+        let st = &*st;
         let Some(p) = st.pairs.get(pair) else {
             return 0;
         };
         let mut sent = 0;
         for role in [Role::Client, Role::Advisor] {
             let words = self.words_of(pair, p, role, now);
-            let mut value = match serde_json::to_value(&words) {
-                Ok(v) => v,
-                Err(_) => continue,
-            };
-            value["type"] = json!("words");
-            let message: Push = value.to_string().into();
+            let message: Push = json!({
+                "type": "words",
+                "pair": words.pair,
+                "role": words.role,
+                "window": words.window,
+                "say": words.say,
+                "expect": words.expect,
+                "rotates_at": words.rotates_at,
+                "window_secs": words.window_secs,
+                "language": words.language,
+            })
+            .to_string()
+            .into();
             for s in &p.sides[idx(role)].sockets {
                 if let Some(sock) = st.sockets.get(s)
                     && sock.tx.try_send(message.clone()).is_ok()
@@ -489,5 +521,116 @@ impl Hub {
             }
         }
         sent
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failure is a test failure"
+)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_800_000_000; // a multiple of 60: a window boundary
+
+    fn hub() -> (Hub, mpsc::UnboundedReceiver<AuditNote>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let config = DualConfirmConfig {
+            window_secs: 60,
+            grace_secs: 10,
+            inactivity_secs: 180,
+            max_checks_per_window: 5,
+        };
+        (Hub::new(config, tx), rx)
+    }
+
+    fn join(hub: &Hub, role: Role, now: i64) -> (u64, mpsc::Receiver<Push>) {
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let m = Membership {
+            pair: "p".into(),
+            secret: PairSecret::from_bytes([9; 32]),
+            language: Language::En,
+            role,
+        };
+        (hub.connect(vec![m], tx, now), rx)
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Push>, kind: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        while let Ok(m) = rx.try_recv() {
+            let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+            if v["type"] == kind {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    fn events(rx: &mut mpsc::UnboundedReceiver<AuditNote>) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        while let Ok(n) = rx.try_recv() {
+            out.push(n.event);
+        }
+        out
+    }
+
+    #[test]
+    fn words_only_while_both_are_present_and_once_per_window() {
+        let (hub, mut audit) = hub();
+        hub.tick(T0 - 1);
+        let (_c, mut client) = join(&hub, Role::Client, T0 + 1);
+        assert!(hub.words("p", Role::Client, T0 + 1).is_none());
+        let (advisor_socket, mut advisor) = join(&hub, Role::Advisor, T0 + 1);
+        assert_eq!(drain(&mut client, "words").len(), 1);
+        assert_eq!(drain(&mut advisor, "words").len(), 1);
+        // The ticker sees the boundary after the session started in it: no second push.
+        hub.tick(T0 + 1);
+        assert!(drain(&mut client, "words").is_empty());
+        // The next boundary pushes new words to both.
+        assert_eq!(hub.tick(T0 + 60), 2);
+        let next = drain(&mut client, "words");
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0]["window"].as_u64(), Some((T0 / 60 + 1) as u64));
+        assert_eq!(drain(&mut advisor, "words").len(), 1);
+        hub.disconnect(advisor_socket, T0 + 61);
+        assert!(hub.words("p", Role::Client, T0 + 61).is_none());
+        assert_eq!(hub.tick(T0 + 120), 0, "no words without the advisor");
+        let log = events(&mut audit);
+        assert!(log.contains(&"dualconfirm.session_started"));
+        assert!(log.contains(&"dualconfirm.rotation_delivered"));
+        assert!(log.contains(&"dualconfirm.session_ended"));
+    }
+
+    #[test]
+    fn inactivity_ends_the_session_and_activity_restarts_it() {
+        let (hub, mut audit) = hub();
+        let (client_socket, mut client) = join(&hub, Role::Client, T0);
+        let (advisor_socket, _advisor) = join(&hub, Role::Advisor, T0);
+        assert!(hub.words("p", Role::Client, T0 + 100).is_some());
+        hub.activity(client_socket, T0 + 100);
+        hub.tick(T0 + 179);
+        assert!(hub.words("p", Role::Client, T0 + 179).is_some());
+        // The advisor did nothing for 180 s.
+        hub.tick(T0 + 180);
+        assert!(hub.words("p", Role::Client, T0 + 180).is_none());
+        let presence = drain(&mut client, "presence");
+        let last = presence.last().unwrap();
+        assert_eq!(
+            (last["connected"].as_bool(), last["active"].as_bool()),
+            (Some(true), Some(false))
+        );
+        assert_eq!(last["session"], "waiting");
+        assert!(hub.check("p", Role::Client, "anything", T0 + 181) == Err(CheckRefusal::NotLive));
+        hub.activity(advisor_socket, T0 + 200);
+        assert!(hub.words("p", Role::Client, T0 + 200).is_some());
+        let log = events(&mut audit);
+        assert_eq!(
+            log.iter()
+                .filter(|e| **e == "dualconfirm.session_started")
+                .count(),
+            2
+        );
     }
 }

@@ -17,7 +17,7 @@ pub async fn run_audit_worker(state: AppState, mut notes: mpsc::UnboundedReceive
             &state,
             note.event,
             None,
-            Some(note.pair.clone()),
+            note.pair.clone(),
             None,
             note.detail,
         )
@@ -28,12 +28,16 @@ pub async fn run_audit_worker(state: AppState, mut notes: mpsc::UnboundedReceive
     }
 }
 
-/// Drives rotations and inactivity: ticks the hub every 100 ms until aborted.
+/// Drives rotations and inactivity until aborted: ticks the hub at each window boundary
+/// (a few milliseconds after it, so the clock's second has turned) and at least every
+/// 500 ms for inactivity.
 pub async fn run_ticker(state: AppState) {
-    let mut interval = tokio::time::interval(Duration::from_millis(100));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        interval.tick().await;
+        let wait = state
+            .dualconfirm
+            .millis_to_rotation(state.clock.now_millis())
+            .min(500);
+        tokio::time::sleep(Duration::from_millis(wait + 2)).await;
         let delivered = state.dualconfirm.tick(state.now());
         if delivered > 0 {
             metrics::counter!("portcullis_dualconfirm_words_delivered_total")
