@@ -131,28 +131,28 @@ fn identity(
 ) -> Result<HeaderMap, ApiError> {
     let claims = &verified.session.claims;
     let now = state.now();
-    let token = verified.internal_token(audience, ttl_secs, now, || {
+    verified.identity_headers(audience, ttl_secs, now, || {
         let jti = uuid::Uuid::from_bytes(state.random::<16>())
             .simple()
             .to_string();
         let internal = forward_auth::internal_claims(claims, audience, ttl_secs, now, jti);
         let exp = internal.exp;
-        Ok((state.keys().sign(&internal)?, exp))
-    })?;
-    let mut out = HeaderMap::new();
-    let values = [
-        ("x-portcullis-subject", claims.sub.clone()),
-        ("x-portcullis-roles", claims.roles.join(",")),
-        ("x-portcullis-session", claims.sid.clone()),
-        ("x-portcullis-acr", claims.acr.clone()),
-        ("x-portcullis-token", token),
-    ];
-    for (name, value) in values {
-        let value = HeaderValue::from_str(&value)
-            .map_err(|_| ApiError::Internal(format!("{name} is not a valid header value")))?;
-        out.insert(HeaderName::from_static(name), value);
-    }
-    Ok(out)
+        let token = state.keys().sign(&internal)?;
+        let mut out = HeaderMap::new();
+        let values = [
+            ("x-portcullis-subject", claims.sub.clone()),
+            ("x-portcullis-roles", claims.roles.join(",")),
+            ("x-portcullis-session", claims.sid.clone()),
+            ("x-portcullis-acr", claims.acr.clone()),
+            ("x-portcullis-token", token),
+        ];
+        for (name, value) in values {
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| ApiError::Internal(format!("{name} is not a valid header value")))?;
+            out.insert(HeaderName::from_static(name), value);
+        }
+        Ok((out, exp))
+    })
 }
 
 fn step_up(refusal: &Refusal) -> Response {
