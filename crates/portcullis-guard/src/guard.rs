@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
 
-use crate::cache::{Revocations, VerifiedCache, token_hash};
+use crate::cache::{Revocations, VerifiedCache};
 use crate::config::acr_satisfies;
 use crate::verify::{self, Expect, MAX_TOKEN_BYTES};
 use crate::{GuardConfig, GuardError, JwksCache, Rejection, Requirement, Verified};
@@ -125,11 +125,10 @@ impl Guard {
         }
         let now = (self.clock)();
         let leeway = i64::try_from(inner.config.leeway.as_secs()).unwrap_or(i64::MAX);
-        let hash = token_hash(token);
-        if let Some(claims) = inner.cache.get(&hash) {
+        if let Some(claims) = inner.cache.get(token) {
             inner.cache_hits.fetch_add(1, Ordering::Relaxed);
             if let Err(err) = verify::check_window(&claims, leeway, now) {
-                inner.cache.remove(&hash);
+                inner.cache.remove(token);
                 return Err(err);
             }
             if inner.revocations.is_revoked(&claims.sid) {
@@ -149,7 +148,7 @@ impl Guard {
         if inner.revocations.is_revoked(&claims.sid) {
             return Err(GuardError::Revoked);
         }
-        inner.cache.insert(hash, Arc::clone(&claims), now);
+        inner.cache.insert(token, Arc::clone(&claims), now);
         Ok(Verified::new(claims))
     }
 

@@ -53,13 +53,7 @@ enum Command {
     Audit(cmd::audit::AuditCommand),
     /// Measure throughput on this machine.
     #[command(subcommand)]
-    Bench(BenchCommand),
-}
-
-#[derive(Subcommand, Debug)]
-enum BenchCommand {
-    /// Password hashing bound, end-to-end logins, token signing and verification.
-    Login(bench::BenchArgs),
+    Bench(bench::BenchCommand),
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -102,7 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dualconfirm(c) => cmd::dualconfirm::run(config, c).await,
         Command::Keys(c) => cmd::keys::run(config, c).await,
         Command::Audit(c) => cmd::audit::run(config, c).await,
-        Command::Bench(BenchCommand::Login(args)) => bench::run(args).await,
+        Command::Bench(c) => bench::run(c).await,
     }
 }
 
