@@ -147,7 +147,10 @@ async fn serve(
             },
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if text.as_str().contains("\"active\"") {
+                    let kind = serde_json::from_str::<serde_json::Value>(text.as_str())
+                        .ok()
+                        .and_then(|v| v["type"].as_str().map(str::to_owned));
+                    if kind.as_deref() == Some("active") {
                         hub.activity(id, state.now());
                     }
                 }
