@@ -3,8 +3,8 @@
 //! Tokens are verified offline against Portcullis's published key set ([`JwksCache`]):
 //! `EdDSA` only (`alg: none`, HMAC and every other algorithm are refused before a key is
 //! chosen), `typ: at+jwt`, the configured `iss` and `aud`, `exp`/`nbf` with a leeway, and at
-//! most 8 KiB. Each refusal is a distinct [`GuardError`]. Verified tokens are cached by the
-//! SHA-256 of their text until they expire, and [`Guard::revoke_session`] refuses every token
+//! most 8 KiB. Each refusal is a distinct [`GuardError`]. Verified tokens are cached until they
+//! expire (found by a keyed hash of the signature, confirmed against the whole token text), and [`Guard::revoke_session`] refuses every token
 //! of a session from then on.
 //!
 //! Routes demand a [`Requirement`] (roles, `acr`, `max_age`) through a [`GuardLayer`];
