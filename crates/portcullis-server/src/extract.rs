@@ -114,6 +114,23 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
         .then_some(token.trim())
 }
 
+/// The bearer token of `Authorization`, else the pages' access cookie: how callers that
+/// browsers reach directly (forward-auth, the DualConfirm feed) find the access token.
+pub fn bearer_or_access_cookie(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned())
+        .or_else(|| {
+            crate::web::cookies::read(headers, crate::web::cookies::Cookies::of(state).access())
+        })
+}
+
 /// Verifies an access token and that its session is still live.
 ///
 /// # Errors

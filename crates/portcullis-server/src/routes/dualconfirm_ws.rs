@@ -2,8 +2,9 @@
 //! rotation, the other party's presence, session changes and mismatch alerts.
 //!
 //! Authenticated with the access token (`Authorization: Bearer`, or the pages' access cookie,
-//! which a browser sends with the upgrade); a browser's `Origin` must be one of ours, so a
-//! foreign page cannot ride the cookie. The socket closes (code 4001) when the token expires
+//! which a browser sends with the upgrade); a browser's `Origin` must be one of ours (the
+//! pages' own rule, [`crate::web::csrf::same_origin`]), so a foreign page cannot ride the
+//! cookie. The socket closes (code 4001) when the token expires
 //! or its session is revoked; the console reconnects with a fresh token and resumes: on
 //! every connection the hub sends the current presence and, in a live session, the words.
 //!
@@ -11,7 +12,7 @@
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt as _, StreamExt as _};
 use portcullis_store::model::PairStatus;
@@ -19,53 +20,16 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
-use crate::extract::{AuthSession, authenticate};
+use crate::extract::{AuthSession, authenticate, bearer_or_access_cookie};
 use crate::services::dualconfirm::hub::{Membership, SOCKET_QUEUE};
 use crate::services::dualconfirm::pairs;
 use crate::state::AppState;
-use crate::web::cookies::{self, Cookies};
 
 /// Close code sent when the token expires or the session ends.
 const CLOSE_REAUTHENTICATE: u16 = 4001;
 
 /// Largest message accepted from a console.
 const MAX_INCOMING: usize = 1024;
-
-/// Origins a browser may open the socket from: the public URL (and `localhost` for a
-/// loopback IP, as for passkeys), the WebAuthn origins and the CORS origins.
-fn origin_allowed(state: &AppState, origin: &str) -> bool {
-    let config = &state.config;
-    let mut allowed: Vec<String> = Vec::new();
-    if let Ok(public) = url::Url::parse(&state.public_url) {
-        allowed.push(public.origin().ascii_serialization());
-        if matches!(public.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))) {
-            let mut local = public.clone();
-            if local.set_host(Some("localhost")).is_ok() {
-                allowed.push(local.origin().ascii_serialization());
-            }
-        }
-    }
-    allowed.extend(
-        config
-            .webauthn
-            .origins
-            .iter()
-            .chain(&config.cors.allowed_origins)
-            .filter_map(|o| url::Url::parse(o).ok())
-            .map(|u| u.origin().ascii_serialization()),
-    );
-    allowed.iter().any(|a| a == origin)
-}
-
-fn token(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_owned())
-        .or_else(|| cookies::read(headers, Cookies::of(state).access()))
-}
 
 /// Upgrades to the live feed of the caller's pairs.
 pub async fn live(
@@ -90,15 +54,14 @@ async fn prepare(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(AuthSession, Vec<Membership>), ApiError> {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or_default();
-        if !origin_allowed(state, origin) {
-            return Err(ApiError::Forbidden(
-                "this origin may not open the DualConfirm feed",
-            ));
-        }
+    // The pages' cookie rides along with the upgrade, so a browser must come from our pages
+    // (the rule the pages' forms follow).
+    if !crate::web::csrf::same_origin(state, headers) {
+        return Err(ApiError::Forbidden(
+            "this origin may not open the DualConfirm feed",
+        ));
     }
-    let token = token(state, headers).ok_or(ApiError::Unauthenticated(
+    let token = bearer_or_access_cookie(state, headers).ok_or(ApiError::Unauthenticated(
         "a bearer access token is required",
     ))?;
     let auth = authenticate(state, &token).await?;

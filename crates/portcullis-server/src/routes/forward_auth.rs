@@ -27,10 +27,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
+use crate::extract::bearer_or_access_cookie;
 use crate::services::forward_auth::{self, Refusal};
 use crate::state::AppState;
 use crate::verified::{self, Verified};
-use crate::web::cookies::{self, Cookies};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(forward_auth))
@@ -85,7 +85,7 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<HeaderMap, Deni
     let rule = config
         .find(method, host, uri)
         .ok_or(ApiError::Forbidden("no rule allows this request"))?;
-    let token = token_of(state, headers);
+    let token = bearer_or_access_cookie(state, headers);
     let session = match (rule.public, token) {
         (true, Some(t)) => verified::authenticate(state, &t).await.ok(),
         (true, None) => None,
@@ -110,17 +110,6 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<HeaderMap, Deni
         Some(audience) => Ok(identity(state, &session, audience, config.token_ttl_secs)?),
         None => Ok(HeaderMap::new()),
     }
-}
-
-/// The bearer token, else the page session's access cookie.
-fn token_of(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_owned());
-    bearer.or_else(|| cookies::read(headers, Cookies::of(state).access()))
 }
 
 fn identity(

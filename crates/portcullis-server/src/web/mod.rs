@@ -14,7 +14,7 @@
 mod challenge;
 mod codes;
 pub(crate) mod cookies;
-mod csrf;
+pub(crate) mod csrf;
 mod dualconfirm;
 mod factors;
 pub(crate) mod layout;
