@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use jsonwebtoken::DecodingKey;
-use portcullis_core::token::{Jwk, Jwks};
+use ed25519_dalek::VerifyingKey;
+use portcullis_core::token::{Jwk, Jwks, jws};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -35,7 +35,8 @@ pub struct JwksCache {
 
 #[derive(Default)]
 struct KeySet {
-    by_kid: HashMap<String, Arc<DecodingKey>>,
+    /// Keys decoded once per fetch (the curve point decompressed), not once per token.
+    by_kid: HashMap<String, VerifyingKey>,
     fetched_at: Option<Instant>,
 }
 
@@ -73,7 +74,7 @@ impl JwksCache {
     /// # Errors
     /// [`GuardError::UnknownKey`] if the key is not in the set after any allowed refresh;
     /// [`GuardError::JwksUnavailable`] if no key set has ever been fetched successfully.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, GuardError> {
+    pub async fn key(&self, kid: &str) -> Result<VerifyingKey, GuardError> {
         let (found, stale) = self.lookup(kid);
         if let Some(key) = found {
             if stale {
@@ -155,7 +156,7 @@ impl JwksCache {
     }
 
     /// The key for `kid` if held, and whether the set is due for a periodic refresh.
-    fn lookup(&self, kid: &str) -> (Option<Arc<DecodingKey>>, bool) {
+    fn lookup(&self, kid: &str) -> (Option<VerifyingKey>, bool) {
         let set = self.read();
         let stale = set
             .fetched_at
@@ -200,14 +201,11 @@ impl JwksCache {
 }
 
 /// The usable keys of a set: Ed25519 signing keys only; anything else is skipped.
-fn decoding_keys(jwks: &Jwks) -> HashMap<String, Arc<DecodingKey>> {
+fn decoding_keys(jwks: &Jwks) -> HashMap<String, VerifyingKey> {
     jwks.keys
         .iter()
         .filter(|k| usable(k))
-        .filter_map(|k| {
-            let key = DecodingKey::from_ed_components(&k.x).ok()?;
-            Some((k.kid.clone(), Arc::new(key)))
-        })
+        .filter_map(|k| Some((k.kid.clone(), jws::verifying_key(&k.x)?)))
         .collect()
 }
 

@@ -2,15 +2,15 @@
 //! shape, `alg`, `typ`), then the caller looks up the key named by `kid`, then the signature
 //! and claims are checked against the caller's `now`.
 //!
-//! Deciding `alg` from our own parse of the header, before jsonwebtoken sees the token, is
-//! what shuts out `alg: none` and HMAC-keyed-with-the-public-key confusion: only `EdDSA`
-//! reaches a key.
+//! Deciding `alg` from our own parse of the header, before any key is chosen, is what shuts
+//! out `alg: none` and HMAC-keyed-with-the-public-key confusion: only `EdDSA` reaches a key.
+//! The signature and claims are then core's [`jws`] step, with the key decoded once per key
+//! set rather than per token.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use portcullis_core::token::AccessClaims;
+use ed25519_dalek::VerifyingKey;
+use portcullis_core::token::{AccessClaims, TokenError, jws};
 use serde::Deserialize;
 
 use crate::GuardError;
@@ -82,22 +82,17 @@ pub(crate) fn parse_header(token: &str) -> Result<String, GuardError> {
 /// Verifies the signature with `key`, then checks the claims against `now`.
 pub(crate) fn check_token(
     token: &str,
-    key: &DecodingKey,
+    key: &VerifyingKey,
     expect: &Expect<'_>,
     now: i64,
 ) -> Result<AccessClaims, GuardError> {
-    let data =
-        jsonwebtoken::decode::<AccessClaims>(token, key, &signature_only()).map_err(|e| match e
-            .kind()
-        {
-            ErrorKind::InvalidSignature => GuardError::BadSignature,
-            ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-                GuardError::UnsupportedAlgorithm
-            }
-            _ => GuardError::Malformed,
-        })?;
-    check_claims(&data.claims, expect, now)?;
-    Ok(data.claims)
+    // Core's own step, so the guard and the issuer's verifier agree on every token.
+    let claims = jws::verify_claims(token, key).map_err(|e| match e {
+        TokenError::BadSignature => GuardError::BadSignature,
+        _ => GuardError::Malformed,
+    })?;
+    check_claims(&claims, expect, now)?;
+    Ok(claims)
 }
 
 /// Issuer, audience and the validity window `nbf - leeway <= now < exp + leeway`.
@@ -129,18 +124,6 @@ pub(crate) fn check_window(
         return Err(GuardError::NotYetValid);
     }
     Ok(())
-}
-
-/// Signature-only validation: time and audience are checked by [`check_claims`] against the
-/// caller's `now` (jsonwebtoken's own checks read the system clock).
-fn signature_only() -> Validation {
-    let mut validation = Validation::new(Algorithm::EdDSA);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    validation.leeway = 0;
-    validation
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::EncodingKey;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -90,18 +90,19 @@ impl fmt::Debug for KeyRecord {
 /// What a record publishes and verifies with.
 pub(super) struct Published {
     pub(super) jwk: Jwk,
-    pub(super) decoding: DecodingKey,
+    /// Built once here, so verifying a token does not decompress the curve point again.
+    pub(super) verifying: VerifyingKey,
 }
 
 /// Builds the public side of a seed.
 fn publish(seed: &Seed) -> Result<Published, TokenError> {
     let x = URL_SAFE_NO_PAD.encode(seed.signing_key().verifying_key().as_bytes());
     // The same `x` we publish is what we verify with, so JWKS and verifier cannot disagree.
-    let decoding = DecodingKey::from_ed_components(&x)
-        .map_err(|_| TokenError::Signing("cannot build the verification key".to_owned()))?;
+    let verifying = super::jws::verifying_key(&x)
+        .ok_or_else(|| TokenError::Signing("cannot build the verification key".to_owned()))?;
     Ok(Published {
         jwk: Jwk::ed25519(&x),
-        decoding,
+        verifying,
     })
 }
 

@@ -81,7 +81,7 @@ fn rfc8037_public_key_and_thumbprint() {
 }
 
 #[test]
-fn rfc8037_signature_and_both_jsonwebtoken_paths() {
+fn rfc8037_signature_with_jsonwebtoken_and_our_verifier() {
     assert_eq!(
         b64(br#"{"alg":"EdDSA"}"#),
         RFC_SIGNING_INPUT.split('.').next().unwrap()
@@ -100,11 +100,15 @@ fn rfc8037_signature_and_both_jsonwebtoken_paths() {
     // jsonwebtoken accepts our PKCS#8 encoding key and signs as the RFC does.
     let ours = jsonwebtoken::crypto::sign(input, &keys.encoding, Algorithm::EdDSA).unwrap();
     assert_eq!(ours, RFC_SIG);
-    // Our decoding key (from_ed_components) accepts the RFC's JWS and refuses a tampered one.
-    let decoding = &keys.published[RFC_KID].decoding;
-    assert!(jsonwebtoken::crypto::verify(RFC_SIG, input, decoding, Algorithm::EdDSA).unwrap());
-    let tampered = b"eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmh";
-    assert!(!jsonwebtoken::crypto::verify(RFC_SIG, tampered, decoding, Algorithm::EdDSA).unwrap());
+    // Our verification key accepts the RFC's JWS and refuses a tampered one.
+    let verifying = &keys.published[RFC_KID].verifying;
+    let jws = format!("{RFC_SIGNING_INPUT}.{RFC_SIG}");
+    assert!(jws::verify_signature(&jws, verifying).is_ok());
+    let tampered = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmh";
+    assert_eq!(
+        jws::verify_signature(&format!("{tampered}.{RFC_SIG}"), verifying),
+        Err(TokenError::BadSignature)
+    );
     // The raw-bytes form (`from_ed_der` with the 32 public-key bytes) works the same way.
     let raw = DecodingKey::from_ed_der(&URL_SAFE_NO_PAD.decode(RFC_X).unwrap());
     assert!(jsonwebtoken::crypto::verify(RFC_SIG, input, &raw, Algorithm::EdDSA).unwrap());
