@@ -11,9 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-/// `PORTCULLIS_*` variables that are read by the CLI, not configuration keys
-/// (`PORTCULLIS_TEST_*` belong to the test command and are skipped too).
-const NOT_CONFIG_ENV: &[&str] = &["config", "user_password"];
+/// `PORTCULLIS_*` variables that are read by the CLI or by scripts/fuzz (which the test command
+/// runs), not configuration keys (`PORTCULLIS_TEST_*` belong to the test command and are
+/// skipped too).
+const NOT_CONFIG_ENV: &[&str] = &["config", "user_password", "fuzz_seconds"];
 
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -610,6 +611,8 @@ mod tests {
             jail.set_env("PORTCULLIS_USER_PASSWORD", "x");
             jail.set_env("PORTCULLIS_TEST_PG_URL", "postgres://x");
             jail.set_env("PORTCULLIS_CONFIG", "none.toml");
+            jail.set_env("PORTCULLIS_FUZZ_SECONDS", "5");
+            jail.set_env("PORTCULLIS_TEST_SKIP_LINT", "1");
             assert!(Config::load(None).is_ok());
             Ok(())
         });
