@@ -2,11 +2,10 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -17,13 +16,16 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
+use crate::telemetry;
 use crate::tls::ClientAddr;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = routes::api().split_for_parts();
+    let (api, mut openapi) = routes::api().split_for_parts();
+    let (proxy, proxy_doc) = routes::proxy().split_for_parts();
+    openapi.merge(proxy_doc);
     let config = &state.config;
     let hsts = config.tls.is_some() || config.public_url().starts_with("https://");
     let mut app = api
@@ -37,7 +39,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
-        .layer(middleware::from_fn(track_metrics))
+        .layer(middleware::from_fn(telemetry::track_requests))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
@@ -72,7 +74,7 @@ pub fn router(state: AppState) -> Router {
             "max-age=31536000; includeSubDomains",
         ));
     }
-    app.layer(
+    let app = app.layer(
         TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
             let id = req
                 .headers()
@@ -84,22 +86,37 @@ pub fn router(state: AppState) -> Router {
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
     )
     .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-    .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-    .with_state(state)
+    .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    proxy_layers(proxy).merge(app).with_state(state)
+}
+
+/// The middleware of the proxy routes ([`routes::proxy`]). A reverse proxy calls them once for
+/// every request of every user of the services behind it, so they carry only what that caller
+/// needs:
+///
+/// - no per-IP rate limit: one proxy address carries every user's traffic, so the limit would
+///   throttle the whole site, and these routes do no hashing worth limiting;
+/// - no span and log line per request (one per upstream request would drown the log);
+///   refusals are logged at debug level by the handler;
+/// - request metrics under the same names and labels as every other route;
+/// - `Cache-Control: no-store` and `X-Content-Type-Options: nosniff` (Traefik hands a refusal's
+///   body to the browser), the proxy's request id echoed, and panics caught.
+fn proxy_layers(routes: Router<AppState>) -> Router<AppState> {
+    routes
+        .layer(middleware::from_fn(telemetry::track_requests))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".into()).into_response()
+        }))
+        .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
-/// Paths whose callers are proxies asking on behalf of every user: one IP for all traffic,
-/// so the per-IP limit would throttle the whole site. They do no hashing.
-const PROXY_PATHS: &[&str] = &["/v1/forward-auth"];
-
 async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if PROXY_PATHS.contains(&req.uri().path()) {
-        return next.run(req).await;
-    }
     let ip = req
         .extensions()
         .get::<ConnectInfo<ClientAddr>>()
@@ -110,21 +127,4 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         return e.into_response();
     }
     next.run(req).await
-}
-
-async fn track_metrics(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().to_string();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    let labels = [("method", method), ("path", path), ("status", status)];
-    metrics::counter!("portcullis_http_requests_total", &labels).increment(1);
-    metrics::histogram!("portcullis_http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
-    response
 }

@@ -1,7 +1,15 @@
-//! Logging and the metrics recorder.
+//! Logging, the metrics recorder, and the request metrics every route reports.
 
+use axum::extract::{MatchedPath, Request};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics::{Counter, Histogram, Label};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -20,8 +28,15 @@ pub fn init_logging(format: LogFormat, default_filter: &str) {
     };
 }
 
+/// How often recorded histogram samples are folded into their buckets when nobody scrapes.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The process-wide Prometheus recorder (installed on first use; servers started in the same
 /// process, as in tests, share it).
+///
+/// The recorder keeps every histogram sample until it is folded into the buckets, which
+/// otherwise happens only on a scrape: a thread does it every [`UPKEEP_INTERVAL`], so memory
+/// stays bounded on a node nobody scrapes.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
@@ -36,7 +51,198 @@ pub fn metrics_handle() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed");
             }
+            let upkeep = handle.clone();
+            let spawned = std::thread::Builder::new()
+                .name("metrics-upkeep".to_owned())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_INTERVAL);
+                        upkeep.run_upkeep();
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "cannot start the metrics upkeep thread");
+            }
             handle
         })
         .clone()
+}
+
+/// Counts requests (`portcullis_http_requests_total`) and their durations
+/// (`portcullis_http_request_duration_seconds`) by method, route and status.
+///
+/// This runs on every request, forward-auth included, so it avoids the recorder's registry:
+/// the handles of each label set are looked up there once per thread and kept. The label sets
+/// are bounded: the route is the matched template (or `unmatched`), a method outside the
+/// common ones is `other`, and statuses are ours.
+pub async fn track_requests(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = method_label(req.method());
+    let path = req.extensions().get::<MatchedPath>().cloned();
+    let response = next.run(req).await;
+    let labels = RequestLabels {
+        method,
+        path,
+        status: response.status(),
+    };
+    let elapsed = start.elapsed().as_secs_f64();
+    REQUEST_HANDLES.with_borrow_mut(|by_path| {
+        let seen = by_path.get_mut(labels.path()).and_then(|handles| {
+            handles
+                .iter()
+                .find(|h| h.method == labels.method && h.status == labels.status)
+        });
+        if let Some(handles) = seen {
+            handles.record(elapsed);
+            return;
+        }
+        let handles = labels.register();
+        handles.record(elapsed);
+        by_path
+            .entry(labels.path().to_owned())
+            .or_default()
+            .push(handles);
+    });
+    response
+}
+
+thread_local! {
+    /// Registered handles by route, then method and status; per thread, so looking them up
+    /// takes no lock.
+    static REQUEST_HANDLES: RefCell<HashMap<String, Vec<RequestHandles>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The recorder's handles for one (method, route, status).
+struct RequestHandles {
+    method: &'static str,
+    status: StatusCode,
+    count: Counter,
+    duration: Histogram,
+}
+
+impl RequestHandles {
+    fn record(&self, seconds: f64) {
+        self.count.increment(1);
+        self.duration.record(seconds);
+    }
+}
+
+/// The labels of one request.
+struct RequestLabels {
+    method: &'static str,
+    path: Option<MatchedPath>,
+    status: StatusCode,
+}
+
+impl RequestLabels {
+    fn path(&self) -> &str {
+        self.path.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+
+    /// The recorder's handles for these labels (found or created in its registry).
+    fn register(&self) -> RequestHandles {
+        let labels = [
+            Label::new("method", self.method),
+            Label::new("path", self.path().to_owned()),
+            Label::new("status", self.status.as_str().to_owned()),
+        ];
+        RequestHandles {
+            method: self.method,
+            status: self.status,
+            count: metrics::counter!("portcullis_http_requests_total", labels.iter()),
+            duration: metrics::histogram!(
+                "portcullis_http_request_duration_seconds",
+                labels.iter()
+            ),
+        }
+    }
+}
+
+/// The method as a label value: the common ones, else `other`.
+fn method_label(method: &Method) -> &'static str {
+    const COMMON: [&str; 7] = ["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS", "HEAD"];
+    COMMON
+        .into_iter()
+        .find(|m| *m == method.as_str())
+        .unwrap_or("other")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    /// The value of the `portcullis_http_requests_total` line whose labels are `labels`.
+    fn count(text: &str, labels: &[&str]) -> Option<u64> {
+        text.lines()
+            .filter(|l| l.starts_with("portcullis_http_requests_total{"))
+            .find(|l| labels.iter().all(|want| l.contains(want)))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    async fn send(app: &Router, method: &str, uri: &str) -> StatusCode {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        app.clone().oneshot(req).await.unwrap().status()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_are_counted_by_route_template_method_and_status() {
+        let handle = metrics_handle();
+        let app = Router::new()
+            .route(
+                "/telemetry-probe/{id}",
+                get(|| async { StatusCode::NO_CONTENT }).post(|| async { StatusCode::CONFLICT }),
+            )
+            .layer(axum::middleware::from_fn(track_requests));
+        // From several tasks, so several threads' handle caches feed the same series.
+        let sends = (0..40).map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move { send(&app, "GET", &format!("/telemetry-probe/{i}")).await })
+        });
+        for status in futures_util::future::join_all(sends).await {
+            assert_eq!(status.unwrap(), StatusCode::NO_CONTENT);
+        }
+        assert_eq!(
+            send(&app, "POST", "/telemetry-probe/1").await,
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            send(&app, "PURGE", "/telemetry-probe/1").await,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            send(&app, "GET", "/telemetry-nowhere/7").await,
+            StatusCode::NOT_FOUND
+        );
+
+        let text = handle.render();
+        let probe = r#"path="/telemetry-probe/{id}""#;
+        assert_eq!(
+            count(&text, &[probe, r#"method="GET""#, r#"status="204""#]),
+            Some(40),
+            "{text}"
+        );
+        assert_eq!(
+            count(&text, &[probe, r#"method="POST""#, r#"status="409""#]),
+            Some(1)
+        );
+        // An extension method is labelled `other`; it never becomes a label value of its own.
+        assert!(!text.contains("PURGE"), "{text}");
+        assert!(count(&text, &[r#"method="other""#, r#"status="405""#]).is_some());
+        // Raw paths never become labels.
+        assert!(!text.contains("/telemetry-probe/1\""), "{text}");
+        assert!(!text.contains("telemetry-nowhere"), "{text}");
+        assert!(count(&text, &[r#"path="unmatched""#, r#"status="404""#]).is_some());
+        assert!(text.contains("portcullis_http_request_duration_seconds_bucket"));
+    }
 }

@@ -409,3 +409,48 @@ async fn forward_auth_is_not_throttled_per_proxy_ip() {
         .await
         .problem(429, Some("rate-limited"));
 }
+
+/// Forward-auth is served behind the proxy routes' lighter middleware: its answers still
+/// carry `no-store` and `nosniff`, echo the proxy's request id, are counted in the request
+/// metrics like every route, and the route is still in the OpenAPI document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_answers_are_uncached_traced_by_request_id_counted_and_documented() {
+    let app = TestApp::builder()
+        .file_mail()
+        .configure(|c| c.forward_auth = rules())
+        .spawn()
+        .await;
+    let ask = |host: &'static str, id: &'static str| {
+        app.request(reqwest::Method::GET, "/v1/forward-auth", None)
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-host", host)
+            .header("x-forwarded-uri", "/api/x")
+            .header("x-request-id", id)
+    };
+    let refused = app.send(ask("app.test", "proxy-req-1")).await;
+    refused.problem(401, Some("unauthenticated"));
+    let forbidden = app.send(ask("elsewhere.test", "proxy-req-2")).await;
+    forbidden.problem(403, Some("forbidden"));
+    for (reply, id) in [(&refused, "proxy-req-1"), (&forbidden, "proxy-req-2")] {
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(reply.header("x-request-id"), Some(id));
+    }
+
+    let metrics = app.get("/metrics", None).await.text;
+    for status in ["401", "403"] {
+        assert!(
+            metrics.lines().any(|l| {
+                l.starts_with("portcullis_http_requests_total")
+                    && l.contains("path=\"/v1/forward-auth\"")
+                    && l.contains("method=\"GET\"")
+                    && l.contains(&format!("status=\"{status}\""))
+            }),
+            "forward-auth {status} not counted:\n{metrics}"
+        );
+    }
+
+    let doc: Value = serde_json::from_str(&app.get("/openapi.json", None).await.text).unwrap();
+    assert!(doc["paths"]["/v1/forward-auth"]["get"].is_object(), "{doc}");
+    assert!(doc["paths"]["/v1/sessions"].is_object());
+}

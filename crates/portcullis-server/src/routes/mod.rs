@@ -45,7 +45,7 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Every API route with its OpenAPI description.
+/// Every API route with its OpenAPI description, except the proxy routes of [`proxy`].
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(accounts::router())
@@ -57,6 +57,12 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(revocations::router())
         .merge(password::router())
         .merge(ops::router())
-        .merge(forward_auth::router())
         .merge(dualconfirm::router())
+}
+
+/// The routes a reverse proxy calls on every request of the services behind it
+/// (`/v1/forward-auth`), with their OpenAPI description. The application serves them behind a
+/// lighter middleware stack than [`api`] (see `app::proxy_layers`).
+pub fn proxy() -> OpenApiRouter<AppState> {
+    forward_auth::router()
 }
