@@ -8,11 +8,15 @@
 use portcullis_core::ids::SessionId;
 use std::collections::HashMap;
 use std::sync::{PoisonError, RwLock};
+use tokio::sync::watch;
 
 /// Recently revoked sessions with their revocation times (unix seconds).
 pub struct RevokedSessions {
     horizon_secs: i64,
     entries: RwLock<HashMap<SessionId, i64>>,
+    /// Bumped whenever new revocations are learnt, so long-lived connections (the DualConfirm
+    /// feed) wait for a change instead of polling the set.
+    learnt: watch::Sender<u64>,
 }
 
 impl RevokedSessions {
@@ -21,7 +25,14 @@ impl RevokedSessions {
         Self {
             horizon_secs,
             entries: RwLock::new(HashMap::new()),
+            learnt: watch::Sender::new(0),
         }
+    }
+
+    /// A receiver that sees a change each time new revocations are learnt; check
+    /// [`Self::contains`] after subscribing and on every change.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.learnt.subscribe()
     }
 
     /// Whether `session` is known to be revoked.
@@ -35,10 +46,15 @@ impl RevokedSessions {
     /// Records revocations read from the store; returns how many were new.
     pub fn learn(&self, revoked: &[(SessionId, i64)]) -> usize {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        revoked
+        let new = revoked
             .iter()
             .filter(|(sid, at)| entries.insert(*sid, *at).is_none())
-            .count()
+            .count();
+        drop(entries);
+        if new > 0 {
+            self.learnt.send_modify(|generation| *generation += 1);
+        }
+        new
     }
 
     /// Forgets entries older than the horizon.
@@ -85,6 +101,22 @@ mod tests {
         assert!(set.contains(&sid(1)) && set.contains(&sid(3)));
         assert!(!set.contains(&sid(4)));
         assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn subscribers_see_a_change_only_when_something_new_is_learnt() {
+        let set = RevokedSessions::new(100);
+        let mut rx = set.subscribe();
+        assert!(matches!(rx.has_changed(), Ok(false)));
+        set.learn(&[]);
+        assert!(matches!(rx.has_changed(), Ok(false)), "nothing learnt");
+        set.learn(&[(sid(1), 10)]);
+        assert!(matches!(rx.has_changed(), Ok(true)));
+        rx.mark_unchanged();
+        set.learn(&[(sid(1), 10)]);
+        assert!(matches!(rx.has_changed(), Ok(false)), "a repeat is not new");
+        set.learn(&[(sid(2), 11)]);
+        assert!(matches!(rx.has_changed(), Ok(true)));
     }
 
     #[test]

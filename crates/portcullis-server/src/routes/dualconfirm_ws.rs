@@ -25,6 +25,12 @@ use crate::services::dualconfirm::hub::{Membership, SOCKET_QUEUE};
 use crate::services::dualconfirm::pairs;
 use crate::state::AppState;
 
+/// How long until unix second `exp`, seen at unix second `now` (whole seconds, so the wait
+/// ends at most a second after `exp`, never before).
+fn secs_until(exp: i64, now: i64) -> Duration {
+    Duration::from_secs(u64::try_from(exp.saturating_sub(now)).unwrap_or(0))
+}
+
 /// Close code sent when the token expires or the session ends.
 const CLOSE_REAUTHENTICATE: u16 = 4001;
 
@@ -97,36 +103,44 @@ async fn serve(
     let id = hub.connect(memberships, tx, state.now());
     metrics::gauge!("portcullis_dualconfirm_sockets").increment(1.0);
     let (mut sink, mut stream) = socket.split();
-    let mut check = tokio::time::interval(Duration::from_secs(1));
-    let close_reason = loop {
-        tokio::select! {
-            push = pushes.recv() => match push {
-                Some(text) => {
-                    if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
+    // Woken by the token's expiry and by news of revocations, not by a per-socket timer:
+    // ten thousand idle consoles must not mean ten thousand wake-ups a second.
+    let mut revocations = state.cluster.revoked.subscribe();
+    let expiry = tokio::time::sleep(secs_until(auth.claims.exp, state.now()));
+    tokio::pin!(expiry);
+    let close_reason = if state.cluster.revoked.contains(&auth.session) {
+        Some("the session ended")
+    } else {
+        loop {
+            tokio::select! {
+                push = pushes.recv() => match push {
+                    Some(text) => {
+                        if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
+                            break None;
+                        }
+                    }
+                    None => break None,
+                },
+                incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        let kind = serde_json::from_str::<serde_json::Value>(text.as_str())
+                            .ok()
+                            .and_then(|v| v["type"].as_str().map(str::to_owned));
+                        if kind.as_deref() == Some("active") {
+                            hub.activity(id, state.now());
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
+                    Some(Ok(_)) => {}
+                },
+                () = &mut expiry => break Some("the access token expired"),
+                changed = revocations.changed() => {
+                    if changed.is_err() {
                         break None;
                     }
-                }
-                None => break None,
-            },
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    let kind = serde_json::from_str::<serde_json::Value>(text.as_str())
-                        .ok()
-                        .and_then(|v| v["type"].as_str().map(str::to_owned));
-                    if kind.as_deref() == Some("active") {
-                        hub.activity(id, state.now());
+                    if state.cluster.revoked.contains(&auth.session) {
+                        break Some("the session ended");
                     }
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
-                Some(Ok(_)) => {}
-            },
-            _ = check.tick() => {
-                let now = state.now();
-                if now >= auth.claims.exp {
-                    break Some("the access token expired");
-                }
-                if state.cluster.revoked.contains(&auth.session) {
-                    break Some("the session ended");
                 }
             }
         }

@@ -333,7 +333,8 @@ async fn delivery(args: &DualConfirmArgs) -> anyhow::Result<Delivery> {
 
 /// The child: opens one socket per token from stdin, prints `connected` when every socket
 /// has its first words, then one JSON line with the latency of each rotation's words after
-/// its window boundary, for `--rotations` rotations.
+/// its window boundary, for `--rotations` rotations. Every socket stays open until all have
+/// measured (closing is the server's work too, and would land on the last boundary).
 ///
 /// # Errors
 /// A socket failed or missed a rotation.
@@ -399,10 +400,23 @@ pub async fn clients(args: ClientsArgs) -> anyhow::Result<()> {
                 if (latencies.len() as u32) < rotations {
                     bail!("a socket closed after {} rotations", latencies.len());
                 }
-                Ok(latencies)
+                Ok((latencies, socket))
             }
             .await;
-            let _ = done_tx.send(result);
+            match result {
+                Ok((latencies, socket)) => {
+                    let _ = done_tx.send(Ok(latencies));
+                    // Stay connected until every subscriber has measured: closing a socket
+                    // makes the server tell the other party and end the session, and a
+                    // wave of that work at the last boundary would be measured as delivery
+                    // latency of the sockets still waiting. The process exit closes them.
+                    let _keep = socket;
+                    std::future::pending::<()>().await;
+                }
+                Err(e) => {
+                    let _ = done_tx.send(Err(e));
+                }
+            }
         });
     }
     drop(first_tx);

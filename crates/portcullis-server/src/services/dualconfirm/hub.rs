@@ -56,6 +56,15 @@ pub struct Words {
     pub language: &'static str,
 }
 
+/// The `words` message of the feed: `{"type": "words", ...Words}`.
+#[derive(serde::Serialize)]
+struct WordsMessage<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    words: &'a Words,
+}
+
 /// Why a check was not made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckRefusal {
@@ -499,19 +508,18 @@ impl Hub {
         let mut sent = 0;
         for role in [Role::Client, Role::Advisor] {
             let words = self.words_of(pair, p, role, now);
-            let message: Push = json!({
-                "type": "words",
-                "pair": words.pair,
-                "role": words.role,
-                "window": words.window,
-                "say": words.say,
-                "expect": words.expect,
-                "rotates_at": words.rotates_at,
-                "window_secs": words.window_secs,
-                "language": words.language,
-            })
-            .to_string()
-            .into();
+            // Serialized straight from the struct: at a boundary this runs for every party
+            // under the hub's lock, and building a `json!` value first costs several times more.
+            let message: Push = match serde_json::to_string(&WordsMessage {
+                kind: "words",
+                words: &words,
+            }) {
+                Ok(text) => text.into(),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serialize DualConfirm words");
+                    return sent;
+                }
+            };
             for s in &p.sides[idx(role)].sockets {
                 if let Some(sock) = st.sockets.get(s)
                     && sock.tx.try_send(message.clone()).is_ok()
@@ -593,7 +601,16 @@ mod tests {
         let next = drain(&mut client, "words");
         assert_eq!(next.len(), 1);
         assert_eq!(next[0]["window"].as_u64(), Some((T0 / 60 + 1) as u64));
-        assert_eq!(drain(&mut advisor, "words").len(), 1);
+        // The pushed message is the `words` answer of the API, tagged, and nothing more.
+        let words = hub.words("p", Role::Client, T0 + 60).unwrap();
+        let mut expected = serde_json::to_value(&words).unwrap();
+        expected["type"] = json!("words");
+        assert_eq!(next[0], expected);
+        let advisor_words = drain(&mut advisor, "words");
+        assert_eq!(advisor_words.len(), 1);
+        assert_eq!(advisor_words[0]["say"], next[0]["expect"]);
+        assert_eq!(advisor_words[0]["expect"], next[0]["say"]);
+        assert_eq!(advisor_words[0]["role"], "advisor");
         hub.disconnect(advisor_socket, T0 + 61);
         assert!(hub.words("p", Role::Client, T0 + 61).is_none());
         assert_eq!(hub.tick(T0 + 120), 0, "no words without the advisor");
