@@ -1,11 +1,68 @@
 //! Following Portcullis's revocation feed (`GET /v1/revocations`), so a session revoked at
 //! Portcullis is refused here within one polling interval, cached tokens included.
+//!
+//! The feed is read with an access token of Portcullis. A service reads it as a service
+//! account ([`FeedAuth::ClientCredentials`]): the feed obtains its token with the OAuth 2.0
+//! client-credentials grant and renews it before it expires (and at once when the feed
+//! answers 401), so it keeps working for as long as the service runs. A fixed token
+//! ([`FeedAuth::Bearer`]) stops working when that token expires.
 
 use serde::Deserialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::guard::Guard;
+
+/// The scope a service account needs to read the feed.
+pub const REVOCATIONS_SCOPE: &str = "portcullis:revocations";
+
+/// How the feed authenticates to Portcullis.
+#[derive(Clone)]
+pub enum FeedAuth {
+    /// A fixed access token (an administrator's or service session's). It is not renewed:
+    /// once it expires, every poll fails.
+    Bearer(String),
+    /// A service account with the scope `portcullis:revocations`; tokens come from
+    /// `token_url` (Portcullis's `/v1/oauth/token`) and are renewed when half their lifetime
+    /// has passed.
+    ClientCredentials {
+        /// `…/v1/oauth/token`.
+        token_url: String,
+        /// The service account's `client_id`.
+        client_id: String,
+        /// Its `client_secret`.
+        client_secret: String,
+    },
+}
+
+impl From<String> for FeedAuth {
+    fn from(token: String) -> Self {
+        FeedAuth::Bearer(token)
+    }
+}
+
+impl From<&str> for FeedAuth {
+    fn from(token: &str) -> Self {
+        FeedAuth::Bearer(token.to_owned())
+    }
+}
+
+impl std::fmt::Debug for FeedAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FeedAuth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            FeedAuth::ClientCredentials {
+                token_url,
+                client_id,
+                ..
+            } => f
+                .debug_struct("ClientCredentials")
+                .field("token_url", token_url)
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+        }
+    }
+}
 
 #[derive(Deserialize)]
 struct Page {
@@ -18,39 +75,125 @@ struct Entry {
     sid: String,
 }
 
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: u64,
+}
+
 /// How far back the first poll reads: longer than any access token lives.
 const FIRST_LOOKBACK_SECS: i64 = 3600;
+
+/// Bound on one request to Portcullis.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or_default()
 }
 
+/// Why a poll failed.
+#[derive(Debug)]
+enum PollError {
+    /// The feed refused our token (expired, revoked, or lacking the scope).
+    Unauthorized(String),
+    Other(String),
+}
+
+impl std::fmt::Display for PollError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PollError::Unauthorized(m) | PollError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The token the feed presents, renewed as needed.
+struct Credentials {
+    auth: FeedAuth,
+    /// The current token and when to renew it (client credentials only).
+    current: Option<(String, Instant)>,
+}
+
+impl Credentials {
+    /// The token to present, fetching a new one when there is none or it is due.
+    async fn token(&mut self, client: &reqwest::Client) -> Result<String, String> {
+        let (token_url, client_id, client_secret) = match &self.auth {
+            FeedAuth::Bearer(token) => return Ok(token.clone()),
+            FeedAuth::ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+            } => (token_url, client_id, client_secret),
+        };
+        if let Some((token, renew_at)) = &self.current
+            && Instant::now() < *renew_at
+        {
+            return Ok(token.clone());
+        }
+        let response = client
+            .post(token_url)
+            .basic_auth(client_id, Some(client_secret))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", REVOCATIONS_SCOPE),
+            ])
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("the token endpoint answered {}", response.status()));
+        }
+        let answer: TokenAnswer = response
+            .json()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        let renew_at = Instant::now() + Duration::from_secs(answer.expires_in / 2);
+        self.current = Some((answer.access_token.clone(), renew_at));
+        Ok(answer.access_token)
+    }
+
+    /// Forgets the current token, so the next poll fetches a new one.
+    fn discard(&mut self) {
+        self.current = None;
+    }
+}
+
 impl Guard {
-    /// Polls `feed_url` (Portcullis's `/v1/revocations`) every `interval` with `bearer` (a
-    /// token of a service or admin session) and revokes every session it lists. Failures
-    /// are logged and retried at the next tick; the task runs until it is aborted.
+    /// Polls `feed_url` (Portcullis's `/v1/revocations`) every `interval`, authenticated as
+    /// `auth`, and revokes every session it lists. Failures are logged and retried at the
+    /// next tick; the task runs until it is aborted.
+    ///
+    /// `auth` is a [`FeedAuth`]; a `String` is taken as a fixed bearer token.
     pub fn spawn_revocation_feed(
         &self,
         feed_url: impl Into<String>,
-        bearer: impl Into<String>,
+        auth: impl Into<FeedAuth>,
         interval: Duration,
     ) -> JoinHandle<()> {
         let guard = self.clone();
         let url = feed_url.into();
-        let bearer = bearer.into();
+        let mut credentials = Credentials {
+            auth: auth.into(),
+            current: None,
+        };
         tokio::spawn(async move {
             let client = reqwest::Client::new();
             let mut since = unix_now() - FIRST_LOOKBACK_SECS;
             loop {
-                match poll(&client, &url, &bearer, since).await {
+                match poll(&client, &url, &mut credentials, since).await {
                     Ok(page) => {
                         for entry in &page.revoked {
                             guard.revoke_session(&entry.sid);
                         }
                         since = page.next_since.max(since);
+                    }
+                    Err(PollError::Unauthorized(e)) => {
+                        credentials.discard();
+                        tracing::warn!(error = %e, "revocation feed refused our token");
                     }
                     Err(e) => tracing::warn!(error = %e, "revocation feed poll failed"),
                 }
@@ -63,22 +206,50 @@ impl Guard {
 async fn poll(
     client: &reqwest::Client,
     url: &str,
-    bearer: &str,
+    credentials: &mut Credentials,
     since: i64,
-) -> Result<Page, String> {
+) -> Result<Page, PollError> {
+    let token = credentials.token(client).await.map_err(PollError::Other)?;
     let response = client
         .get(url)
         .query(&[("since", since)])
-        .bearer_auth(bearer)
-        .timeout(Duration::from_secs(10))
+        .bearer_auth(token)
+        .timeout(REQUEST_TIMEOUT)
         .send()
         .await
-        .map_err(|e| e.without_url().to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("the feed answered {}", response.status()));
+        .map_err(|e| PollError::Other(e.without_url().to_string()))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(PollError::Unauthorized(format!(
+            "the feed answered {status}"
+        )));
+    }
+    if !status.is_success() {
+        return Err(PollError::Other(format!("the feed answered {status}")));
     }
     response
         .json::<Page>()
         .await
-        .map_err(|e| e.without_url().to_string())
+        .map_err(|e| PollError::Other(e.without_url().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_has_no_secret_or_token() {
+        let auth = FeedAuth::ClientCredentials {
+            token_url: "https://auth.example/v1/oauth/token".to_owned(),
+            client_id: "ledger".to_owned(),
+            client_secret: "s3cr3t-value".to_owned(),
+        };
+        let text = format!("{auth:?}");
+        assert!(
+            text.contains("ledger") && !text.contains("s3cr3t-value"),
+            "{text}"
+        );
+        let text = format!("{:?}", FeedAuth::from("tok.en.value"));
+        assert!(!text.contains("tok.en.value"), "{text}");
+    }
 }

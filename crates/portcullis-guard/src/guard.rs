@@ -214,10 +214,9 @@ impl Guard {
 
     /// Marks session `sid` revoked: its tokens, cached or not, are refused from now on.
     ///
-    /// This is the hook for Portcullis's revocation feed; the client that polls or subscribes
-    /// to the feed and calls it is not part of this crate yet, so for now a service calls it
-    /// itself (e.g. from its own subscription). A revocation is remembered for
-    /// `revocation_retention`.
+    /// [`Guard::spawn_revocation_feed`] calls it for every session Portcullis's feed lists; a
+    /// service that learns of revocations another way can call it itself. A revocation is
+    /// remembered for `revocation_retention`.
     pub fn revoke_session(&self, sid: &str) {
         self.inner.revocations.revoke(sid, (self.clock)());
         self.inner.cache.remove_session(sid);

@@ -31,6 +31,7 @@ mod verify;
 pub use config::{GuardConfig, Requirement};
 pub use error::GuardError;
 pub use extract::Verified;
+pub use feed::{FeedAuth, REVOCATIONS_SCOPE};
 pub use guard::{Clock, Guard, GuardStats};
 pub use jwks::JwksCache;
 pub use layer::{GuardLayer, GuardService};

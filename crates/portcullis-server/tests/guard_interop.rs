@@ -192,3 +192,110 @@ async fn a_logout_at_portcullis_reaches_the_guard_within_a_second() {
         .await
         .problem(400, Some("invalid-query"));
 }
+
+/// A guard reads the feed as a service account: it gets its own token with the
+/// client-credentials grant and renews it, so revocations keep reaching it after the first
+/// token has expired (a fixed token would leave the guard deaf from then on). Only a client
+/// allowed `portcullis:revocations` may read the feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guard_reading_the_feed_as_a_service_account_outlives_its_tokens() {
+    const TTL_SECS: u64 = 3;
+    let app = TestApp::builder()
+        .file_mail()
+        .configure(|c| {
+            c.tokens.access_ttl_secs = TTL_SECS as i64;
+            c.tokens.leeway_secs = 0;
+        })
+        .spawn()
+        .await;
+    let state = &app.server().state;
+    let reader = portcullis_server::services::clients::create(
+        state,
+        "ledger-feed",
+        vec![portcullis_guard::REVOCATIONS_SCOPE.to_owned()],
+        "test",
+    )
+    .await
+    .unwrap();
+    let (client_id, client_secret) = (reader.record.id, reader.secret.expose().to_owned());
+    let other = portcullis_server::services::clients::create(
+        state,
+        "introspector",
+        vec!["portcullis:introspect".to_owned()],
+        "test",
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let client_token = |id: String, secret: String| {
+        let http = http.clone();
+        let url = format!("{}/v1/oauth/token", app.base);
+        async move {
+            let answer: serde_json::Value = http
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    // The feed takes the reader's token, not one without the scope.
+    let first = client_token(client_id.clone(), client_secret.clone()).await;
+    app.get("/v1/revocations", Some(&first)).await.expect(200);
+    let without = client_token(other.record.id.clone(), other.secret.expose().to_owned()).await;
+    app.get("/v1/revocations", Some(&without))
+        .await
+        .problem(403, Some("forbidden"));
+
+    let guard = Guard::new(GuardConfig::new(
+        app.base.clone(),
+        "portcullis",
+        format!("{}/.well-known/jwks.json", app.base),
+    ))
+    .unwrap();
+    let base = ledger(&guard).await;
+    let feed = guard.spawn_revocation_feed(
+        format!("{}/v1/revocations", app.base),
+        portcullis_guard::FeedAuth::ClientCredentials {
+            token_url: format!("{}/v1/oauth/token", app.base),
+            client_id,
+            client_secret,
+        },
+        std::time::Duration::from_millis(200),
+    );
+
+    // Past the lifetime of every token the feed could have got at the start.
+    tokio::time::sleep(std::time::Duration::from_secs(TTL_SECS * 2 + 1)).await;
+    app.get("/v1/revocations", Some(&first))
+        .await
+        .problem(401, Some("unauthenticated"));
+
+    let password = strong_password();
+    let user = unique_email("feed-renewal");
+    app.register_active(&user, &password).await;
+    let tokens = app.login(&user, &password).await;
+    let accounts = || {
+        http.get(format!("{base}/accounts"))
+            .bearer_auth(&tokens.access)
+            .send()
+    };
+    assert_eq!(accounts().await.unwrap().status(), 200);
+    app.delete("/v1/sessions/current", Some(&tokens.access), None)
+        .await
+        .expect(204);
+    // The guard's leeway (30 s) keeps the user's token valid to it: only the feed refuses it.
+    let started = std::time::Instant::now();
+    while accounts().await.unwrap().status() != 401 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "the revocation did not reach the guard within 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    feed.abort();
+}

@@ -32,17 +32,19 @@
 //!   is fetched from (default `http://127.0.0.1:8080`);
 //! - `LEDGER_AUDIENCE`: the `aud` to accept, Portcullis's `audience` (default `ledger`);
 //! - `LEDGER_ADDR`: where to listen (default `127.0.0.1:3000`);
-//! - `LEDGER_FEED_TOKEN`: optional; an access token of a Portcullis session with the `service`
-//!   role. With it the ledger polls `GET /v1/revocations` every second, so a logout at
-//!   Portcullis is refused here at once rather than when the token expires. (A real service
-//!   would obtain and renew that token with the client-credentials grant.)
+//! - `LEDGER_FEED_CLIENT_ID` and `LEDGER_FEED_CLIENT_SECRET`: optional; a Portcullis service
+//!   account allowed the scope `portcullis:revocations`
+//!   (`portcullis client add --name ledger --scope portcullis:revocations`). With it the ledger
+//!   polls `GET /v1/revocations` every second, so a logout at Portcullis is refused here at
+//!   once rather than when the token expires; the guard obtains and renews the account's
+//!   token with the client-credentials grant.
 
 mod ledger;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use portcullis_guard::{Guard, GuardConfig};
+use portcullis_guard::{FeedAuth, Guard, GuardConfig};
 
 /// The `aud` accepted when `LEDGER_AUDIENCE` is unset.
 const DEFAULT_AUDIENCE: &str = "ledger";
@@ -65,13 +67,22 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("Portcullis's key set is not reachable yet: {err}");
     }
     let _refresher = guard.jwks().spawn_periodic_refresh();
-    let _feed = std::env::var("LEDGER_FEED_TOKEN").ok().map(|token| {
-        guard.spawn_revocation_feed(
+    let feed_account = (
+        std::env::var("LEDGER_FEED_CLIENT_ID"),
+        std::env::var("LEDGER_FEED_CLIENT_SECRET"),
+    );
+    let _feed = match feed_account {
+        (Ok(client_id), Ok(client_secret)) => Some(guard.spawn_revocation_feed(
             format!("{portcullis}/v1/revocations"),
-            token,
+            FeedAuth::ClientCredentials {
+                token_url: format!("{portcullis}/v1/oauth/token"),
+                client_id,
+                client_secret,
+            },
             Duration::from_secs(1),
-        )
-    });
+        )),
+        _ => None,
+    };
 
     let app = ledger::router(&guard, ledger::Ledger::demo());
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -10,19 +10,41 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::AuthSession;
+use crate::extract::{AuthSession, bearer, verify_token};
+use crate::services::clients;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feed))
 }
 
-/// A caller allowed to read the feed: a session with one of `introspection_roles`.
+/// A caller allowed to read the feed: a service account whose token carries the scope
+/// `portcullis:revocations` (what a guard uses: it renews that token itself with the
+/// client-credentials grant), or a session with one of `introspection_roles`.
 pub struct FeedCaller;
 
 impl FromRequestParts<AppState> for FeedCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
+            "a bearer access token is required",
+        ))?;
+        let claims = verify_token(state, token, state.config.tokens.leeway_secs)?;
+        if clients::client_of(&claims).is_some() {
+            let (claims, client) =
+                clients::verify_client_token(state, token, state.config.tokens.leeway_secs).await?;
+            let granted = claims
+                .scope
+                .as_deref()
+                .is_some_and(|s| s.split(' ').any(|s| s == clients::REVOCATIONS_SCOPE));
+            return if granted && clients::allows(&client, clients::REVOCATIONS_SCOPE) {
+                Ok(FeedCaller)
+            } else {
+                Err(ApiError::Forbidden(
+                    "this client may not read the revocation feed: it lacks the portcullis:revocations scope",
+                ))
+            };
+        }
         let caller = AuthSession::from_request_parts(parts, state).await?;
         if state
             .config

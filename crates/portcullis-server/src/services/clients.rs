@@ -49,6 +49,10 @@ pub const INTROSPECT_SCOPE: &str = "portcullis:introspect";
 /// a server verifies the client may revoke a token; users' tokens are not issued to clients).
 pub const REVOKE_SCOPE: &str = "portcullis:revoke";
 
+/// Scope a client needs to read the revocation feed (`GET /v1/revocations`): what a guard in
+/// front of a service asks for, so it learns of ended sessions without a user's session.
+pub const REVOCATIONS_SCOPE: &str = "portcullis:revocations";
+
 /// Whether `client` is allowed `scope`.
 pub fn allows(client: &ClientRecord, scope: &str) -> bool {
     client.scopes.iter().any(|s| s == scope)
