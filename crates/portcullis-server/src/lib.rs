@@ -87,12 +87,22 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         None => None,
     };
     let (dualconfirm_audit, dualconfirm_notes) = tokio::sync::mpsc::unbounded_channel();
+    // Other nodes hear of this node's DualConfirm parties only through Redis.
+    let (relay_tx, relay_rx) = match redis {
+        Some(_) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
     Ok(AppState::new(Inner {
         dualconfirm: services::dualconfirm::hub::Hub::new(
             config.dualconfirm.clone(),
             dualconfirm_audit,
+            relay_tx,
         ),
         dualconfirm_audit: std::sync::Mutex::new(Some(dualconfirm_notes)),
+        dualconfirm_relay: std::sync::Mutex::new(relay_rx),
         limits: RateLimits::new(&config.rate_limit, redis.clone()),
         cluster: Cluster::new(redis, now),
         verified: VerifiedSessions::new(verified::CAPACITY),
@@ -226,6 +236,25 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         workers.push(tokio::spawn(services::dualconfirm::run_audit_worker(
             state.clone(),
             notes,
+        )));
+    }
+    let relays = state
+        .dualconfirm_relay
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    if let Some(relays) = relays {
+        let node = uuid::Uuid::from_bytes(state.random::<16>())
+            .simple()
+            .to_string();
+        workers.push(tokio::spawn(services::dualconfirm::relay::run_outbound(
+            state.clone(),
+            node.clone(),
+            relays,
+        )));
+        workers.push(tokio::spawn(services::dualconfirm::relay::run_inbound(
+            state.clone(),
+            node,
         )));
     }
     let app = app::router(state.clone());

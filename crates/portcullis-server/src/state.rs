@@ -49,6 +49,10 @@ pub struct Inner {
     pub dualconfirm_audit: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::services::dualconfirm::hub::AuditNote>>,
     >,
+    /// Taken once by the worker that publishes the hub's relay messages (Redis only).
+    pub dualconfirm_relay: std::sync::Mutex<
+        Option<tokio::sync::mpsc::UnboundedReceiver<crate::services::dualconfirm::hub::Relay>>,
+    >,
     /// Sessions verified recently on the forward-auth path.
     pub verified: crate::verified::VerifiedSessions,
     /// WebAuthn relying party.

@@ -469,3 +469,130 @@ fn a_node_refuses_to_start_when_redis_is_unreachable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("redis"), "{stderr}");
 }
+
+type Feed =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the DualConfirm feed on `node` with `access`.
+async fn dualconfirm_feed(node: &str, access: &str) -> Feed {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let url = format!("{node}/v1/dualconfirm/live").replacen("http", "ws", 1);
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {access}").parse().expect("header"),
+    );
+    tokio_tungstenite::connect_async(req)
+        .await
+        .expect("feed opens")
+        .0
+}
+
+/// The next feed message for which `wanted` holds, within 5 s.
+async fn next_message(feed: &mut Feed, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match feed.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let v: Value = serde_json::from_str(text.as_str()).expect("json message");
+                    if wanted(&v) {
+                        return v;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the feed ended while waiting for {what}: {other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within 5 s"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_dualconfirm_parties_on_two_nodes_verify_each_other() {
+    let env = ClusterEnv::new(true, &[]).await;
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let (advisor_email, client_email) = (
+        format!("advisor.{tag}@example.com"),
+        format!("client.{tag}@example.com"),
+    );
+    env.add_user(&advisor_email, &["advisor"]);
+    env.add_user(&client_email, &["client"]);
+    let out = env
+        .command(&[
+            "dualconfirm",
+            "pair",
+            "add",
+            "--advisor",
+            &advisor_email,
+            "--client",
+            &client_email,
+        ])
+        .output()
+        .expect("run portcullis");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pair = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+
+    let a = env.start_node();
+    let b = env.start_node();
+    let http = reqwest::Client::new();
+    let advisor = logged_in(&http, &a.url, &advisor_email).await;
+    let client = logged_in(&http, &b.url, &client_email).await;
+
+    // The advisor is on A, the client on B: each node learns of the other party over Redis,
+    // and each pushes its own party the words, which match.
+    let mut on_a = dualconfirm_feed(&a.url, &advisor.access).await;
+    let mut on_b = dualconfirm_feed(&b.url, &client.access).await;
+    let advisor_words =
+        next_message(&mut on_a, "the advisor's words", |v| v["type"] == "words").await;
+    let client_words =
+        next_message(&mut on_b, "the client's words", |v| v["type"] == "words").await;
+    assert_eq!(advisor_words["window"], client_words["window"]);
+    assert_eq!(advisor_words["say"], client_words["expect"]);
+    assert_eq!(advisor_words["expect"], client_words["say"]);
+
+    // The client checks on A, where it has no socket: the advisor's word matches there, and
+    // a wrong word alerts the advisor.
+    let check = |node: String, word: Value| {
+        let http = http.clone();
+        let (pair, access) = (pair.clone(), client.access.clone());
+        async move {
+            let r = http
+                .post(format!("{node}/v1/dualconfirm/pairs/{pair}/check"))
+                .bearer_auth(access)
+                .json(&json!({ "word": word }))
+                .send()
+                .await
+                .expect("check request");
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.expect("json")
+        }
+    };
+    let verdict = check(a.url.clone(), client_words["expect"].clone()).await;
+    assert_eq!(verdict["match"], true, "{verdict}");
+    let verdict = check(b.url.clone(), json!("surely-not-the-word")).await;
+    assert_eq!(verdict["match"], false, "{verdict}");
+    let alert = next_message(&mut on_a, "the mismatch alert", |v| v["type"] == "alert").await;
+    assert_eq!(alert["by"], "client");
+
+    // The advisor leaves A: the client on B sees it and the session ends there.
+    drop(on_a);
+    let left = next_message(&mut on_b, "the advisor's departure", |v| {
+        v["type"] == "presence" && v["party"] == "advisor" && v["connected"] == false
+    })
+    .await;
+    assert_eq!(left["session"], "waiting");
+    let r = http
+        .get(format!("{}/v1/dualconfirm/pairs/{pair}/words", b.url))
+        .bearer_auth(&client.access)
+        .send()
+        .await
+        .expect("words request");
+    assert_eq!(r.status(), 409, "no words without the advisor");
+}

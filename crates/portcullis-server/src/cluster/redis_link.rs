@@ -1,5 +1,6 @@
-//! Redis, when `redis_url` is set: rate-limit counters shared by every node, and the channel
-//! on which a node announces that it revoked sessions so every other node looks at once.
+//! Redis, when `redis_url` is set: rate-limit counters shared by every node, and the channels
+//! of cross-node events: a node announces that it revoked sessions so every other node looks
+//! at once, and DualConfirm nodes tell each other where the parties of a pair are.
 //!
 //! Rate limits run GCRA (the algorithm `governor` uses on one node) as one Lua script, so a
 //! check is a single atomic round trip and every node reads the same clock: Redis's own
@@ -66,11 +67,6 @@ impl RedisLink {
         })
     }
 
-    /// The channel revocation announcements travel on.
-    fn revocation_channel(&self) -> String {
-        format!("{}revocations", self.prefix)
-    }
-
     /// Counts one request against `per_minute` (burst of the same size) for `scope`/`key`.
     /// `Ok(None)` admits it; `Ok(Some(ms))` refuses it for that long.
     ///
@@ -99,33 +95,51 @@ impl RedisLink {
     /// # Errors
     /// Redis failed or was too slow; other nodes then learn it at their next poll.
     pub async fn announce_revocation(&self) -> Result<(), RedisFailure> {
+        self.publish("revocations", "revoked").await
+    }
+
+    /// Calls `on_announcement` for every revocation announcement, from any node, until the
+    /// task is aborted, and after each (re)subscription too (announcements may have been
+    /// missed while it was down).
+    pub async fn follow_announcements(&self, on_announcement: impl Fn()) {
+        self.follow("revocations", |_| on_announcement()).await;
+    }
+
+    /// Publishes `payload` on the channel `<prefix><topic>`.
+    ///
+    /// # Errors
+    /// Redis failed or was too slow.
+    pub async fn publish(&self, topic: &str, payload: &str) -> Result<(), RedisFailure> {
         let mut conn = self.conn.clone();
         let mut publish = redis::cmd("PUBLISH");
-        publish.arg(self.revocation_channel()).arg("revoked");
+        publish.arg(format!("{}{topic}", self.prefix)).arg(payload);
         tokio::time::timeout(self.timeout, publish.query_async::<i64>(&mut conn))
             .await
             .map_err(|_| RedisFailure::Timeout)??;
         Ok(())
     }
 
-    /// Calls `on_announcement` for every revocation announcement, from any node, until the
-    /// task is aborted; reconnects with a short back-off when the subscription drops, and
-    /// calls `on_announcement` after each reconnection too (announcements may have been
-    /// missed while it was down).
-    pub async fn follow_announcements(&self, on_announcement: impl Fn()) {
-        let channel = self.revocation_channel();
+    /// Calls `on_message` with every message on the channel `<prefix><topic>`, from any node,
+    /// until the task is aborted; reconnects with a short back-off when the subscription
+    /// drops, and calls `on_message(None)` after each (re)subscription, so the caller can
+    /// catch up on what it may have missed.
+    pub async fn follow(&self, topic: &str, on_message: impl Fn(Option<&str>)) {
+        let channel = format!("{}{topic}", self.prefix);
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.client.get_async_pubsub().await {
                 Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
                     Ok(()) => {
                         backoff = Duration::from_millis(100);
-                        on_announcement();
+                        on_message(None);
                         let mut messages = pubsub.on_message();
-                        while messages.next().await.is_some() {
-                            on_announcement();
+                        while let Some(message) = messages.next().await {
+                            match message.get_payload::<String>() {
+                                Ok(text) => on_message(Some(&text)),
+                                Err(e) => tracing::warn!(error = %e, "unreadable redis message"),
+                            }
                         }
-                        tracing::warn!("redis subscription ended; resubscribing");
+                        tracing::warn!(channel, "redis subscription ended; resubscribing");
                     }
                     Err(e) => tracing::warn!(error = %e, "redis subscribe failed"),
                 },

@@ -183,7 +183,7 @@ async fn words(
     let (pair, side) = pairs::own(&state, &auth, &id).await?;
     state
         .dualconfirm
-        .words(&pair.id, side, state.now())
+        .words(&pair.id, &pairs::key_of(&state, &pair)?, side, state.now())
         .map(Json)
         .ok_or_else(not_live)
 }
@@ -225,10 +225,13 @@ async fn check(
         ));
     }
     let (pair, side) = pairs::own(&state, &auth, &id).await?;
-    match state
-        .dualconfirm
-        .check(&pair.id, side, &req.word, state.now())
-    {
+    match state.dualconfirm.check(
+        &pair.id,
+        &pairs::key_of(&state, &pair)?,
+        side,
+        &req.word,
+        state.now(),
+    ) {
         Ok(r) => Ok(Json(Verdict {
             matched: r.matched,
             attempts_left: r.attempts_left,

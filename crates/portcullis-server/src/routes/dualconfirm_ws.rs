@@ -80,11 +80,7 @@ async fn prepare(
             continue;
         }
         memberships.push(Membership {
-            secret: pairs::open_secret(state, &pair)?,
-            language: pair
-                .language
-                .parse()
-                .unwrap_or(portcullis_core::dualconfirm::words::Language::En),
+            key: pairs::key_of(state, &pair)?,
             pair: pair.id,
             role,
         });

@@ -361,7 +361,14 @@ pub(crate) async fn check(
         }
         Err(e) => return failed(session, &e),
     };
-    match state.dualconfirm.check(&pair.id, side, word, state.now()) {
+    let key = match pairs::key_of(&state, &pair) {
+        Ok(key) => key,
+        Err(e) => return failed(session, &e),
+    };
+    match state
+        .dualconfirm
+        .check(&pair.id, &key, side, word, state.now())
+    {
         Ok(r) if json => Json(json!({
             "match": r.matched,
             "attempts_left": r.attempts_left,

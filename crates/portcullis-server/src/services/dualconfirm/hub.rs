@@ -7,6 +7,14 @@
 //! Everything here is synchronous and quick (a mutex held for map updates and non-blocking
 //! sends); what must be written down goes to the audit worker through a channel, never the
 //! words themselves.
+//!
+//! With several nodes, the two parties of a pair may be connected to different ones. Each
+//! hub then tells the others, as [`Relay`] messages (carried over Redis by `relay.rs`), how
+//! many sockets and what activity it has on each side of the pairs it serves, asks for the
+//! others' when a party of a pair connects, repeats its own every [`HEARTBEAT_SECS`], and
+//! forwards mismatch alerts. A side is present if it is present on any node; what another
+//! node said is forgotten after [`REMOTE_TTL_SECS`] without news (a node that died). Words
+//! are never relayed: each node derives them for its own sockets.
 
 use portcullis_core::dualconfirm::words::{Language, WordList, normalise};
 use portcullis_core::dualconfirm::{Check, PairSecret, Role, Schedule, derive};
@@ -20,6 +28,55 @@ use crate::config::DualConfirmConfig;
 
 /// Messages queued per socket before it is considered too slow and dropped.
 pub const SOCKET_QUEUE: usize = 64;
+
+/// How often a hub repeats its parties' presence to the other nodes.
+pub const HEARTBEAT_SECS: i64 = 5;
+
+/// How long another node's word on a side counts without being repeated.
+pub const REMOTE_TTL_SECS: i64 = 3 * HEARTBEAT_SECS;
+
+/// What one hub tells the others (see the module documentation). Never holds a word.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Relay {
+    /// The sender's sockets on one side of a pair (0: none any more) and their last activity.
+    Presence {
+        /// Pair id.
+        pair: String,
+        /// `client` or `advisor`.
+        role: String,
+        /// Open sockets of that side on the sender.
+        sockets: usize,
+        /// Unix seconds of the side's last activity on the sender.
+        last_active: i64,
+    },
+    /// A party of `pair` connected to the sender: nodes serving the pair answer with their
+    /// presence at once instead of at their next heartbeat.
+    Ask {
+        /// Pair id.
+        pair: String,
+    },
+    /// A mismatch alert (the feed message itself) for the sockets of side `to`.
+    Alert {
+        /// Pair id.
+        pair: String,
+        /// `client` or `advisor`.
+        to: String,
+        /// The `alert` message of the feed.
+        message: String,
+    },
+    /// The pair was removed or changed: its sockets stop hearing of it.
+    Forget {
+        /// Pair id.
+        pair: String,
+    },
+}
+
+fn role_named(name: &str) -> Option<Role> {
+    [Role::Client, Role::Advisor]
+        .into_iter()
+        .find(|r| r.as_str() == name)
+}
 
 /// Something for the audit log (never a word).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,11 +149,47 @@ struct Side {
     last_active: i64,
     /// (window, checks used) of this side's checks of the other's word.
     checks: (u64, u32),
+    /// The side as other nodes last described it, by node.
+    remote: HashMap<String, Remote>,
+    /// The `last_active` last relayed (activity is relayed at most every heartbeat).
+    relayed_active: i64,
+}
+
+/// Another node's sockets on one side of a pair.
+struct Remote {
+    sockets: usize,
+    last_active: i64,
+    /// When this node heard it (unix seconds).
+    heard_at: i64,
+}
+
+impl Side {
+    /// What other nodes said within [`REMOTE_TTL_SECS`], with sockets open.
+    fn remote_now(&self, now: i64) -> impl Iterator<Item = &Remote> {
+        self.remote
+            .values()
+            .filter(move |r| r.sockets > 0 && now - r.heard_at < REMOTE_TTL_SECS)
+    }
+
+    /// Whether the side has a socket open on any node.
+    fn connected(&self, now: i64) -> bool {
+        !self.sockets.is_empty() || self.remote_now(now).next().is_some()
+    }
+
+    /// Whether the side is connected somewhere and was active there within `inactivity`.
+    fn active(&self, now: i64, inactivity: i64) -> bool {
+        let here = !self.sockets.is_empty() && now - self.last_active < inactivity;
+        here || self
+            .remote_now(now)
+            .any(|r| now - r.last_active < inactivity)
+    }
 }
 
 struct PairState {
-    secret: PairSecret,
-    language: Language,
+    /// Known while a party of the pair has a socket on this node (words are pushed only to
+    /// this node's sockets); a pair known only from other nodes' presence has none, and the
+    /// API passes the key it read from the store.
+    key: Option<PairKey>,
     sides: [Side; 2],
     live: bool,
     /// The window whose words were pushed last (a session that starts just after a
@@ -121,6 +214,8 @@ struct State {
     pairs: HashMap<String, PairState>,
     sockets: HashMap<u64, Socket>,
     window: u64,
+    /// When this hub last repeated its presence to the other nodes.
+    heartbeat: i64,
 }
 
 /// The hub of one node.
@@ -129,28 +224,183 @@ pub struct Hub {
     state: Mutex<State>,
     next_socket: AtomicU64,
     audit: mpsc::UnboundedSender<AuditNote>,
+    /// To the other nodes, when there are any to reach (Redis configured).
+    relay: Option<mpsc::UnboundedSender<Relay>>,
 }
 
-/// A pair a socket joins: its id, secret, language and the socket's side.
-pub struct Membership {
-    /// Pair id.
-    pub pair: String,
-    /// Its secret.
+/// What words are derived from: a pair's secret and word-list language.
+pub struct PairKey {
+    /// The pair secret.
     pub secret: PairSecret,
     /// Its word-list language.
     pub language: Language,
+}
+
+/// A pair a socket joins: its id, key and the socket's side.
+pub struct Membership {
+    /// Pair id.
+    pub pair: String,
+    /// Its secret and language.
+    pub key: PairKey,
     /// The side of the socket's account.
     pub role: Role,
 }
 
+impl PairState {
+    fn new(key: Option<PairKey>) -> Self {
+        Self {
+            key,
+            sides: Default::default(),
+            live: false,
+            pushed: None,
+        }
+    }
+
+    /// Neither a socket here nor word of one elsewhere: nothing to keep.
+    fn unused(&self) -> bool {
+        self.sides
+            .iter()
+            .all(|s| s.sockets.is_empty() && s.remote.is_empty())
+    }
+}
+
 impl Hub {
-    /// A hub with `config`; audit notes go to `audit`.
-    pub fn new(config: DualConfirmConfig, audit: mpsc::UnboundedSender<AuditNote>) -> Self {
+    /// A hub with `config`; audit notes go to `audit`, and what other nodes must know to
+    /// `relay` (none on a single node).
+    pub fn new(
+        config: DualConfirmConfig,
+        audit: mpsc::UnboundedSender<AuditNote>,
+        relay: Option<mpsc::UnboundedSender<Relay>>,
+    ) -> Self {
         Self {
             config,
             state: Mutex::new(State::default()),
             next_socket: AtomicU64::new(1),
             audit,
+            relay,
+        }
+    }
+
+    fn send_relay(&self, relay: Relay) {
+        if let Some(tx) = &self.relay {
+            let _ = tx.send(relay);
+        }
+    }
+
+    /// Relays this node's side `role` of `pair`.
+    fn relay_presence(&self, st: &mut State, pair: &str, role: Role) {
+        if self.relay.is_none() {
+            return;
+        }
+        let Some(side) = st.pairs.get_mut(pair).map(|p| &mut p.sides[idx(role)]) else {
+            return;
+        };
+        side.relayed_active = side.last_active;
+        self.send_relay(Relay::Presence {
+            pair: pair.to_owned(),
+            role: role.as_str().to_owned(),
+            sockets: side.sockets.len(),
+            last_active: side.last_active,
+        });
+    }
+
+    /// Relays every side this node has sockets on; with `ask`, also asks the other nodes for
+    /// theirs (after this node missed messages).
+    pub fn relay_all(&self, now: i64, ask: bool) {
+        if self.relay.is_none() {
+            return;
+        }
+        let mut st = self.lock();
+        st.heartbeat = now;
+        let sides: Vec<(String, Role)> = st
+            .pairs
+            .iter()
+            .flat_map(|(id, p)| {
+                [Role::Client, Role::Advisor]
+                    .into_iter()
+                    .filter(|r| !p.sides[idx(*r)].sockets.is_empty())
+                    .map(move |r| (id.clone(), r))
+            })
+            .collect();
+        for (pair, role) in &sides {
+            self.relay_presence(&mut st, pair, *role);
+        }
+        if ask {
+            for pair in st.pairs.keys() {
+                self.send_relay(Relay::Ask { pair: pair.clone() });
+            }
+        }
+    }
+
+    /// What another node (`from`, not this one) relayed.
+    pub fn on_relay(&self, from: &str, relay: Relay, now: i64) {
+        let mut st = self.lock();
+        match relay {
+            Relay::Presence {
+                pair,
+                role,
+                sockets,
+                last_active,
+            } => {
+                let Some(role) = role_named(&role) else {
+                    return;
+                };
+                let inactivity = self.config.inactivity_secs;
+                if sockets > 0 && !st.pairs.contains_key(&pair) {
+                    // Tracked here too, so a request for the pair's words or a check that
+                    // lands on this node knows whether the session is live.
+                    st.pairs.insert(pair.clone(), PairState::new(None));
+                }
+                let Some(side) = st.pairs.get_mut(&pair).map(|p| &mut p.sides[idx(role)]) else {
+                    return;
+                };
+                let before = (side.connected(now), side.active(now, inactivity));
+                if sockets == 0 {
+                    side.remote.remove(from);
+                } else {
+                    side.remote.insert(
+                        from.to_owned(),
+                        Remote {
+                            sockets,
+                            last_active,
+                            heard_at: now,
+                        },
+                    );
+                }
+                let after = (side.connected(now), side.active(now, inactivity));
+                let changed = (before != after).then_some(role);
+                self.refresh_pair(&mut st, &pair, now, changed);
+                if st.pairs.get(&pair).is_some_and(PairState::unused) {
+                    st.pairs.remove(&pair);
+                }
+            }
+            Relay::Ask { pair } => {
+                let Some(p) = st.pairs.get(&pair) else {
+                    return;
+                };
+                let here: Vec<Role> = [Role::Client, Role::Advisor]
+                    .into_iter()
+                    .filter(|r| !p.sides[idx(*r)].sockets.is_empty())
+                    .collect();
+                for role in here {
+                    self.relay_presence(&mut st, &pair, role);
+                }
+            }
+            Relay::Alert { pair, to, message } => {
+                let (Some(to), Some(p)) = (role_named(&to), st.pairs.get(&pair)) else {
+                    return;
+                };
+                let message: Push = message.into();
+                for s in &p.sides[idx(to)].sockets {
+                    if let Some(sock) = st.sockets.get(s) {
+                        let _ = sock.tx.try_send(message.clone());
+                    }
+                }
+            }
+            Relay::Forget { pair } => {
+                drop(st);
+                self.forget_locally(&pair);
+            }
         }
     }
 
@@ -180,13 +430,11 @@ impl Hub {
         let mut st = self.lock();
         let mut pairs = Vec::new();
         for m in memberships {
-            let entry = st.pairs.entry(m.pair.clone()).or_insert_with(|| PairState {
-                secret: m.secret,
-                language: m.language,
-                sides: Default::default(),
-                live: false,
-                pushed: None,
-            });
+            let entry = st
+                .pairs
+                .entry(m.pair.clone())
+                .or_insert_with(|| PairState::new(None));
+            entry.key.get_or_insert(m.key);
             let side = &mut entry.sides[idx(m.role)];
             side.sockets.push(id);
             side.last_active = now;
@@ -202,6 +450,8 @@ impl Hub {
         for (pair, role) in &pairs {
             self.refresh_pair(&mut st, pair, now, Some(*role));
             self.send_presence_to(&st, pair, *role, id, now);
+            self.relay_presence(&mut st, pair, *role);
+            self.send_relay(Relay::Ask { pair: pair.clone() });
         }
         id
     }
@@ -213,10 +463,16 @@ impl Hub {
             return;
         };
         for (pair, role) in pairs {
+            let mut relay_due = false;
             if let Some(p) = st.pairs.get_mut(&pair) {
-                p.sides[idx(role)].last_active = now;
+                let side = &mut p.sides[idx(role)];
+                side.last_active = now;
+                relay_due = now - side.relayed_active >= HEARTBEAT_SECS;
             }
             self.refresh_pair(&mut st, &pair, now, Some(role));
+            if relay_due {
+                self.relay_presence(&mut st, &pair, role);
+            }
         }
     }
 
@@ -227,22 +483,32 @@ impl Hub {
             return;
         };
         for (pair, role) in s.pairs {
-            let empty = match st.pairs.get_mut(&pair) {
-                Some(p) => {
-                    p.sides[idx(role)].sockets.retain(|x| *x != socket);
-                    p.sides.iter().all(|s| s.sockets.is_empty())
-                }
-                None => continue,
+            let Some(p) = st.pairs.get_mut(&pair) else {
+                continue;
             };
+            p.sides[idx(role)].sockets.retain(|x| *x != socket);
+            if p.sides.iter().all(|s| s.sockets.is_empty()) {
+                // No socket of the pair here any more: no words to push from this node.
+                p.key = None;
+            }
+            self.relay_presence(&mut st, &pair, role);
             self.refresh_pair(&mut st, &pair, now, Some(role));
-            if empty {
+            if st.pairs.get(&pair).is_some_and(PairState::unused) {
                 st.pairs.remove(&pair);
             }
         }
     }
 
-    /// Forgets a pair (removed, or its language changed): its sockets stop hearing of it.
+    /// Forgets a pair (removed, or its language changed): its sockets stop hearing of it, on
+    /// every node.
     pub fn forget_pair(&self, pair: &str) {
+        self.forget_locally(pair);
+        self.send_relay(Relay::Forget {
+            pair: pair.to_owned(),
+        });
+    }
+
+    fn forget_locally(&self, pair: &str) {
         let mut st = self.lock();
         if let Some(p) = st.pairs.remove(pair) {
             if p.live {
@@ -271,7 +537,17 @@ impl Hub {
     /// Ends idle sessions and, at a window boundary, pushes the new words of every live
     /// session. Call it often (every 100 ms); returns how many parties received new words.
     pub fn tick(&self, now: i64) -> usize {
+        if now - self.lock().heartbeat >= HEARTBEAT_SECS {
+            self.relay_all(now, false);
+        }
         let mut st = self.lock();
+        // What other nodes said and stopped repeating is forgotten (a node that died).
+        for p in st.pairs.values_mut() {
+            for side in &mut p.sides {
+                side.remote
+                    .retain(|_, r| now - r.heard_at < REMOTE_TTL_SECS);
+            }
+        }
         let window = self.schedule().window_at(now);
         let rotated = window != st.window;
         st.window = window;
@@ -287,8 +563,14 @@ impl Hub {
                 .get(&pair)
                 .is_some_and(|p| p.pushed != Some(window));
             if rotated && was_live && live && fresh {
-                delivered += self.push_words(&mut st, &pair, now);
-                rotated_pairs.push(pair);
+                let sent = self.push_words(&mut st, &pair, now);
+                if sent > 0 {
+                    delivered += sent;
+                    rotated_pairs.push(pair.clone());
+                }
+            }
+            if st.pairs.get(&pair).is_some_and(PairState::unused) {
+                st.pairs.remove(&pair);
             }
         }
         // One record per rotation names every pair it reached: thousands of pairs rotate in
@@ -310,18 +592,19 @@ impl Hub {
         window_ms - now_ms % window_ms
     }
 
-    /// The caller's words, while the session is live.
-    pub fn words(&self, pair: &str, role: Role, now: i64) -> Option<Words> {
+    /// The caller's words of `pair` (whose key the caller read from the store), while the
+    /// session is live, whichever nodes its parties are connected to.
+    pub fn words(&self, pair: &str, key: &PairKey, role: Role, now: i64) -> Option<Words> {
         let st = self.lock();
         let p = st.pairs.get(pair)?;
-        p.live.then(|| self.words_of(pair, p, role, now))
+        p.live.then(|| self.words_of(pair, key, role, now))
     }
 
-    fn words_of(&self, pair: &str, p: &PairState, role: Role, now: i64) -> Words {
+    fn words_of(&self, pair: &str, key: &PairKey, role: Role, now: i64) -> Words {
         let schedule = self.schedule();
-        let list = WordList::get(p.language);
+        let list = WordList::get(key.language);
         let window = schedule.window_at(now);
-        let indices = p.secret.words(window, list.len());
+        let indices = key.secret.words(window, list.len());
         Words {
             pair: pair.to_owned(),
             role: role.as_str(),
@@ -330,18 +613,20 @@ impl Hub {
             expect: list.word(indices.of(role.other())),
             rotates_at: schedule.next_rotation(now),
             window_secs: schedule.window_secs,
-            language: p.language.as_str(),
+            language: key.language.as_str(),
         }
     }
 
-    /// `role` heard `heard` from the other party: is it the other party's word? At most
-    /// `max_checks_per_window` per side and window; a mismatch alerts the other party.
+    /// `role` heard `heard` from the other party of `pair` (whose key the caller read from
+    /// the store): is it the other party's word? At most `max_checks_per_window` per side and
+    /// window on this node; a mismatch alerts the other party, on whichever node it is.
     ///
     /// # Errors
     /// [`CheckRefusal`].
     pub fn check(
         &self,
         pair: &str,
+        key: &PairKey,
         role: Role,
         heard: &str,
         now: i64,
@@ -368,9 +653,9 @@ impl Hub {
         side.checks.1 += 1;
         side.last_active = now;
         let attempts_left = max - side.checks.1;
-        let list = WordList::get(p.language);
+        let list = WordList::get(key.language);
         let outcome = derive::check(
-            &p.secret,
+            &key.secret,
             &schedule,
             list.len(),
             role.other(),
@@ -405,6 +690,12 @@ impl Hub {
                     }
                 }
             }
+            // The other party may be connected to another node.
+            self.send_relay(Relay::Alert {
+                pair: pair.to_owned(),
+                to: role.other().as_str().to_owned(),
+                message: alert.to_string(),
+            });
         }
         Ok(CheckResult {
             matched,
@@ -417,6 +708,11 @@ impl Hub {
         self.lock().sockets.len()
     }
 
+    /// Pairs this node keeps state for (its own sockets' and those it heard of).
+    pub fn tracked_pairs(&self) -> usize {
+        self.lock().pairs.len()
+    }
+
     /// Recomputes whether the pair is live; on a change, notes it, tells both sides and
     /// (when it became live) pushes the words. `changed` is a side whose presence changed.
     fn refresh_pair(&self, st: &mut State, pair: &str, now: i64, changed: Option<Role>) {
@@ -424,14 +720,14 @@ impl Hub {
         let Some(p) = st.pairs.get_mut(pair) else {
             return;
         };
-        let present = |s: &Side| !s.sockets.is_empty() && now - s.last_active < inactivity;
-        let live = p.sides.iter().all(present);
+        let live = p.sides.iter().all(|s| s.active(now, inactivity));
         let was = p.live;
         p.live = live;
-        if live != was {
+        // Audited by the nodes a party is connected to, not by those that only heard of it.
+        if live != was && p.key.is_some() {
             let reason = if live {
                 "both_present"
-            } else if p.sides.iter().any(|s| s.sockets.is_empty()) {
+            } else if p.sides.iter().any(|s| !s.connected(now)) {
                 "disconnected"
             } else {
                 "inactive"
@@ -459,8 +755,8 @@ impl Hub {
     fn presence_message(&self, st: &State, pair: &str, about: Role, now: i64) -> Option<Push> {
         let p = st.pairs.get(pair)?;
         let side = &p.sides[idx(about)];
-        let connected = !side.sockets.is_empty();
-        let active = connected && now - side.last_active < self.config.inactivity_secs;
+        let connected = side.connected(now);
+        let active = side.active(now, self.config.inactivity_secs);
         Some(
             json!({
                 "type": "presence", "pair": pair, "party": about.as_str(),
@@ -502,12 +798,16 @@ impl Hub {
             p.pushed = Some(window);
         }
         let st = &*st;
-        let Some(p) = st.pairs.get(pair) else {
+        let Some((p, key)) = st.pairs.get(pair).and_then(|p| Some((p, p.key.as_ref()?))) else {
+            // No socket of the pair on this node: nothing to push.
             return 0;
         };
         let mut sent = 0;
         for role in [Role::Client, Role::Advisor] {
-            let words = self.words_of(pair, p, role, now);
+            if p.sides[idx(role)].sockets.is_empty() {
+                continue;
+            }
+            let words = self.words_of(pair, key, role, now);
             // Serialized straight from the struct: at a boundary this runs for every party
             // under the hub's lock, and building a `json!` value first costs several times more.
             let message: Push = match serde_json::to_string(&WordsMessage {
@@ -541,6 +841,13 @@ impl Hub {
 mod tests {
     use super::*;
 
+    fn key() -> PairKey {
+        PairKey {
+            secret: PairSecret::from_bytes([9; 32]),
+            language: Language::En,
+        }
+    }
+
     const T0: i64 = 1_800_000_000; // a multiple of 60: a window boundary
 
     fn hub() -> (Hub, mpsc::UnboundedReceiver<AuditNote>) {
@@ -551,15 +858,14 @@ mod tests {
             inactivity_secs: 180,
             max_checks_per_window: 5,
         };
-        (Hub::new(config, tx), rx)
+        (Hub::new(config, tx, None), rx)
     }
 
     fn join(hub: &Hub, role: Role, now: i64) -> (u64, mpsc::Receiver<Push>) {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let m = Membership {
             pair: "p".into(),
-            secret: PairSecret::from_bytes([9; 32]),
-            language: Language::En,
+            key: key(),
             role,
         };
         (hub.connect(vec![m], tx, now), rx)
@@ -589,7 +895,7 @@ mod tests {
         let (hub, mut audit) = hub();
         hub.tick(T0 - 1);
         let (_c, mut client) = join(&hub, Role::Client, T0 + 1);
-        assert!(hub.words("p", Role::Client, T0 + 1).is_none());
+        assert!(hub.words("p", &key(), Role::Client, T0 + 1).is_none());
         let (advisor_socket, mut advisor) = join(&hub, Role::Advisor, T0 + 1);
         assert_eq!(drain(&mut client, "words").len(), 1);
         assert_eq!(drain(&mut advisor, "words").len(), 1);
@@ -602,7 +908,7 @@ mod tests {
         assert_eq!(next.len(), 1);
         assert_eq!(next[0]["window"].as_u64(), Some((T0 / 60 + 1) as u64));
         // The pushed message is the `words` answer of the API, tagged, and nothing more.
-        let words = hub.words("p", Role::Client, T0 + 60).unwrap();
+        let words = hub.words("p", &key(), Role::Client, T0 + 60).unwrap();
         let mut expected = serde_json::to_value(&words).unwrap();
         expected["type"] = json!("words");
         assert_eq!(next[0], expected);
@@ -612,7 +918,7 @@ mod tests {
         assert_eq!(advisor_words[0]["expect"], next[0]["say"]);
         assert_eq!(advisor_words[0]["role"], "advisor");
         hub.disconnect(advisor_socket, T0 + 61);
-        assert!(hub.words("p", Role::Client, T0 + 61).is_none());
+        assert!(hub.words("p", &key(), Role::Client, T0 + 61).is_none());
         assert_eq!(hub.tick(T0 + 120), 0, "no words without the advisor");
         let log = events(&mut audit);
         assert!(log.contains(&"dualconfirm.session_started"));
@@ -625,13 +931,13 @@ mod tests {
         let (hub, mut audit) = hub();
         let (client_socket, mut client) = join(&hub, Role::Client, T0);
         let (advisor_socket, _advisor) = join(&hub, Role::Advisor, T0);
-        assert!(hub.words("p", Role::Client, T0 + 100).is_some());
+        assert!(hub.words("p", &key(), Role::Client, T0 + 100).is_some());
         hub.activity(client_socket, T0 + 100);
         hub.tick(T0 + 179);
-        assert!(hub.words("p", Role::Client, T0 + 179).is_some());
+        assert!(hub.words("p", &key(), Role::Client, T0 + 179).is_some());
         // The advisor did nothing for 180 s.
         hub.tick(T0 + 180);
-        assert!(hub.words("p", Role::Client, T0 + 180).is_none());
+        assert!(hub.words("p", &key(), Role::Client, T0 + 180).is_none());
         let presence = drain(&mut client, "presence");
         let last = presence.last().unwrap();
         assert_eq!(
@@ -639,9 +945,12 @@ mod tests {
             (Some(true), Some(false))
         );
         assert_eq!(last["session"], "waiting");
-        assert!(hub.check("p", Role::Client, "anything", T0 + 181) == Err(CheckRefusal::NotLive));
+        assert!(
+            hub.check("p", &key(), Role::Client, "anything", T0 + 181)
+                == Err(CheckRefusal::NotLive)
+        );
         hub.activity(advisor_socket, T0 + 200);
-        assert!(hub.words("p", Role::Client, T0 + 200).is_some());
+        assert!(hub.words("p", &key(), Role::Client, T0 + 200).is_some());
         let log = events(&mut audit);
         assert_eq!(
             log.iter()

@@ -3,6 +3,7 @@
 
 pub mod hub;
 pub mod pairs;
+pub mod relay;
 
 use std::time::Duration;
 use tokio::sync::mpsc;

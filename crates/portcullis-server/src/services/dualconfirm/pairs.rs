@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
+use crate::services::dualconfirm::hub::PairKey;
 use crate::services::{accounts, audit};
 use crate::state::AppState;
 
@@ -41,6 +42,17 @@ pub fn open_secret(state: &AppState, pair: &PairRecord) -> Result<PairSecret, Ap
         .try_into()
         .map_err(|_| ApiError::Internal("a pair secret is not 32 bytes".into()))?;
     Ok(PairSecret::from_bytes(array))
+}
+
+/// What the pair's words are derived from: its unsealed secret and its word-list language.
+///
+/// # Errors
+/// Keyring failure (a tampered or foreign blob).
+pub fn key_of(state: &AppState, pair: &PairRecord) -> Result<PairKey, ApiError> {
+    Ok(PairKey {
+        secret: open_secret(state, pair)?,
+        language: pair.language.parse().unwrap_or(Language::En),
+    })
 }
 
 /// One side of a pair as the other sees it.
