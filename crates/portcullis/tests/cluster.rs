@@ -581,6 +581,34 @@ async fn with_redis_dualconfirm_parties_on_two_nodes_verify_each_other() {
     let alert = next_message(&mut on_a, "the mismatch alert", |v| v["type"] == "alert").await;
     assert_eq!(alert["by"], "client");
 
+    // Attempts are counted across nodes: checks alternating between A and B use up one
+    // shared allowance of the window (5), then both refuse. A window boundary in between
+    // starts a new allowance, and the count starts again.
+    let mut left = verdict["attempts_left"].as_u64().expect("attempts_left");
+    let mut nodes = [a.url.clone(), b.url.clone()].into_iter().cycle();
+    let mut steps = 0;
+    while left > 0 {
+        steps += 1;
+        assert!(steps < 20, "the allowance never ran out");
+        let v = check(nodes.next().expect("a node"), json!("still-not-the-word")).await;
+        let now_left = v["attempts_left"].as_u64().expect("attempts_left");
+        assert!(
+            now_left + 1 == left || now_left == 4,
+            "{left} attempts left, then {now_left}: not one shared count"
+        );
+        left = now_left;
+    }
+    for node in [&a.url, &b.url] {
+        let r = http
+            .post(format!("{node}/v1/dualconfirm/pairs/{pair}/check"))
+            .bearer_auth(&client.access)
+            .json(&json!({ "word": "one-more" }))
+            .send()
+            .await
+            .expect("check request");
+        assert_eq!(r.status(), 429, "the allowance is spent on {node} too");
+    }
+
     // The advisor leaves A: the client on B sees it and the session ends there.
     drop(on_a);
     let left = next_message(&mut on_b, "the advisor's departure", |v| {

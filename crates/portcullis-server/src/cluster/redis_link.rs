@@ -105,6 +105,28 @@ impl RedisLink {
         self.follow("revocations", |_| on_announcement()).await;
     }
 
+    /// Adds one to the counter `<prefix><name>` and returns the count; the counter expires
+    /// `ttl_secs` after its first count.
+    ///
+    /// # Errors
+    /// Redis failed or was too slow.
+    pub async fn count(&self, name: &str, ttl_secs: u64) -> Result<u64, RedisFailure> {
+        let mut conn = self.conn.clone();
+        let key = format!("{}{name}", self.prefix);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .incr(&key, 1)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(ttl_secs)
+            .arg("NX")
+            .ignore();
+        let (count,): (u64,) = tokio::time::timeout(self.timeout, pipe.query_async(&mut conn))
+            .await
+            .map_err(|_| RedisFailure::Timeout)??;
+        Ok(count)
+    }
+
     /// Publishes `payload` on the channel `<prefix><topic>`.
     ///
     /// # Errors

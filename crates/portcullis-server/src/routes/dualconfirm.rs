@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{AdminSession, ApiJson, AuthSession, ClientInfo};
+use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::{CheckRefusal, Words};
 use crate::services::dualconfirm::pairs::{self, PairView};
 use crate::state::AppState;
@@ -225,13 +226,8 @@ async fn check(
         ));
     }
     let (pair, side) = pairs::own(&state, &auth, &id).await?;
-    match state.dualconfirm.check(
-        &pair.id,
-        &pairs::key_of(&state, &pair)?,
-        side,
-        &req.word,
-        state.now(),
-    ) {
+    let key = pairs::key_of(&state, &pair)?;
+    match dualconfirm::check(&state, &pair.id, &key, side, &req.word).await {
         Ok(r) => Ok(Json(Verdict {
             matched: r.matched,
             attempts_left: r.attempts_left,

@@ -26,6 +26,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::CheckRefusal;
 use crate::services::dualconfirm::pairs::{self, ADVISOR_ROLE, CLIENT_ROLE};
 use crate::state::AppState;
@@ -365,10 +366,7 @@ pub(crate) async fn check(
         Ok(key) => key,
         Err(e) => return failed(session, &e),
     };
-    match state
-        .dualconfirm
-        .check(&pair.id, &key, side, word, state.now())
-    {
+    match dualconfirm::check(&state, &pair.id, &key, side, word).await {
         Ok(r) if json => Json(json!({
             "match": r.matched,
             "attempts_left": r.attempts_left,

@@ -617,9 +617,22 @@ impl Hub {
         }
     }
 
+    /// Whether `pair` has a live session (its parties may be on any nodes).
+    pub fn is_live(&self, pair: &str) -> bool {
+        self.lock().pairs.get(pair).is_some_and(|p| p.live)
+    }
+
+    /// The window number at unix second `now`.
+    pub fn window_at(&self, now: i64) -> u64 {
+        self.schedule().window_at(now)
+    }
+
     /// `role` heard `heard` from the other party of `pair` (whose key the caller read from
     /// the store): is it the other party's word? At most `max_checks_per_window` per side and
-    /// window on this node; a mismatch alerts the other party, on whichever node it is.
+    /// window; a mismatch alerts the other party, on whichever node it is.
+    ///
+    /// `counted` is this side's attempts in this window counted by every node (this one
+    /// included), when they share a counter; `None` counts on this node alone.
     ///
     /// # Errors
     /// [`CheckRefusal`].
@@ -630,6 +643,7 @@ impl Hub {
         role: Role,
         heard: &str,
         now: i64,
+        counted: Option<u32>,
     ) -> Result<CheckResult, CheckRefusal> {
         let schedule = self.schedule();
         let mut st = self.lock();
@@ -644,15 +658,16 @@ impl Hub {
         if side.checks.0 != window {
             side.checks = (window, 0);
         }
-        if side.checks.1 >= max {
+        let used = counted.unwrap_or_else(|| side.checks.1.saturating_add(1));
+        if used > max {
             let wait = schedule.next_rotation(now) - now;
             return Err(CheckRefusal::TooManyAttempts {
                 retry_after: wait.max(1) as u64,
             });
         }
-        side.checks.1 += 1;
+        side.checks.1 = used;
         side.last_active = now;
-        let attempts_left = max - side.checks.1;
+        let attempts_left = max - used;
         let list = WordList::get(key.language);
         let outcome = derive::check(
             &key.secret,
@@ -927,6 +942,32 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_count_of_attempts_decides_over_this_nodes_own() {
+        let (hub, _audit) = hub();
+        let (_c, _client) = join(&hub, Role::Client, T0);
+        let (_a, _advisor) = join(&hub, Role::Advisor, T0);
+        // Other nodes counted four: this node's first attempt is the fifth and last.
+        let r = hub
+            .check("p", &key(), Role::Client, "nope", T0, Some(5))
+            .unwrap();
+        assert_eq!(r.attempts_left, 0);
+        assert_eq!(
+            hub.check("p", &key(), Role::Client, "nope", T0, Some(6)),
+            Err(CheckRefusal::TooManyAttempts { retry_after: 60 })
+        );
+        // Counting alone, this node goes on from what it saw.
+        assert_eq!(
+            hub.check("p", &key(), Role::Client, "nope", T0, None),
+            Err(CheckRefusal::TooManyAttempts { retry_after: 60 })
+        );
+        // The advisor's side has its own count.
+        let r = hub
+            .check("p", &key(), Role::Advisor, "nope", T0, None)
+            .unwrap();
+        assert_eq!(r.attempts_left, 4);
+    }
+
+    #[test]
     fn inactivity_ends_the_session_and_activity_restarts_it() {
         let (hub, mut audit) = hub();
         let (client_socket, mut client) = join(&hub, Role::Client, T0);
@@ -946,7 +987,7 @@ mod tests {
         );
         assert_eq!(last["session"], "waiting");
         assert!(
-            hub.check("p", &key(), Role::Client, "anything", T0 + 181)
+            hub.check("p", &key(), Role::Client, "anything", T0 + 181, None)
                 == Err(CheckRefusal::NotLive)
         );
         hub.activity(advisor_socket, T0 + 200);

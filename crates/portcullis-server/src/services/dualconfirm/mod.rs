@@ -5,11 +5,50 @@ pub mod hub;
 pub mod pairs;
 pub mod relay;
 
+use portcullis_core::dualconfirm::Role;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::services::audit;
 use crate::state::AppState;
+use hub::{CheckRefusal, CheckResult, PairKey};
+
+/// `role` heard `heard` on a call with the other party of `pair`: the hub's check, with the
+/// attempts of the window counted in Redis when it is configured, so a party whose requests
+/// land on several nodes still has `max_checks_per_window` attempts in all. If Redis fails,
+/// this node counts alone.
+///
+/// # Errors
+/// [`CheckRefusal`].
+pub async fn check(
+    state: &AppState,
+    pair: &str,
+    key: &PairKey,
+    role: Role,
+    heard: &str,
+) -> Result<CheckResult, CheckRefusal> {
+    let hub = &state.dualconfirm;
+    if !hub.is_live(pair) {
+        return Err(CheckRefusal::NotLive);
+    }
+    let now = state.now();
+    let counted = match &state.cluster.redis {
+        Some(redis) => {
+            let window = hub.window_at(now);
+            let name = format!("dc:checks:{pair}:{}:{window}", role.as_str());
+            let ttl = u64::try_from(state.config.dualconfirm.window_secs.max(1)).unwrap_or(60) * 2;
+            match redis.count(&name, ttl).await {
+                Ok(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "DualConfirm checks counted on this node alone");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    hub.check(pair, key, role, heard, state.now(), counted)
+}
 
 /// Writes the hub's notes to the audit log, in order, until the hub is dropped.
 pub async fn run_audit_worker(state: AppState, mut notes: mpsc::UnboundedReceiver<hub::AuditNote>) {

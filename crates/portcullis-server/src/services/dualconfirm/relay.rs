@@ -194,7 +194,7 @@ mod tests {
         // A wrong word checked on A alerts the advisor on B.
         let r = a
             .hub
-            .check("p", &key(), Role::Client, "certainly-not-it", T0 + 2)
+            .check("p", &key(), Role::Client, "certainly-not-it", T0 + 2, None)
             .unwrap();
         assert!(!r.matched);
         pump(&mut a, &mut b, T0 + 2);
@@ -206,7 +206,7 @@ mod tests {
         let said = aw[0]["say"].as_str().unwrap();
         assert!(
             a.hub
-                .check("p", &key(), Role::Client, said, T0 + 3)
+                .check("p", &key(), Role::Client, said, T0 + 3, None)
                 .unwrap()
                 .matched
         );
@@ -223,7 +223,7 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(
-            a.hub.check("p", &key(), Role::Client, said, T0 + 5),
+            a.hub.check("p", &key(), Role::Client, said, T0 + 5, None),
             Err(CheckRefusal::NotLive)
         );
     }
@@ -268,14 +268,14 @@ mod tests {
         assert_eq!((on_a.say, on_a.expect), (on_c.say, on_c.expect));
         assert!(
             c.hub
-                .check("p", &key(), Role::Client, on_c.expect, T0)
+                .check("p", &key(), Role::Client, on_c.expect, T0, None)
                 .unwrap()
                 .matched
         );
         drain(&mut advisor);
         assert!(
             !c.hub
-                .check("p", &key(), Role::Client, "wrong", T0)
+                .check("p", &key(), Role::Client, "wrong", T0, None)
                 .unwrap()
                 .matched
         );
