@@ -33,6 +33,19 @@ async fn ledger(guard: &Guard) -> String {
     format!("http://{addr}")
 }
 
+/// A guard for tokens of `app` (audience `portcullis`) in front of [`ledger`]; the guard and
+/// the ledger's base URL.
+async fn guarded_ledger(app: &TestApp) -> (Guard, String) {
+    let guard = Guard::new(GuardConfig::new(
+        app.base.clone(),
+        "portcullis",
+        format!("{}/.well-known/jwks.json", app.base),
+    ))
+    .unwrap();
+    let base = ledger(&guard).await;
+    (guard, base)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn step_up_flow_through_the_guard() {
     let app = TestApp::builder().file_mail().spawn().await;
@@ -46,13 +59,7 @@ async fn step_up_flow_through_the_guard() {
         .expect(201)
         .json();
 
-    let guard = Guard::new(GuardConfig::new(
-        app.base.clone(),
-        "portcullis",
-        format!("{}/.well-known/jwks.json", app.base),
-    ))
-    .unwrap();
-    let base = ledger(&guard).await;
+    let (guard, base) = guarded_ledger(&app).await;
     let http = reqwest::Client::new();
 
     // Any valid token reads; no token or a forged one does not.
@@ -142,13 +149,7 @@ async fn a_logout_at_portcullis_reaches_the_guard_within_a_second() {
     let tokens = app.login(&user, &password).await;
     let service = app.service_caller().await;
 
-    let guard = Guard::new(GuardConfig::new(
-        app.base.clone(),
-        "portcullis",
-        format!("{}/.well-known/jwks.json", app.base),
-    ))
-    .unwrap();
-    let base = ledger(&guard).await;
+    let (guard, base) = guarded_ledger(&app).await;
     let feed = guard.spawn_revocation_feed(
         format!("{}/v1/revocations", app.base),
         service,
@@ -252,13 +253,7 @@ async fn a_guard_reading_the_feed_as_a_service_account_outlives_its_tokens() {
         .await
         .problem(403, Some("forbidden"));
 
-    let guard = Guard::new(GuardConfig::new(
-        app.base.clone(),
-        "portcullis",
-        format!("{}/.well-known/jwks.json", app.base),
-    ))
-    .unwrap();
-    let base = ledger(&guard).await;
+    let (guard, base) = guarded_ledger(&app).await;
     let feed = guard.spawn_revocation_feed(
         format!("{}/v1/revocations", app.base),
         portcullis_guard::FeedAuth::ClientCredentials {
