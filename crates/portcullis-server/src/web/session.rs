@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
-use crate::extract::{AuthSession, ClientInfo, authenticate};
+use crate::extract::{AuthSession, ClientInfo, authenticate, authenticate_with_leeway};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 use crate::web::cookies::{self, Cookies};
@@ -123,7 +123,11 @@ async fn find(
     client: &ClientInfo,
 ) -> Result<Found, ApiError> {
     if let Some(token) = access {
-        match authenticate(state, token).await {
+        // No clock-skew leeway: this node issued the token and holds the refresh token, so it
+        // renews at expiry. With the API's leeway it would keep serving an expired token for
+        // another half minute while the browser, whose cookie expires with the token, stops
+        // sending it: the DualConfirm console, reopening its socket in between, was refused.
+        match authenticate_with_leeway(state, token, 0).await {
             Ok(auth) => return Ok(Found::Valid(auth)),
             Err(ApiError::Unauthenticated(_)) => {}
             Err(e) => return Err(e),
