@@ -164,7 +164,18 @@ pub async fn authenticate_session(
     token: &str,
     leeway_secs: i64,
 ) -> Result<(AuthSession, SessionRecord), ApiError> {
-    let claims = verify_token(state, token, leeway_secs)?;
+    session_of(state, verify_token(state, token, leeway_secs)?).await
+}
+
+/// The live session behind claims [`verify_token`] accepted, for a caller that has verified
+/// the token already.
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`] when the claims name no live session of their subject.
+pub async fn session_of(
+    state: &AppState,
+    claims: AccessClaims,
+) -> Result<(AuthSession, SessionRecord), ApiError> {
     let (account, session) = ids_of(&claims)?;
     let record = state.store.sessions.get(session).await?;
     match record {

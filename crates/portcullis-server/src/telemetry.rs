@@ -87,7 +87,7 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
     };
     let elapsed = start.elapsed().as_secs_f64();
     REQUEST_HANDLES.with_borrow_mut(|by_path| {
-        let seen = by_path.get_mut(labels.path()).and_then(|handles| {
+        let seen = by_path.get(labels.path()).and_then(|handles| {
             handles
                 .iter()
                 .find(|h| h.method == labels.method && h.status == labels.status)

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{AuthSession, bearer, verify_token};
+use crate::extract::{bearer, session_of, verify_token};
 use crate::services::clients;
 use crate::state::AppState;
 
@@ -31,13 +31,8 @@ impl FromRequestParts<AppState> for FeedCaller {
         ))?;
         let claims = verify_token(state, token, state.config.tokens.leeway_secs)?;
         if clients::client_of(&claims).is_some() {
-            let (claims, client) =
-                clients::verify_client_token(state, token, state.config.tokens.leeway_secs).await?;
-            let granted = claims
-                .scope
-                .as_deref()
-                .is_some_and(|s| s.split(' ').any(|s| s == clients::REVOCATIONS_SCOPE));
-            return if granted && clients::allows(&client, clients::REVOCATIONS_SCOPE) {
+            let client = clients::active_client_of(state, &claims).await?;
+            return if clients::token_allows(&claims, &client, clients::REVOCATIONS_SCOPE) {
                 Ok(FeedCaller)
             } else {
                 Err(ApiError::Forbidden(
@@ -45,7 +40,7 @@ impl FromRequestParts<AppState> for FeedCaller {
                 ))
             };
         }
-        let caller = AuthSession::from_request_parts(parts, state).await?;
+        let (caller, _) = session_of(state, claims).await?;
         if state
             .config
             .introspection_roles

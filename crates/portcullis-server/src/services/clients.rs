@@ -342,11 +342,34 @@ pub async fn verify_client_token(
     leeway_secs: i64,
 ) -> Result<(AccessClaims, ClientRecord), ApiError> {
     let claims = verify_token(state, token, leeway_secs)?;
-    let id = client_of(&claims).ok_or(ApiError::Unauthenticated("not a client token"))?;
+    let client = active_client_of(state, &claims).await?;
+    Ok((claims, client))
+}
+
+/// The still active client that verified `claims` were issued to.
+///
+/// # Errors
+/// [`ApiError::Unauthenticated`] when they are not a client's, or the client is gone or
+/// disabled; storage failure.
+pub async fn active_client_of(
+    state: &AppState,
+    claims: &AccessClaims,
+) -> Result<ClientRecord, ApiError> {
+    let id = client_of(claims).ok_or(ApiError::Unauthenticated("not a client token"))?;
     match state.store.clients.get(id).await? {
-        Some(c) if c.status == ClientStatus::Active => Ok((claims, c)),
+        Some(c) if c.status == ClientStatus::Active => Ok(c),
         _ => Err(ApiError::Unauthenticated("the client is no longer active")),
     }
+}
+
+/// Whether a client's token was granted `scope` and the client is still allowed it (its
+/// scopes may have been cut since the token was issued).
+pub fn token_allows(claims: &AccessClaims, client: &ClientRecord, scope: &str) -> bool {
+    let granted = claims
+        .scope
+        .as_deref()
+        .is_some_and(|s| s.split(' ').any(|s| s == scope));
+    granted && allows(client, scope)
 }
 
 /// RFC 7009: ends the session behind a refresh token or a user's access token. Unknown,

@@ -60,18 +60,29 @@ pub(super) async fn start_ready(
     Ok((server, Startup { bound, ready }))
 }
 
-/// Registers the bench account over HTTP and marks it verified in the store.
-pub(super) async fn create_account(server: &Server, http: &reqwest::Client) -> anyhow::Result<()> {
+/// Posts the bench account's e-mail and password to `path`; the body of the 201 answer.
+async fn post_credentials(
+    server: &Server,
+    http: &reqwest::Client,
+    path: &str,
+    what: &str,
+) -> anyhow::Result<serde_json::Value> {
     let response = http
-        .post(format!("{}/v1/accounts", server.url()))
+        .post(format!("{}{path}", server.url()))
         .json(&json!({ "email": EMAIL, "password": PASSWORD }))
         .send()
         .await?;
     let status = response.status();
     let body: serde_json::Value = response.json().await?;
     if status != reqwest::StatusCode::CREATED {
-        bail!("registration answered {status}: {body}");
+        bail!("{what} answered {status}: {body}");
     }
+    Ok(body)
+}
+
+/// Registers the bench account over HTTP and marks it verified in the store.
+pub(super) async fn create_account(server: &Server, http: &reqwest::Client) -> anyhow::Result<()> {
+    let body = post_credentials(server, http, "/v1/accounts", "registration").await?;
     let id: AccountId = body["id"]
         .as_str()
         .ok_or_else(|| anyhow!("registration answer has no id: {body}"))?
@@ -88,16 +99,7 @@ pub(super) async fn access_token(
     server: &Server,
     http: &reqwest::Client,
 ) -> anyhow::Result<String> {
-    let response = http
-        .post(format!("{}/v1/sessions", server.url()))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
-        .send()
-        .await?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await?;
-    if status != reqwest::StatusCode::CREATED {
-        bail!("login answered {status}: {body}");
-    }
+    let body = post_credentials(server, http, "/v1/sessions", "login").await?;
     body["access_token"]
         .as_str()
         .map(str::to_owned)

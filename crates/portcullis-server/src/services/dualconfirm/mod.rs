@@ -47,7 +47,7 @@ pub async fn check(
         }
         None => None,
     };
-    hub.check(pair, key, role, heard, state.now(), counted)
+    hub.check(pair, key, role, heard, now, counted)
 }
 
 /// Writes the hub's notes to the audit log, in order, until the hub is dropped.
