@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use crate::auth::AuthSession;
 use crate::error::ApiError;
-use crate::extract::{self, AuthSession};
 use crate::state::AppState;
 
 /// Most entries held; when full, expired entries go first, then arbitrary ones.
@@ -159,7 +159,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>
     }
     metrics::counter!("portcullis_verified_cache_total", "outcome" => "miss").increment(1);
     let (session, record) =
-        extract::authenticate_session(state, token, state.config.tokens.leeway_secs).await?;
+        crate::auth::authenticate_session(state, token, state.config.tokens.leeway_secs).await?;
     let until = [
         session.claims.exp,
         record.idle_expires_at,

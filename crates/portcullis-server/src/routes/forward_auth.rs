@@ -28,6 +28,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::bearer_or_access_cookie;
+use crate::services::error::Unexpected;
 use crate::services::forward_auth::{self, Refusal};
 use crate::state::AppState;
 use crate::verified::{self, Verified};
@@ -136,8 +137,11 @@ fn identity(
             ("x-portcullis-token", token),
         ];
         for (name, value) in values {
-            let value = HeaderValue::from_str(&value)
-                .map_err(|_| ApiError::Internal(format!("{name} is not a valid header value")))?;
+            let value = HeaderValue::from_str(&value).map_err(|_| {
+                ApiError::Internal(Unexpected::msg(format!(
+                    "{name} is not a valid header value"
+                )))
+            })?;
             out.insert(HeaderName::from_static(name), value);
         }
         Ok((out, exp))
