@@ -36,7 +36,7 @@ impl GuardConfig {
     /// keys are published at `jwks_url` (e.g. `https://auth.example/.well-known/jwks.json`).
     ///
     /// Defaults: 30 s leeway, unknown-`kid` refreshes at most every 10 s, a periodic refresh
-    /// every 5 min, a 5 s fetch timeout, 10 000 cached tokens, and revoked
+    /// every 5 min, a 5 s timeout per request to Portcullis, 10 000 cached tokens, and revoked
     /// sessions remembered for 24 h.
     pub fn builder(
         issuer: impl Into<String>,
@@ -88,7 +88,7 @@ impl GuardConfig {
         self.refresh_interval
     }
 
-    /// Timeout of one key-set fetch.
+    /// Timeout of one request to Portcullis.
     pub fn http_timeout(&self) -> Duration {
         self.http_timeout
     }
@@ -132,7 +132,8 @@ impl GuardConfigBuilder {
         self
     }
 
-    /// Timeout of one key-set fetch.
+    /// Timeout of one request to Portcullis: a key-set fetch (with the client
+    /// [`crate::Guard::new`] builds), a revocation-feed poll, a token request of the feed.
     pub fn http_timeout(mut self, timeout: Duration) -> Self {
         self.config.http_timeout = timeout;
         self

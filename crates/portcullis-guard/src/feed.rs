@@ -6,9 +6,14 @@
 //! client-credentials grant and renews it before it expires (and at once when the feed
 //! answers 401), so it keeps working for as long as the service runs. A fixed token
 //! ([`FeedAuth::bearer`]) stops working when that token expires.
+//!
+//! The feed goes through the guard's HTTP client, bounds each request by
+//! [`crate::GuardConfig::http_timeout`], and reads time from the guard's clock: where its first
+//! poll starts reading and when its token is due for renewal are judged by the same `now` as
+//! the tokens it verifies.
 
 use serde::Deserialize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::guard::Guard;
@@ -105,16 +110,6 @@ struct TokenAnswer {
 /// How far back the first poll reads: longer than any access token lives.
 const FIRST_LOOKBACK_SECS: i64 = 3600;
 
-/// Bound on one request to Portcullis.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
-
 /// Why a poll failed.
 #[derive(Debug)]
 enum PollError {
@@ -131,7 +126,8 @@ impl std::fmt::Display for PollError {
     }
 }
 
-/// What every request of the feed goes through.
+/// What every request of the feed goes through: the guard's client, the configured timeout
+/// and the guard's clock.
 struct Portcullis {
     guard: Guard,
     client: reqwest::Client,
@@ -141,8 +137,9 @@ struct Portcullis {
 /// The token the feed presents, renewed as needed.
 struct Credentials {
     auth: Auth,
-    /// The current token and when to renew it (client credentials only).
-    current: Option<(String, Instant)>,
+    /// The current token and when to renew it, unix seconds by the guard's clock (client
+    /// credentials only).
+    current: Option<(String, i64)>,
 }
 
 impl Credentials {
@@ -157,7 +154,7 @@ impl Credentials {
             } => (token_url, client_id, client_secret),
         };
         if let Some((token, renew_at)) = &self.current
-            && Instant::now() < *renew_at
+            && via.guard.now() < *renew_at
         {
             return Ok(token.clone());
         }
@@ -180,7 +177,8 @@ impl Credentials {
             .json()
             .await
             .map_err(|e| e.without_url().to_string())?;
-        let renew_at = Instant::now() + Duration::from_secs(answer.expires_in / 2);
+        let half_life = i64::try_from(answer.expires_in / 2).unwrap_or(i64::MAX);
+        let renew_at = via.guard.now().saturating_add(half_life);
         self.current = Some((answer.access_token.clone(), renew_at));
         Ok(answer.access_token)
     }
@@ -196,7 +194,9 @@ impl Guard {
     /// `auth`, and revokes every session it lists. Failures are logged and retried at the
     /// next tick; the task runs until it is aborted.
     ///
-    /// `auth` is a [`FeedAuth`]; a `String` is taken as a fixed bearer token.
+    /// `auth` is a [`FeedAuth`]; a `String` is taken as a fixed bearer token. Each request
+    /// goes through this guard's HTTP client and gives up after
+    /// [`crate::GuardConfig::http_timeout`]; time is this guard's clock.
     pub fn spawn_revocation_feed(
         &self,
         feed_url: impl Into<String>,
@@ -205,8 +205,8 @@ impl Guard {
     ) -> JoinHandle<()> {
         let via = Portcullis {
             guard: self.clone(),
-            client: reqwest::Client::new(),
-            timeout: REQUEST_TIMEOUT,
+            client: self.client().clone(),
+            timeout: self.config().http_timeout(),
         };
         let url = feed_url.into();
         let mut credentials = Credentials {
@@ -214,7 +214,7 @@ impl Guard {
             current: None,
         };
         tokio::spawn(async move {
-            let mut since = unix_now() - FIRST_LOOKBACK_SECS;
+            let mut since = via.guard.now().saturating_sub(FIRST_LOOKBACK_SECS);
             loop {
                 match poll(&via, &url, &mut credentials, since).await {
                     Ok(page) => {

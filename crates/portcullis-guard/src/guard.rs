@@ -28,6 +28,9 @@ struct Inner {
     config: GuardConfig,
     /// `config.leeway` in whole seconds, as the claim checks take it.
     leeway_secs: i64,
+    /// What every request to Portcullis goes through: the key set's fetches and the
+    /// revocation feed.
+    client: reqwest::Client,
     jwks: Arc<JwksCache>,
     cache: VerifiedCache,
     revocations: Revocations,
@@ -79,11 +82,13 @@ impl Guard {
         Ok(Self::with_client(config, client))
     }
 
-    /// A guard that fetches the key set with `client`.
+    /// A guard that makes its requests to Portcullis with `client`: the key set's fetches
+    /// and the revocation feed's (whose requests are also bounded by
+    /// [`GuardConfig::http_timeout`] each).
     pub fn with_client(config: GuardConfig, client: reqwest::Client) -> Self {
         let jwks = Arc::new(JwksCache::new(
             config.jwks_url(),
-            client,
+            client.clone(),
             config.min_refresh_interval(),
             config.refresh_interval(),
         ));
@@ -93,6 +98,7 @@ impl Guard {
             revocations: Revocations::new(retention),
             leeway_secs: secs(config.leeway()),
             config,
+            client,
             jwks,
             cache_hits: AtomicU64::new(0),
             signature_checks: AtomicU64::new(0),
@@ -113,6 +119,16 @@ impl Guard {
     /// The configuration this guard was built with.
     pub fn config(&self) -> &GuardConfig {
         &self.inner.config
+    }
+
+    /// The current time by this guard's clock, unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The HTTP client of this guard's requests to Portcullis.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.inner.client
     }
 
     /// The key set, e.g. to [`JwksCache::refresh`] at start-up or
