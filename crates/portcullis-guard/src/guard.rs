@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
-use portcullis_core::token::{self, Expectation, Header};
+use portcullis_core::token::{self, Expectation, Header, Shortfall};
 
 use crate::cache::{Revocations, VerifiedCache};
-use crate::config::acr_satisfies;
 use crate::{GuardConfig, GuardError, JwksCache, Rejection, Requirement, Verified};
 
 /// The source of `now` in unix seconds; replaceable in tests.
@@ -195,32 +194,17 @@ impl Guard {
     /// [`Rejection::Forbidden`] for missing roles, [`Rejection::StepUp`] for too weak or too
     /// old an authentication.
     pub fn check(&self, verified: &Verified, requirement: &Requirement) -> Result<(), Rejection> {
-        let claims = verified.claims();
-        if !requirement
-            .required_roles()
-            .iter()
-            .all(|role| claims.roles.iter().any(|r| r == role))
-        {
-            return Err(Rejection::Forbidden);
-        }
-        let acr_low = requirement
-            .required_acr()
-            .is_some_and(|want| !acr_satisfies(&claims.acr, want));
-        let too_old = requirement
-            .required_max_age()
-            .is_some_and(|max| (self.clock)().saturating_sub(claims.auth_time) > max);
-        if acr_low || too_old {
-            return Err(Rejection::StepUp {
-                acr: requirement.required_acr().map(str::to_owned),
-                max_age: requirement.required_max_age(),
-                reason: if acr_low {
-                    "A stronger authentication is required"
-                } else {
-                    "A more recent authentication is required"
-                },
-            });
-        }
-        Ok(())
+        let reason = match requirement.check(verified.claims(), (self.clock)()) {
+            Ok(()) => return Ok(()),
+            Err(Shortfall::MissingRole) => return Err(Rejection::Forbidden),
+            Err(Shortfall::WeakAcr) => "A stronger authentication is required",
+            Err(Shortfall::TooOld) => "A more recent authentication is required",
+        };
+        Err(Rejection::StepUp {
+            acr: requirement.required_acr().map(str::to_owned),
+            max_age: requirement.required_max_age(),
+            reason,
+        })
     }
 
     /// Reads `Authorization: Bearer …` from `headers`, verifies the token and checks it

@@ -36,12 +36,16 @@ mod jwks;
 mod layer;
 mod reject;
 
-pub use config::{GuardConfig, GuardConfigBuilder, Requirement};
+pub use config::{GuardConfig, GuardConfigBuilder};
 pub use error::GuardError;
 pub use extract::Verified;
 pub use feed::{FeedAuth, REVOCATIONS_SCOPE};
 pub use guard::{Clock, Guard, GuardStats};
 pub use jwks::JwksCache;
 pub use layer::{GuardLayer, GuardService};
+/// What a route demands of a verified token (core's, shared with forward-auth): every role,
+/// at least an `acr` (`aalN` ordered, other classes exact), an authentication at most
+/// `max_age` seconds old.
+pub use portcullis_core::token::Requirement;
 pub use portcullis_core::token::{AccessClaims, MAX_TOKEN_BYTES};
 pub use reject::{PROBLEM_BASE, Rejection};

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use portcullis_core::token::requirement::{quotable, step_up_challenge};
+
 use crate::GuardError;
 
 /// Base of the problem `type` URIs, shared with the Portcullis server.
@@ -70,19 +72,7 @@ impl Rejection {
                 acr,
                 max_age,
                 reason,
-            } => {
-                let mut challenge = format!(
-                    "Bearer error=\"insufficient_user_authentication\", error_description=\"{}\"",
-                    quotable(reason)
-                );
-                if let Some(acr) = acr {
-                    challenge.push_str(&format!(", acr_values=\"{}\"", quotable(acr)));
-                }
-                if let Some(max_age) = max_age {
-                    challenge.push_str(&format!(", max_age={max_age}"));
-                }
-                Some(challenge)
-            }
+            } => Some(step_up_challenge(reason, acr.as_deref(), *max_age)),
             Self::Unavailable => None,
         }
     }
@@ -150,14 +140,6 @@ impl IntoResponse for Rejection {
     }
 }
 
-/// Keeps only the characters RFC 6750 §3 allows inside a quoted auth-param
-/// (`%x20-21 / %x23-5B / %x5D-7E`), so configuration cannot break the header.
-fn quotable(text: &str) -> String {
-    text.chars()
-        .filter(|c| matches!(*c, ' '..='!' | '#'..='[' | ']'..='~'))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +165,15 @@ mod tests {
     #[test]
     fn quoted_values_cannot_break_the_header() {
         assert_eq!(quotable("a\"b\\c\r\nd"), "abcd");
+        let rejection = Rejection::StepUp {
+            acr: Some("aal\"2".to_owned()),
+            max_age: None,
+            reason: "x",
+        };
+        assert!(
+            rejection
+                .www_authenticate()
+                .is_some_and(|c| c.ends_with("acr_values=\"aal2\""))
+        );
     }
 }

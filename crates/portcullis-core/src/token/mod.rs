@@ -24,6 +24,7 @@ mod header;
 mod jwks;
 pub mod jws;
 mod keys;
+pub mod requirement;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +35,7 @@ pub use claims::{AccessClaims, Expectation};
 pub use header::{Header, check_length};
 pub use jwks::{Jwk, Jwks};
 pub use keys::{KeyRecord, TokenKeys};
+pub use requirement::{Requirement, Shortfall};
 
 /// Longest token we parse (8 KiB); anything longer is refused before decoding.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;

@@ -12,6 +12,7 @@ pub mod decide;
 
 use portcullis_core::login::Assurance;
 use portcullis_core::token::AccessClaims;
+use portcullis_core::token::requirement::{self, Shortfall};
 use serde::{Deserialize, Serialize};
 
 /// The `[forward_auth]` section.
@@ -136,22 +137,14 @@ impl Rule {
     /// # Errors
     /// [`Refusal::MissingRole`] before [`Refusal::StepUp`]: a step-up cannot grant a role.
     pub fn check(&self, claims: &AccessClaims, now: i64) -> Result<(), Refusal> {
-        if !self.roles.iter().all(|r| claims.roles.contains(r)) {
-            return Err(Refusal::MissingRole);
-        }
-        let required = self.acr.as_deref().and_then(Assurance::from_acr);
-        let reached = Assurance::from_acr(&claims.acr);
-        let weak = required.is_some_and(|want| reached.is_none_or(|have| have < want));
-        let old = self
-            .max_age
-            .is_some_and(|max| claims.auth_time.saturating_add(max) < now);
-        if weak || old {
-            return Err(Refusal::StepUp {
+        match requirement::check(claims, &self.roles, self.acr.as_deref(), self.max_age, now) {
+            Ok(()) => Ok(()),
+            Err(Shortfall::MissingRole) => Err(Refusal::MissingRole),
+            Err(Shortfall::WeakAcr | Shortfall::TooOld) => Err(Refusal::StepUp {
                 acr: self.acr.clone(),
                 max_age: self.max_age,
-            });
+            }),
         }
-        Ok(())
     }
 }
 
@@ -175,16 +168,11 @@ impl Refusal {
         let Refusal::StepUp { acr, max_age } = self else {
             return None;
         };
-        let mut c = "Bearer error=\"insufficient_user_authentication\", \
-                     error_description=\"A stronger or fresher authentication is required\""
-            .to_owned();
-        if let Some(acr) = acr {
-            c.push_str(&format!(", acr_values=\"{acr}\""));
-        }
-        if let Some(max_age) = max_age {
-            c.push_str(&format!(", max_age={max_age}"));
-        }
-        Some(c)
+        Some(requirement::step_up_challenge(
+            "A stronger or fresher authentication is required",
+            acr.as_deref(),
+            *max_age,
+        ))
     }
 }
 
