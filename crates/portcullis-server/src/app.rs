@@ -15,6 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::routes;
+use crate::services::error::Unexpected;
 use crate::state::AppState;
 use crate::telemetry;
 use crate::tls::ClientAddr;
@@ -42,7 +43,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal("a handler panicked".into()).into_response()
+            ApiError::Internal(Unexpected::msg("a handler panicked")).into_response()
         }));
     if !config.cors.allowed_origins.is_empty() {
         let origins: Vec<HeaderValue> = config
@@ -105,7 +106,7 @@ fn proxy_layers(routes: Router<AppState>) -> Router<AppState> {
     routes
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal("a handler panicked".into()).into_response()
+            ApiError::Internal(Unexpected::msg("a handler panicked")).into_response()
         }))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::CACHE_CONTROL, "no-store"))
@@ -124,7 +125,7 @@ async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     if let Some(ip) = ip
         && let Err(e) = state.limits.check_any(ip).await
     {
-        return e.into_response();
+        return ApiError::from(e).into_response();
     }
     next.run(req).await
 }

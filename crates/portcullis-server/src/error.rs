@@ -1,17 +1,20 @@
 //! One error type for the HTTP layer, mapped once to RFC 9457 problem details.
 //!
-//! Every domain error converts into [`ApiError`] through an explicit `From`; there is no
-//! blanket conversion, so a forgotten case is a compile error rather than a silent 500. A 5xx
-//! body stays generic; its cause is logged with the request id.
+//! Services fail with [`ServiceError`]; it converts into [`ApiError`] through one exhaustive
+//! `From` here, so a new refusal is a compile error until it has its status and problem
+//! `type`. There is no blanket conversion from other errors. A 5xx body stays generic; its
+//! cause chain is logged with the request id.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::contact::ContactError;
 use portcullis_core::login::ChallengeError;
-use portcullis_core::password::{PasswordError, PasswordRejection};
+use portcullis_core::password::PasswordRejection;
+use portcullis_core::token::TokenError;
 use portcullis_store::StoreError;
-use portcullis_store::keyring::KeyringError;
+
+use crate::services::error::{Invalid, ServiceError, Unexpected};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -97,9 +100,9 @@ pub enum ApiError {
     /// A provider we depend on (an SMS gateway) failed.
     #[error("{0}")]
     Upstream(&'static str),
-    /// Something failed on our side; the detail is logged, not returned.
+    /// Something failed on our side; the cause chain is logged, not returned.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(Unexpected),
 }
 
 impl ApiError {
@@ -221,7 +224,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = %cause, "request failed");
+            tracing::error!(error = %cause.chain(), "request failed");
         }
         let problem = self.problem();
         let status =
@@ -253,55 +256,72 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
+/// The service layer's refusals, mapped to their HTTP meaning: this is the one place that
+/// decides which status and problem `type` each domain error gets on the API.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            StoreError::Concurrent => {
-                ApiError::Conflict("the resource was changed concurrently; retry")
+            ServiceError::Invalid { what, detail } => ApiError::BadRequest {
+                slug: invalid_slug(what),
+                detail: detail.into_owned(),
+            },
+            ServiceError::WeakPassword(r) => ApiError::WeakPassword(r),
+            ServiceError::InvalidCredentials => ApiError::InvalidCredentials,
+            ServiceError::Unauthenticated(why) => ApiError::Unauthenticated(why),
+            ServiceError::StepUpRequired { detail, max_age } => {
+                ApiError::StepUpRequired { detail, max_age }
             }
-            other => ApiError::Internal(other.to_string()),
+            ServiceError::Forbidden(why) => ApiError::Forbidden(why),
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::Conflict(why) => ApiError::Conflict(why),
+            ServiceError::Challenge(c) => ApiError::Challenge(c),
+            ServiceError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            ServiceError::Upstream(why) => ApiError::Upstream(why),
+            ServiceError::Unexpected(cause) => ApiError::Internal(cause),
         }
     }
 }
 
-impl From<KeyringError> for ApiError {
-    fn from(e: KeyringError) -> Self {
-        ApiError::Internal(format!("keyring: {e}"))
+/// The problem slug of each broken input rule (stable: clients match on it).
+fn invalid_slug(what: Invalid) -> &'static str {
+    match what {
+        Invalid::Email => "invalid-email",
+        Invalid::Phone => "invalid-phone",
+        Invalid::DisplayName => "invalid-display-name",
+        Invalid::Token => "invalid-token",
+        Invalid::Code => "invalid-code",
+        Invalid::Label => "invalid-label",
+        Invalid::ClientName => "invalid-name",
+        Invalid::Scope => "invalid-scope",
+        Invalid::MaxAge => "invalid-max-age",
+        Invalid::NotASentCode => "not-a-sent-code",
+        Invalid::WebauthnRefused => "webauthn-refused",
+        Invalid::NotEligible => "not-eligible",
+        Invalid::UnknownAccount => "unknown-account",
     }
 }
 
-impl From<PasswordError> for ApiError {
-    fn from(e: PasswordError) -> Self {
-        ApiError::Internal(format!("password hashing: {e}"))
+impl From<Unexpected> for ApiError {
+    fn from(e: Unexpected) -> Self {
+        ApiError::Internal(e)
     }
 }
 
-impl From<PasswordRejection> for ApiError {
-    fn from(e: PasswordRejection) -> Self {
-        ApiError::WeakPassword(e)
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        ServiceError::from(e).into()
     }
 }
 
 impl From<ContactError> for ApiError {
     fn from(e: ContactError) -> Self {
-        let slug = match e {
-            ContactError::InvalidEmail(_) => "invalid-email",
-            ContactError::InvalidPhone(_) => "invalid-phone",
-            ContactError::InvalidDisplayName(_) => "invalid-display-name",
-        };
-        ApiError::bad_request(slug, e.to_string())
-    }
-}
-
-impl From<ChallengeError> for ApiError {
-    fn from(e: ChallengeError) -> Self {
-        ApiError::Challenge(e)
-    }
-}
-
-impl From<portcullis_core::token::TokenError> for ApiError {
-    fn from(e: portcullis_core::token::TokenError) -> Self {
-        ApiError::Internal(format!("token: {e}"))
+        ServiceError::from(e).into()
     }
 }
 

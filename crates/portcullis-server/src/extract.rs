@@ -5,12 +5,11 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
-use portcullis_core::ids::{AccountId, SessionId};
-use portcullis_core::token::{AccessClaims, Expectation};
-use portcullis_store::model::SessionRecord;
 use serde::de::DeserializeOwned;
 use std::net::IpAddr;
 
+use crate::auth::{AuthCheck, Caller, bearer_caller};
+pub use crate::auth::{AuthSession, authenticate};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tls::ClientAddr;
@@ -87,24 +86,6 @@ fn json_rejection(r: JsonRejection) -> ApiError {
     }
 }
 
-/// A verified access token of a live session.
-#[derive(Clone, Debug)]
-pub struct AuthSession {
-    /// The token's claims.
-    pub claims: AccessClaims,
-    /// Account.
-    pub account: AccountId,
-    /// Session.
-    pub session: SessionId,
-}
-
-impl AuthSession {
-    /// Whether the token carries `role`.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.claims.roles.iter().any(|r| r == role)
-    }
-}
-
 /// Reads a bearer token from `Authorization`.
 pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -131,109 +112,25 @@ pub fn bearer_or_access_cookie(
         })
 }
 
-/// Verifies an access token and that its session is still live.
-///
-/// # Errors
-/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthSession, ApiError> {
-    authenticate_with_leeway(state, token, state.config.tokens.leeway_secs).await
-}
-
-/// As [`authenticate`], with an explicit clock-skew allowance (introspection uses none: the
-/// server's own clock decides).
-///
-/// # Errors
-/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
-pub async fn authenticate_with_leeway(
-    state: &AppState,
-    token: &str,
-    leeway_secs: i64,
-) -> Result<AuthSession, ApiError> {
-    authenticate_session(state, token, leeway_secs)
-        .await
-        .map(|(session, _)| session)
-}
-
-/// As [`authenticate_with_leeway`], also returning the session as stored (its expiry
-/// bounds how long the verification may be cached).
-///
-/// # Errors
-/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
-pub async fn authenticate_session(
-    state: &AppState,
-    token: &str,
-    leeway_secs: i64,
-) -> Result<(AuthSession, SessionRecord), ApiError> {
-    session_of(state, verify_token(state, token, leeway_secs)?).await
-}
-
-/// The live session behind claims [`verify_token`] accepted, for a caller that has verified
-/// the token already.
-///
-/// # Errors
-/// [`ApiError::Unauthenticated`] when the claims name no live session of their subject.
-pub async fn session_of(
-    state: &AppState,
-    claims: AccessClaims,
-) -> Result<(AuthSession, SessionRecord), ApiError> {
-    let (account, session) = ids_of(&claims)?;
-    let record = state.store.sessions.get(session).await?;
-    match record {
-        Some(s) if s.is_live(state.now()) && s.account_id == account => Ok((
-            AuthSession {
-                claims,
-                account,
-                session,
-            },
-            s,
-        )),
-        _ => Err(ApiError::Unauthenticated("the session has ended")),
-    }
-}
-
-/// Verifies signature, issuer, audience and lifetime only (no session look-up).
-///
-/// # Errors
-/// [`ApiError::Unauthenticated`].
-pub fn verify_token(
-    state: &AppState,
-    token: &str,
-    leeway_secs: i64,
-) -> Result<AccessClaims, ApiError> {
-    let expect = Expectation {
-        issuer: &state.issuer,
-        audience: &state.config.audience,
-        leeway_secs,
-    };
-    state
-        .keys()
-        .verify(token, &expect, state.now())
-        .map_err(|_| ApiError::Unauthenticated("the access token is not valid"))
-}
-
-/// Account and session ids named by claims.
-///
-/// # Errors
-/// [`ApiError::Unauthenticated`] for unparsable ids.
-pub fn ids_of(claims: &AccessClaims) -> Result<(AccountId, SessionId), ApiError> {
-    let account = claims
-        .sub
-        .parse()
-        .map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
-    let session = claims
-        .sid
-        .parse()
-        .map_err(|_| ApiError::Unauthenticated("the access token is not valid"))?;
-    Ok((account, session))
-}
-
 impl FromRequestParts<AppState> for AuthSession {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or(ApiError::Unauthenticated(
             "a bearer access token is required",
         ))?;
-        authenticate(state, token).await
+        Ok(authenticate(state, token).await?)
+    }
+}
+
+/// Any verified bearer caller: a user's live session or an active service account's token.
+/// What it may do is the endpoint's [`AuthCheck`](crate::auth::AuthCheck) to decide.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
+            "a bearer access token is required",
+        ))?;
+        Ok(bearer_caller(state, token).await?)
     }
 }
 
@@ -245,10 +142,9 @@ impl FromRequestParts<AppState> for AdminSession {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let session = AuthSession::from_request_parts(parts, state).await?;
-        if session.has_role("admin") {
-            Ok(AdminSession(session))
-        } else {
-            Err(ApiError::Forbidden("this endpoint is for administrators"))
-        }
+        AuthCheck::new("this endpoint is for administrators")
+            .admin()
+            .allows_session(&session)?;
+        Ok(AdminSession(session))
     }
 }

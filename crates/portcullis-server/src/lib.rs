@@ -4,6 +4,7 @@
 //! end-to-end tests both go through it.
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;

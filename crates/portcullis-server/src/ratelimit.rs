@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::cluster::redis_link::RedisLink;
 use crate::config::RateLimitConfig;
-use crate::error::ApiError;
+use crate::services::ServiceError;
 
 /// The limiters of this node, and Redis when shared.
 pub struct RateLimits {
@@ -50,7 +50,7 @@ impl RateLimits {
         key_bytes: &[u8],
         per_minute: u32,
         scope: &'static str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ServiceError> {
         let wait_ms = match &self.shared {
             Some(redis) => match redis.admit(scope, key_bytes, per_minute).await {
                 Ok(wait) => wait,
@@ -67,7 +67,7 @@ impl RateLimits {
             None => Ok(()),
             Some(ms) => {
                 metrics::counter!("portcullis_rate_limited_total", "scope" => scope).increment(1);
-                Err(ApiError::RateLimited {
+                Err(ServiceError::RateLimited {
                     retry_after: ms.div_ceil(1000).max(1),
                 })
             }
@@ -89,8 +89,8 @@ impl RateLimits {
     /// Any request from `ip`.
     ///
     /// # Errors
-    /// [`ApiError::RateLimited`] with the wait.
-    pub async fn check_any(&self, ip: IpAddr) -> Result<(), ApiError> {
+    /// [`ServiceError::RateLimited`] with the wait.
+    pub async fn check_any(&self, ip: IpAddr) -> Result<(), ServiceError> {
         let per_minute = self.quotas.per_ip_per_minute;
         let bytes = ip.to_string();
         self.verdict(&self.any_ip, &ip, bytes.as_bytes(), per_minute, "ip")
@@ -100,8 +100,8 @@ impl RateLimits {
     /// A login, registration or reset request from `ip`.
     ///
     /// # Errors
-    /// [`ApiError::RateLimited`] with the wait.
-    pub async fn check_auth(&self, ip: IpAddr) -> Result<(), ApiError> {
+    /// [`ServiceError::RateLimited`] with the wait.
+    pub async fn check_auth(&self, ip: IpAddr) -> Result<(), ServiceError> {
         let per_minute = self.quotas.auth_per_ip_per_minute;
         let bytes = ip.to_string();
         self.verdict(&self.auth_ip, &ip, bytes.as_bytes(), per_minute, "auth_ip")
@@ -111,8 +111,8 @@ impl RateLimits {
     /// A login attempt on the account behind `key` (the e-mail's blind index).
     ///
     /// # Errors
-    /// [`ApiError::RateLimited`] with the wait.
-    pub async fn check_account(&self, key: &[u8]) -> Result<(), ApiError> {
+    /// [`ServiceError::RateLimited`] with the wait.
+    pub async fn check_account(&self, key: &[u8]) -> Result<(), ServiceError> {
         let per_minute = self.quotas.per_account_per_minute;
         self.verdict(&self.account, &key.to_vec(), key, per_minute, "account")
             .await

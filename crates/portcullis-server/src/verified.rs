@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use crate::error::ApiError;
-use crate::extract::{self, AuthSession};
+use crate::auth::AuthSession;
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 /// Most entries held; when full, expired entries go first, then arbitrary ones.
@@ -51,8 +51,8 @@ impl Verified {
         audience: &str,
         ttl_secs: i64,
         now: i64,
-        mint: impl FnOnce() -> Result<(HeaderMap, i64), ApiError>,
-    ) -> Result<HeaderMap, ApiError> {
+        mint: impl FnOnce() -> Result<(HeaderMap, i64), ServiceError>,
+    ) -> Result<HeaderMap, ServiceError> {
         let mut kept = self.internal.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((_, headers, _)) = kept
             .iter()
@@ -143,8 +143,8 @@ impl VerifiedSessions {
 /// [`extract::authenticate`] through the cache.
 ///
 /// # Errors
-/// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>, ApiError> {
+/// [`ServiceError::Unauthenticated`] for any bad, expired or revoked token.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>, ServiceError> {
     let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let now = state.now();
     if let Some(hit) = state.verified.get(&key) {
@@ -154,12 +154,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>
         }
         if state.cluster.revoked.contains(&hit.session.session) {
             state.verified.forget_session(hit.session.session);
-            return Err(ApiError::Unauthenticated("the session has ended"));
+            return Err(ServiceError::Unauthenticated("the session has ended"));
         }
     }
     metrics::counter!("portcullis_verified_cache_total", "outcome" => "miss").increment(1);
     let (session, record) =
-        extract::authenticate_session(state, token, state.config.tokens.leeway_secs).await?;
+        crate::auth::authenticate_session(state, token, state.config.tokens.leeway_secs).await?;
     let until = [
         session.claims.exp,
         record.idle_expires_at,
@@ -176,7 +176,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>
     });
     // Re-check after reading: a revocation learned between the read and now wins.
     if state.cluster.revoked.contains(&entry.session.session) {
-        return Err(ApiError::Unauthenticated("the session has ended"));
+        return Err(ServiceError::Unauthenticated("the session has ended"));
     }
     state.verified.insert(key, entry.clone(), now);
     Ok(entry)

@@ -28,9 +28,11 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
 use crate::extract::bearer_or_access_cookie;
+use crate::services::ServiceError;
+use crate::services::forward_auth::decide::{Denial, Original, Pass, decide};
 use crate::services::forward_auth::{self, Refusal};
 use crate::state::AppState;
-use crate::verified::{self, Verified};
+use crate::verified::Verified;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(forward_auth))
@@ -54,61 +56,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 403, body = Problem, description = "No rule allows this request, or a role is missing"),
     ))]
 async fn forward_auth(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match decide(&state, &headers).await {
-        Ok(identity) => (StatusCode::OK, identity).into_response(),
-        Err(Denial::Api(e)) => e.into_response(),
-        Err(Denial::StepUp(refusal)) => step_up(&refusal),
-    }
-}
-
-enum Denial {
-    Api(ApiError),
-    StepUp(Refusal),
-}
-
-impl From<ApiError> for Denial {
-    fn from(e: ApiError) -> Self {
-        Denial::Api(e)
-    }
-}
-
-async fn decide(state: &AppState, headers: &HeaderMap) -> Result<HeaderMap, Denial> {
     let get = |names: &[&str]| {
         names
             .iter()
             .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
     };
-    let method = get(&["x-forwarded-method", "x-original-method"]);
-    let host = get(&["x-forwarded-host"]).unwrap_or_default();
-    let uri = get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default();
-    let config = &state.config.forward_auth;
-    let rule = config
-        .find(method, host, uri)
-        .ok_or(ApiError::Forbidden("no rule allows this request"))?;
-    let token = bearer_or_access_cookie(state, headers);
-    let session = match (rule.public, token) {
-        (true, Some(t)) => verified::authenticate(state, &t).await.ok(),
-        (true, None) => None,
-        (false, Some(t)) => Some(verified::authenticate(state, &t).await?),
-        (false, None) => {
-            return Err(ApiError::Unauthenticated("a bearer access token is required").into());
-        }
+    let original = Original {
+        method: get(&["x-forwarded-method", "x-original-method"]),
+        host: get(&["x-forwarded-host"]).unwrap_or_default(),
+        uri: get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default(),
     };
-    let Some(session) = session else {
-        return Ok(HeaderMap::new());
-    };
-    let now = state.now();
-    match rule.check(&session.session.claims, now) {
-        Ok(()) => {}
-        Err(_) if rule.public => return Ok(HeaderMap::new()),
-        Err(Refusal::MissingRole) => {
-            return Err(ApiError::Forbidden("a required role is missing").into());
+    let token = bearer_or_access_cookie(&state, &headers);
+    let ttl_secs = state.config.forward_auth.token_ttl_secs;
+    match decide(&state, original, token).await {
+        Ok(Pass::Anonymous) => StatusCode::OK.into_response(),
+        Ok(Pass::Identity { session, audience }) => {
+            match identity(&state, &session, audience, ttl_secs) {
+                Ok(identity) => (StatusCode::OK, identity).into_response(),
+                Err(e) => ApiError::from(e).into_response(),
+            }
         }
-        Err(refusal) => return Err(Denial::StepUp(refusal)),
-    }
-    match &rule.audience {
-        Some(audience) => Ok(identity(state, &session, audience, config.token_ttl_secs)?),
-        None => Ok(HeaderMap::new()),
+        Err(Denial::Refused(e)) => ApiError::from(e).into_response(),
+        Err(Denial::StepUp(refusal)) => step_up(&refusal),
     }
 }
 
@@ -117,7 +86,7 @@ fn identity(
     verified: &Verified,
     audience: &str,
     ttl_secs: i64,
-) -> Result<HeaderMap, ApiError> {
+) -> Result<HeaderMap, ServiceError> {
     let claims = &verified.session.claims;
     let now = state.now();
     verified.identity_headers(audience, ttl_secs, now, || {
@@ -136,8 +105,9 @@ fn identity(
             ("x-portcullis-token", token),
         ];
         for (name, value) in values {
-            let value = HeaderValue::from_str(&value)
-                .map_err(|_| ApiError::Internal(format!("{name} is not a valid header value")))?;
+            let value = HeaderValue::from_str(&value).map_err(|_| {
+                ServiceError::unexpected(format!("{name} is not a valid header value"))
+            })?;
             out.insert(HeaderName::from_static(name), value);
         }
         Ok((out, exp))

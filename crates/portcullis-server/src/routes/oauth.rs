@@ -14,6 +14,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::client_caller;
+use crate::error::ApiError;
 use crate::extract::ClientInfo;
 use crate::services::clients::{self, ClientCredentials, ClientTokenResponse, OAuthError};
 use crate::state::AppState;
@@ -38,7 +40,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let error_description = self.to_string();
         let (status, error) = match self {
-            OAuthError::Api(e) => return e.into_response(),
+            OAuthError::Api(e) => return ApiError::from(e).into_response(),
             OAuthError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             OAuthError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
             OAuthError::InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope"),
@@ -183,12 +185,7 @@ async fn revoke(
 ) -> Result<Response, OAuthError> {
     let req = form(req)?;
     let creds = credentials(&headers, req.client_id, req.client_secret)?;
-    let caller = clients::authenticate(&state, &creds).await?;
-    if !clients::allows(&caller, clients::REVOKE_SCOPE) {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client may not revoke tokens: it lacks the portcullis:revoke scope",
-        ));
-    }
+    let caller = client_caller(&state, &creds).await?;
     clients::revoke(&state, &caller, &req.token, &info).await?;
     Ok((StatusCode::OK, no_store()).into_response())
 }

@@ -13,11 +13,10 @@ use axum::routing::get;
 use portcullis_core::password::Password;
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::extract::{ApiForm, ClientInfo};
 use crate::services::{accounts, credentials};
 use crate::state::AppState;
-use crate::web::layout::escape;
+use crate::web::layout::{error_text, escape, status_of};
 
 /// Routes of the pages.
 pub fn router() -> Router<AppState> {
@@ -58,7 +57,7 @@ async fn forgot_submit(
             "<p>If an account uses this address, a link to choose a new password is on its way. It is valid for one hour.</p>",
         ),
         Err(e) => page(
-            StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST),
+            status_of(&e),
             "Forgot your password?",
             &format!(
                 r#"<p class="error" role="alert">{}</p>"#,
@@ -114,12 +113,6 @@ button {{ margin-top: 1rem; padding: .5rem 1rem; font-size: 1rem; }}
     (status, Html(html)).into_response()
 }
 
-fn error_text(e: &ApiError) -> String {
-    e.problem()
-        .detail
-        .unwrap_or_else(|| "Something went wrong.".to_owned())
-}
-
 async fn verify_form(Query(q): Query<TokenQuery>) -> Response {
     page(
         StatusCode::OK,
@@ -147,7 +140,7 @@ async fn verify_submit(
             "<p>Thank you: your address is verified and you can sign in.</p>",
         ),
         Err(e) => page(
-            StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST),
+            status_of(&e),
             "Verification failed",
             &format!(
                 r#"<p class="error" role="alert">{}</p>"#,
@@ -205,8 +198,7 @@ async fn reset_submit(
             "<p>Your password is changed and every session was signed out. Sign in with the new password.</p>",
         ),
         Err(e) => {
-            let status =
-                StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = status_of(&e);
             page(
                 status,
                 "Choose a new password",

@@ -2,58 +2,19 @@
 //! session is refused by every service within the polling interval.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{bearer, session_of, verify_token};
-use crate::services::clients;
+use crate::services::revocations;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feed))
-}
-
-/// A caller allowed to read the feed: a service account whose token carries the scope
-/// `portcullis:revocations` (what a guard uses: it renews that token itself with the
-/// client-credentials grant), or a session with one of `introspection_roles`.
-pub struct FeedCaller;
-
-impl FromRequestParts<AppState> for FeedCaller {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
-            "a bearer access token is required",
-        ))?;
-        let claims = verify_token(state, token, state.config.tokens.leeway_secs)?;
-        if clients::client_of(&claims).is_some() {
-            let client = clients::active_client_of(state, &claims).await?;
-            return if clients::token_allows(&claims, &client, clients::REVOCATIONS_SCOPE) {
-                Ok(FeedCaller)
-            } else {
-                Err(ApiError::Forbidden(
-                    "this client may not read the revocation feed: it lacks the portcullis:revocations scope",
-                ))
-            };
-        }
-        let (caller, _) = session_of(state, claims).await?;
-        if state
-            .config
-            .introspection_roles
-            .iter()
-            .any(|r| caller.has_role(r))
-        {
-            Ok(FeedCaller)
-        } else {
-            Err(ApiError::Forbidden(
-                "the revocation feed is for services and administrators",
-            ))
-        }
-    }
 }
 
 /// Where to read from.
@@ -92,7 +53,7 @@ pub struct RevocationFeed {
     responses((status = 200, body = RevocationFeed), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn feed(
     State(state): State<AppState>,
-    _caller: FeedCaller,
+    caller: Caller,
     Query(q): Query<FeedQuery>,
 ) -> ApiResult<Json<RevocationFeed>> {
     let now = state.now();
@@ -104,16 +65,16 @@ async fn feed(
             "limit must be 1 to 1000 and since not negative",
         ));
     }
-    let rows = state.store.sessions.revoked_since(since, limit).await?;
-    let next_since = rows.last().map_or(since, |(_, at)| *at);
+    let page = revocations::feed(&state, &caller, since, limit).await?;
     Ok(Json(RevocationFeed {
-        revoked: rows
+        revoked: page
+            .revoked
             .into_iter()
             .map(|(sid, revoked_at)| Revoked {
                 sid: sid.to_string(),
                 revoked_at,
             })
             .collect(),
-        next_since,
+        next_since: page.next_since,
     }))
 }

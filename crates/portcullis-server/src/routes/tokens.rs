@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::{AuthSession, Caller, client_caller};
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{
-    ApiForm, ApiJson, AuthSession, ClientInfo, authenticate_with_leeway, verify_token,
-};
+use crate::extract::{ApiForm, ApiJson, ClientInfo};
 use crate::routes::oauth::basic_credentials;
-use crate::services::clients::{self, OAuthError};
+use crate::services::clients::OAuthError;
+use crate::services::introspection::{self, Active};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 
@@ -92,45 +92,40 @@ pub struct Introspection {
     scope: Option<String>,
 }
 
-/// The caller of introspection: a live session holding one of `introspection_roles`
-/// (RFC 7662 §4: the endpoint must not let any user scan other people's tokens), or a
-/// service account authenticating with HTTP Basic (RFC 7662 §2.1).
-pub struct IntrospectionCaller;
+/// The caller of introspection: a service account authenticating with HTTP Basic (RFC 7662
+/// §2.1), or a user's live session (bearer). Whether it may introspect is the service's
+/// [`AuthCheck`](crate::auth::AuthCheck).
+pub struct IntrospectionCaller(Caller);
 
 impl FromRequestParts<AppState> for IntrospectionCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let unauthenticated = || ApiError::Unauthenticated("client authentication failed");
         if let Some(creds) = basic_credentials(&parts.headers).map_err(|_| unauthenticated())? {
-            return match clients::authenticate(state, &creds).await {
-                Ok(c) if clients::allows(&c, clients::INTROSPECT_SCOPE) => Ok(IntrospectionCaller),
-                Ok(_) => Err(ApiError::Forbidden(
-                    "this client may not introspect: it lacks the portcullis:introspect scope",
-                )),
-                Err(OAuthError::Api(e)) => Err(e),
+            return match client_caller(state, &creds).await {
+                Ok(caller) => Ok(IntrospectionCaller(caller)),
+                Err(OAuthError::Api(e)) => Err(e.into()),
                 Err(_) => Err(unauthenticated()),
             };
         }
-        let caller = AuthSession::from_request_parts(parts, state).await?;
-        if state
-            .config
-            .introspection_roles
-            .iter()
-            .any(|r| caller.has_role(r))
-        {
-            Ok(IntrospectionCaller)
-        } else {
-            Err(ApiError::Forbidden(
-                "introspection is for services and administrators",
-            ))
-        }
+        let session = AuthSession::from_request_parts(parts, state).await?;
+        Ok(IntrospectionCaller(Caller::Session(session)))
     }
 }
 
-/// RFC 7662 answer for a service account's token: active while the client is.
-async fn introspect_client_token(state: &AppState, token: &str) -> ApiResult<Json<Introspection>> {
-    match clients::verify_client_token(state, token, 0).await {
-        Ok((c, client)) => Ok(Json(Introspection {
+/// Tells whether an access token is active: signature, lifetime and a live session.
+/// A revoked session's tokens are inactive at once.
+#[utoipa::path(post, path = "/v1/introspect", tag = "tokens", security(("bearer" = [])),
+    request_body(content = IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = Introspection), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn introspect(
+    State(state): State<AppState>,
+    IntrospectionCaller(caller): IntrospectionCaller,
+    ApiForm(req): ApiForm<IntrospectRequest>,
+) -> ApiResult<Json<Introspection>> {
+    let answer = match introspection::introspect(&state, &caller, &req.token).await? {
+        None => Introspection::default(),
+        Some(Active::Client(c, client)) => Introspection {
             active: true,
             sub: Some(c.sub),
             iss: Some(c.iss),
@@ -142,48 +137,23 @@ async fn introspect_client_token(state: &AppState, token: &str) -> ApiResult<Jso
             client_id: Some(client.id),
             scope: c.scope,
             ..Introspection::default()
-        })),
-        Err(ApiError::Unauthenticated(_)) => Ok(Json(Introspection::default())),
-        Err(e) => Err(e),
-    }
-}
-
-/// Tells whether an access token is active: signature, lifetime and a live session.
-/// A revoked session's tokens are inactive at once.
-#[utoipa::path(post, path = "/v1/introspect", tag = "tokens", security(("bearer" = [])),
-    request_body(content = IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = Introspection), (status = 401, body = Problem), (status = 403, body = Problem)))]
-async fn introspect(
-    State(state): State<AppState>,
-    _caller: IntrospectionCaller,
-    ApiForm(req): ApiForm<IntrospectRequest>,
-) -> ApiResult<Json<Introspection>> {
-    if let Ok(claims) = verify_token(&state, &req.token, 0)
-        && clients::client_of(&claims).is_some()
-    {
-        return introspect_client_token(&state, &req.token).await;
-    }
-    match authenticate_with_leeway(&state, &req.token, 0).await {
-        Ok(auth) => {
-            let c = auth.claims;
-            Ok(Json(Introspection {
-                active: true,
-                sub: Some(c.sub),
-                sid: Some(c.sid),
-                iss: Some(c.iss),
-                aud: Some(c.aud),
-                exp: Some(c.exp),
-                iat: Some(c.iat),
-                jti: Some(c.jti),
-                token_type: Some("Bearer"),
-                acr: Some(c.acr),
-                amr: Some(c.amr),
-                roles: Some(c.roles),
-                auth_time: Some(c.auth_time),
-                ..Introspection::default()
-            }))
-        }
-        Err(ApiError::Unauthenticated(_)) => Ok(Json(Introspection::default())),
-        Err(e) => Err(e),
-    }
+        },
+        Some(Active::Session(c)) => Introspection {
+            active: true,
+            sub: Some(c.sub),
+            sid: Some(c.sid),
+            iss: Some(c.iss),
+            aud: Some(c.aud),
+            exp: Some(c.exp),
+            iat: Some(c.iat),
+            jti: Some(c.jti),
+            token_type: Some("Bearer"),
+            acr: Some(c.acr),
+            amr: Some(c.amr),
+            roles: Some(c.roles),
+            auth_time: Some(c.auth_time),
+            ..Introspection::default()
+        },
+    };
+    Ok(Json(answer))
 }

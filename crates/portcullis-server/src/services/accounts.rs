@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::mail::{self, Mail};
 use crate::services::{audit, passwords};
 use crate::state::AppState;
@@ -72,13 +72,13 @@ fn new_account_id(state: &AppState) -> AccountId {
 ///
 /// # Errors
 /// A missing (shredded) key or a keyring failure.
-pub async fn data_key(state: &AppState, id: AccountId) -> Result<DataKey, ApiError> {
+pub async fn data_key(state: &AppState, id: AccountId) -> Result<DataKey, ServiceError> {
     let wrapped = state
         .store
         .accounts
         .data_key(id)
         .await?
-        .ok_or_else(|| ApiError::Internal(format!("no data key for account {id}")))?;
+        .ok_or_else(|| ServiceError::unexpected(format!("no data key for account {id}")))?;
     Ok(state.keyring().unwrap_key(&wrapped, &pii::key_aad(id))?)
 }
 
@@ -86,11 +86,11 @@ pub async fn data_key(state: &AppState, id: AccountId) -> Result<DataKey, ApiErr
 ///
 /// # Errors
 /// Keyring failure.
-pub async fn profile(state: &AppState, account: &AccountRecord) -> Result<Profile, ApiError> {
+pub async fn profile(state: &AppState, account: &AccountRecord) -> Result<Profile, ServiceError> {
     let key = data_key(state, account.id).await?;
-    let open = |field: &str, blob: &Option<Vec<u8>>| -> Result<Option<String>, ApiError> {
+    let open = |field: &str, blob: &Option<Vec<u8>>| -> Result<Option<String>, ServiceError> {
         blob.as_ref()
-            .map(|b| pii::open(&key, account.id, field, b).map_err(ApiError::from))
+            .map(|b| pii::open(&key, account.id, field, b).map_err(ServiceError::from))
             .transpose()
     };
     Ok(Profile {
@@ -108,11 +108,13 @@ pub async fn profile(state: &AppState, account: &AccountRecord) -> Result<Profil
 /// Loads a live (not deleted) account.
 ///
 /// # Errors
-/// [`ApiError::Unauthenticated`] when it is gone.
-pub async fn live_account(state: &AppState, id: AccountId) -> Result<AccountRecord, ApiError> {
+/// [`ServiceError::Unauthenticated`] when it is gone.
+pub async fn live_account(state: &AppState, id: AccountId) -> Result<AccountRecord, ServiceError> {
     match state.store.accounts.get(id).await? {
         Some(a) if a.status != AccountStatus::Deleted => Ok(a),
-        _ => Err(ApiError::Unauthenticated("the account no longer exists")),
+        _ => Err(ServiceError::Unauthenticated(
+            "the account no longer exists",
+        )),
     }
 }
 
@@ -130,7 +132,7 @@ pub fn seal_account(
     hash: &PasswordHash,
     status: AccountStatus,
     roles: Vec<String>,
-) -> Result<(AccountRecord, portcullis_store::keyring::WrappedKey), ApiError> {
+) -> Result<(AccountRecord, portcullis_store::keyring::WrappedKey), ServiceError> {
     let (key, wrapped) = state.keyring().new_data_key(&pii::key_aad(id))?;
     let now = state.now();
     let record = AccountRecord {
@@ -162,7 +164,7 @@ pub async fn register(
     state: &AppState,
     reg: Registration,
     client: &ClientInfo,
-) -> Result<Registered, ApiError> {
+) -> Result<Registered, ServiceError> {
     if let Some(ip) = client.ip {
         state.limits.check_auth(ip).await?;
     }
@@ -239,7 +241,7 @@ pub(crate) async fn send_link(
     email: &Email,
     purpose: &str,
     ttl: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let token = OpaqueToken::generate(state.entropy.as_ref());
     let now = state.now();
     state
@@ -280,15 +282,15 @@ pub(crate) async fn send_link(
 /// `POST /v1/accounts/verify`.
 ///
 /// # Errors
-/// [`ApiError::BadRequest`] for an unknown, used or expired token.
+/// [`ServiceError::BadRequest`] for an unknown, used or expired token.
 pub async fn verify_email(
     state: &AppState,
     token: &str,
     client: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let invalid = || {
-        ApiError::bad_request(
-            "invalid-token",
+        ServiceError::invalid(
+            Invalid::Token,
             "the verification link is invalid or has expired",
         )
     };
@@ -330,7 +332,7 @@ pub async fn update_profile(
     id: AccountId,
     update: ProfileUpdate,
     client: &ClientInfo,
-) -> Result<Profile, ApiError> {
+) -> Result<Profile, ServiceError> {
     let mut account = live_account(state, id).await?;
     let key = data_key(state, id).await?;
     let mut changed = Vec::new();
@@ -369,11 +371,11 @@ pub(crate) async fn check_password(
     state: &AppState,
     account: &AccountRecord,
     password: Password,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let stored = PasswordHash::from_phc(account.password_hash.clone());
     match passwords::verify(state, password, Some(stored)).await? {
         Some(Verification::Match { .. }) => Ok(()),
-        _ => Err(ApiError::InvalidCredentials),
+        _ => Err(ServiceError::InvalidCredentials),
     }
 }
 
@@ -386,7 +388,7 @@ pub async fn delete(
     id: AccountId,
     password: Password,
     client: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let account = live_account(state, id).await?;
     check_password(state, &account, password).await?;
     state.store.accounts.shred(id, state.now()).await?;
@@ -406,7 +408,7 @@ pub async fn delete(
 ///
 /// # Errors
 /// Storage or keyring failure.
-pub async fn export(state: &AppState, id: AccountId) -> Result<serde_json::Value, ApiError> {
+pub async fn export(state: &AppState, id: AccountId) -> Result<serde_json::Value, ServiceError> {
     let account = live_account(state, id).await?;
     let profile = profile(state, &account).await?;
     let sessions = state.store.sessions.list_live(id, state.now()).await?;

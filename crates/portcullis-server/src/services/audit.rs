@@ -3,8 +3,8 @@
 use portcullis_core::audit::AuditEvent;
 use serde_json::Value;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 /// Appends one event. Ids and event names only: never secrets or personal data.
@@ -18,7 +18,7 @@ pub async fn record(
     subject: Option<String>,
     client: Option<&ClientInfo>,
     detail: Value,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let event = AuditEvent {
         event: event.to_owned(),
         actor,

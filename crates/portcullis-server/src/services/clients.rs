@@ -17,9 +17,10 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
-use crate::extract::{ClientInfo, ids_of, verify_token};
+use crate::auth::{AuthCheck, Caller, ids_of, verify_token};
+use crate::extract::ClientInfo;
 use crate::services::audit;
+use crate::services::error::{Invalid, ServiceError};
 use crate::state::AppState;
 
 /// Prefix of `sub` and `sid` in a client's access token.
@@ -78,7 +79,7 @@ pub enum OAuthError {
     UnauthorizedClient(&'static str),
     /// Our side failed.
     #[error(transparent)]
-    Api(#[from] ApiError),
+    Api(#[from] ServiceError),
 }
 
 impl From<StoreError> for OAuthError {
@@ -108,7 +109,7 @@ pub struct NewClient {
     pub secret: OpaqueToken,
 }
 
-fn check_scopes(scopes: &[String]) -> Result<(), ApiError> {
+fn check_scopes(scopes: &[String]) -> Result<(), ServiceError> {
     let ok = |s: &String| {
         !s.is_empty()
             && s.bytes()
@@ -117,8 +118,8 @@ fn check_scopes(scopes: &[String]) -> Result<(), ApiError> {
     if scopes.iter().all(ok) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "invalid-scope",
+        Err(ServiceError::invalid(
+            Invalid::Scope,
             "a scope is printable ASCII without spaces, quotes or backslashes",
         ))
     }
@@ -127,17 +128,17 @@ fn check_scopes(scopes: &[String]) -> Result<(), ApiError> {
 /// Creates a client allowed `scopes`; audited with `actor`.
 ///
 /// # Errors
-/// [`ApiError::Conflict`] when the name is taken; a bad scope name; storage failure.
+/// [`ServiceError::Conflict`] when the name is taken; a bad scope name; storage failure.
 pub async fn create(
     state: &AppState,
     name: &str,
     scopes: Vec<String>,
     actor: &str,
-) -> Result<NewClient, ApiError> {
+) -> Result<NewClient, ServiceError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::bad_request(
-            "invalid-name",
+        return Err(ServiceError::invalid(
+            Invalid::ClientName,
             "a client name has 1 to 100 characters",
         ));
     }
@@ -164,7 +165,9 @@ pub async fn create(
     match state.store.clients.create(&record).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::Conflict("a client with this name already exists"));
+            return Err(ServiceError::Conflict(
+                "a client with this name already exists",
+            ));
         }
         Err(e) => return Err(e.into()),
     }
@@ -183,12 +186,12 @@ pub async fn create(
 /// Replaces a client's secret; the old one stops working at once.
 ///
 /// # Errors
-/// [`ApiError::NotFound`] for an unknown client; storage failure.
+/// [`ServiceError::NotFound`] for an unknown client; storage failure.
 pub async fn rotate_secret(
     state: &AppState,
     id: &str,
     actor: &str,
-) -> Result<OpaqueToken, ApiError> {
+) -> Result<OpaqueToken, ServiceError> {
     let secret = OpaqueToken::generate(state.entropy.as_ref());
     if !state
         .store
@@ -196,7 +199,7 @@ pub async fn rotate_secret(
         .set_secret(id, &secret.hash(), state.now())
         .await?
     {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound);
     }
     audit::record(
         state,
@@ -213,10 +216,10 @@ pub async fn rotate_secret(
 /// Removes a client; its tokens introspect as inactive from now on.
 ///
 /// # Errors
-/// [`ApiError::NotFound`] for an unknown client; storage failure.
-pub async fn remove(state: &AppState, id: &str, actor: &str) -> Result<(), ApiError> {
+/// [`ServiceError::NotFound`] for an unknown client; storage failure.
+pub async fn remove(state: &AppState, id: &str, actor: &str) -> Result<(), ServiceError> {
     if !state.store.clients.delete(id).await? {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound);
     }
     audit::record(
         state,
@@ -316,7 +319,7 @@ pub async fn grant(
         auth_time: now,
         scope: Some(scope.clone()),
     };
-    let access_token = state.keys().sign(&claims).map_err(ApiError::from)?;
+    let access_token = state.keys().sign(&claims).map_err(ServiceError::from)?;
     tracing::info!(client.id = %client.id, "client token issued");
     Ok(ClientTokenResponse {
         access_token,
@@ -335,12 +338,12 @@ pub fn client_of(claims: &AccessClaims) -> Option<&str> {
 /// Verifies a client's access token: signature, lifetime, and the client still active.
 ///
 /// # Errors
-/// [`ApiError::Unauthenticated`] when it is not a live client token; storage failure.
+/// [`ServiceError::Unauthenticated`] when it is not a live client token; storage failure.
 pub async fn verify_client_token(
     state: &AppState,
     token: &str,
     leeway_secs: i64,
-) -> Result<(AccessClaims, ClientRecord), ApiError> {
+) -> Result<(AccessClaims, ClientRecord), ServiceError> {
     let claims = verify_token(state, token, leeway_secs)?;
     let client = active_client_of(state, &claims).await?;
     Ok((claims, client))
@@ -349,27 +352,19 @@ pub async fn verify_client_token(
 /// The still active client that verified `claims` were issued to.
 ///
 /// # Errors
-/// [`ApiError::Unauthenticated`] when they are not a client's, or the client is gone or
+/// [`ServiceError::Unauthenticated`] when they are not a client's, or the client is gone or
 /// disabled; storage failure.
 pub async fn active_client_of(
     state: &AppState,
     claims: &AccessClaims,
-) -> Result<ClientRecord, ApiError> {
-    let id = client_of(claims).ok_or(ApiError::Unauthenticated("not a client token"))?;
+) -> Result<ClientRecord, ServiceError> {
+    let id = client_of(claims).ok_or(ServiceError::Unauthenticated("not a client token"))?;
     match state.store.clients.get(id).await? {
         Some(c) if c.status == ClientStatus::Active => Ok(c),
-        _ => Err(ApiError::Unauthenticated("the client is no longer active")),
+        _ => Err(ServiceError::Unauthenticated(
+            "the client is no longer active",
+        )),
     }
-}
-
-/// Whether a client's token was granted `scope` and the client is still allowed it (its
-/// scopes may have been cut since the token was issued).
-pub fn token_allows(claims: &AccessClaims, client: &ClientRecord, scope: &str) -> bool {
-    let granted = claims
-        .scope
-        .as_deref()
-        .is_some_and(|s| s.split(' ').any(|s| s == scope));
-    granted && allows(client, scope)
 }
 
 /// RFC 7009: ends the session behind a refresh token or a user's access token. Unknown,
@@ -379,10 +374,19 @@ pub fn token_allows(claims: &AccessClaims, client: &ClientRecord, scope: &str) -
 /// Storage failure.
 pub async fn revoke(
     state: &AppState,
-    caller: &ClientRecord,
+    caller: &Caller,
     token: &str,
     info: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), OAuthError> {
+    const REFUSAL: &str = "this client may not revoke tokens: it lacks the portcullis:revoke scope";
+    AuthCheck::new(REFUSAL)
+        .client_with_scope(REVOKE_SCOPE, REFUSAL)
+        .allows(caller)
+        .map_err(|_| OAuthError::UnauthorizedClient(REFUSAL))?;
+    let actor = match caller {
+        Caller::Client { client, .. } => format!("{SUBJECT_PREFIX}{}", client.id),
+        Caller::Session(session) => session.account.to_string(),
+    };
     let session = if let Some(refresh) = OpaqueToken::parse(token) {
         state
             .store
@@ -408,7 +412,7 @@ pub async fn revoke(
         audit::record(
             state,
             "session.revoked",
-            Some(format!("{SUBJECT_PREFIX}{}", caller.id)),
+            Some(actor),
             Some(session.to_string()),
             Some(info),
             json!({"reason": "revoked_by_client"}),

@@ -8,11 +8,11 @@ use portcullis_store::model::AccountStatus;
 use portcullis_store::pii;
 use serde_json::json;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
 use crate::services::accounts::{
     RESET, RESET_TTL, check_password, live_account, profile, send_link,
 };
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::{audit, passwords, sessions};
 use crate::state::AppState;
 
@@ -27,7 +27,7 @@ pub async fn change_password(
     current: Password,
     new: Password,
     client: &ClientInfo,
-) -> Result<u64, ApiError> {
+) -> Result<u64, ServiceError> {
     let account = live_account(state, id).await?;
     check_password(state, &account, current).await?;
     let email = Email::parse(&profile(state, &account).await?.email)?;
@@ -56,7 +56,11 @@ pub async fn change_password(
 
 /// `POST /v1/password/forgot`: mails a reset link when the account exists. The caller always
 /// gets the same answer; the work happens in the background so timing tells nothing either.
-pub async fn forgot(state: &AppState, email: &str, client: &ClientInfo) -> Result<(), ApiError> {
+pub async fn forgot(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), ServiceError> {
     if let Some(ip) = client.ip {
         state.limits.check_auth(ip).await?;
     }
@@ -77,7 +81,7 @@ async fn forgot_inner(
     state: &AppState,
     email: &Email,
     client: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let key = pii::email_index(&state.keyring(), email.as_str());
     let Some(account) = state.store.accounts.find_by_email_index(&key).await? else {
         return Ok(());
@@ -109,9 +113,9 @@ pub async fn reset(
     token: &str,
     new: Password,
     client: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let invalid =
-        || ApiError::bad_request("invalid-token", "the reset link is invalid or has expired");
+        || ServiceError::invalid(Invalid::Token, "the reset link is invalid or has expired");
     let token = OpaqueToken::parse(token).ok_or_else(invalid)?;
     let now = state.now();
     let id = state

@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::mail::{self, Mail};
 use crate::services::{accounts, audit, otp};
 use crate::state::AppState;
@@ -70,13 +70,13 @@ pub struct TotpEnrolment {
 /// Refuses when the session authenticated longer ago than `mfa.fresh_auth_secs`.
 ///
 /// # Errors
-/// [`ApiError::StepUpRequired`] with the allowed age.
-pub fn require_fresh(state: &AppState, auth: &AuthSession) -> Result<(), ApiError> {
+/// [`ServiceError::StepUpRequired`] with the allowed age.
+pub fn require_fresh(state: &AppState, auth: &AuthSession) -> Result<(), ServiceError> {
     let max_age = state.config.mfa.fresh_auth_secs;
     if auth.claims.auth_time + max_age >= state.now() {
         Ok(())
     } else {
-        Err(ApiError::StepUpRequired {
+        Err(ServiceError::StepUpRequired {
             detail: "this action needs a recent authentication: step up first",
             max_age,
         })
@@ -94,7 +94,7 @@ pub(crate) async fn insert_pending(
     kind: &str,
     label: String,
     secret: Option<&[u8]>,
-) -> Result<FactorRecord, ApiError> {
+) -> Result<FactorRecord, ServiceError> {
     let now = state.now();
     // An abandoned enrolment is replaced, not kept forever.
     state
@@ -139,7 +139,7 @@ pub(crate) async fn record_enrolment(
     kind: &str,
     confirmed: bool,
     client: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let (metric, event) = if confirmed {
         ("enrolled", "factor.enrolled")
     } else {
@@ -178,7 +178,7 @@ fn view(f: &FactorRecord) -> FactorView {
 ///
 /// # Errors
 /// Storage failure.
-pub async fn list(state: &AppState, account: AccountId) -> Result<FactorList, ApiError> {
+pub async fn list(state: &AppState, account: AccountId) -> Result<FactorList, ServiceError> {
     let factors = state.store.factors.list(account).await?;
     Ok(FactorList {
         factors: factors.iter().map(view).collect(),
@@ -193,7 +193,7 @@ pub async fn list(state: &AppState, account: AccountId) -> Result<FactorList, Ap
 pub async fn second_factors(
     state: &AppState,
     account: AccountId,
-) -> Result<Vec<FactorKind>, ApiError> {
+) -> Result<Vec<FactorKind>, ServiceError> {
     let mut kinds = Vec::new();
     let factors = state.store.factors.list(account).await?;
     if factors
@@ -237,7 +237,7 @@ pub async fn enrol_totp(
     auth: &AuthSession,
     label: Option<String>,
     client: &ClientInfo,
-) -> Result<TotpEnrolment, ApiError> {
+) -> Result<TotpEnrolment, ServiceError> {
     require_fresh(state, auth)?;
     let label = check_label(label, "Authenticator app")?;
     let account = accounts::live_account(state, auth.account).await?;
@@ -247,9 +247,9 @@ pub async fn enrol_totp(
     let id = record.id.clone();
     let uri = secret
         .otpauth_uri(&state.config.mfa.totp_issuer, &email)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let qr_svg = crate::qr::svg(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let png = crate::qr::png(&uri).map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ServiceError::unexpected_from("otpauth URI", e))?;
+    let qr_svg = crate::qr::svg(&uri).map_err(|e| ServiceError::unexpected_from("QR code", e))?;
+    let png = crate::qr::png(&uri).map_err(|e| ServiceError::unexpected_from("QR code", e))?;
     audit::record(
         state,
         "factor.enrolment_started",
@@ -275,14 +275,15 @@ async fn open_secret(
     state: &AppState,
     account: AccountId,
     f: &FactorRecord,
-) -> Result<TotpSecret, ApiError> {
+) -> Result<TotpSecret, ServiceError> {
     let key = accounts::data_key(state, account).await?;
     let blob = f
         .secret_ct
         .as_deref()
-        .ok_or_else(|| ApiError::Internal("TOTP factor without secret".into()))?;
+        .ok_or_else(|| ServiceError::unexpected("TOTP factor without secret"))?;
     let bytes = key.decrypt(blob, &secret_aad(&f.id))?;
-    TotpSecret::from_bytes(bytes).map_err(|e| ApiError::Internal(e.to_string()))
+    TotpSecret::from_bytes(bytes)
+        .map_err(|e| ServiceError::unexpected_from("stored TOTP secret", e))
 }
 
 /// `POST /v1/me/factors/{id}/confirm`: the first code proves the app holds the secret.
@@ -295,12 +296,12 @@ pub async fn confirm(
     id: &str,
     code: &str,
     client: &ClientInfo,
-) -> Result<FactorView, ApiError> {
+) -> Result<FactorView, ServiceError> {
     let factors = state.store.factors.list(account).await?;
     let f = factors
         .iter()
         .find(|f| f.id == id && f.confirmed_at.is_none())
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     let kind = f.kind.clone();
     let now = state.now();
     let proven = match kind.as_str() {
@@ -320,14 +321,16 @@ pub async fn confirm(
         Some(step) => step,
         None => {
             record_enrolment(state, account, id, &kind, false, client).await?;
-            return Err(ApiError::bad_request(
-                "invalid-code",
+            return Err(ServiceError::invalid(
+                Invalid::Code,
                 "the code is not valid, expired or used up: check it, or ask for a new one",
             ));
         }
     };
     if !state.store.factors.confirm(id, account, step, now).await? {
-        return Err(ApiError::Conflict("the factor was confirmed concurrently"));
+        return Err(ServiceError::Conflict(
+            "the factor was confirmed concurrently",
+        ));
     }
     record_enrolment(state, account, id, &kind, true, client).await?;
     let confirmed = state.store.factors.list(account).await?;
@@ -335,7 +338,7 @@ pub async fn confirm(
         .iter()
         .find(|f| f.id == id)
         .map(view)
-        .ok_or(ApiError::NotFound)
+        .ok_or(ServiceError::NotFound)
 }
 
 /// `DELETE /v1/me/factors/{id}`: needs a fresh authentication.
@@ -347,10 +350,10 @@ pub async fn remove(
     auth: &AuthSession,
     id: &str,
     client: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     require_fresh(state, auth)?;
     if !state.store.factors.delete(id, auth.account).await? {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound);
     }
     metrics::counter!("portcullis_factor_events_total", "kind" => TOTP, "event" => "removed")
         .increment(1);
@@ -373,7 +376,7 @@ pub async fn regenerate_recovery_codes(
     state: &AppState,
     auth: &AuthSession,
     client: &ClientInfo,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, ServiceError> {
     require_fresh(state, auth)?;
     let codes = recovery::generate_set(state.entropy.as_ref());
     let keyring = state.keyring();
@@ -417,7 +420,7 @@ pub async fn check_totp(
     state: &AppState,
     account: AccountId,
     code: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let now = state.now();
     for f in state.store.factors.list(account).await? {
         if f.kind != TOTP || f.confirmed_at.is_none() {
@@ -452,7 +455,7 @@ pub async fn use_recovery_code(
     account: AccountId,
     code: &str,
     client: &ClientInfo,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let Some(code) = RecoveryCode::parse(code) else {
         return Ok(false);
     };
@@ -494,13 +497,13 @@ pub async fn use_recovery_code(
 /// A factor's label as given (or `default`): 1 to 64 printable characters.
 ///
 /// # Errors
-/// [`ApiError::BadRequest`] otherwise.
-pub(crate) fn check_label(label: Option<String>, default: &str) -> Result<String, ApiError> {
+/// [`ServiceError::BadRequest`] otherwise.
+pub(crate) fn check_label(label: Option<String>, default: &str) -> Result<String, ServiceError> {
     let label = label.unwrap_or_else(|| default.to_owned());
     let label = label.trim();
     if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "invalid-label",
+        return Err(ServiceError::invalid(
+            Invalid::Label,
             "the label must have 1 to 64 printable characters",
         ));
     }
@@ -518,7 +521,7 @@ pub async fn enrol_sms(
     phone: &str,
     label: Option<String>,
     client: &ClientInfo,
-) -> Result<FactorView, ApiError> {
+) -> Result<FactorView, ServiceError> {
     require_fresh(state, auth)?;
     let phone = portcullis_core::contact::PhoneE164::parse(phone)?;
     let label = check_label(label, "Phone")?;
@@ -553,7 +556,7 @@ pub async fn enrol_email(
     auth: &AuthSession,
     label: Option<String>,
     client: &ClientInfo,
-) -> Result<FactorView, ApiError> {
+) -> Result<FactorView, ServiceError> {
     require_fresh(state, auth)?;
     let label = check_label(label, "E-mail")?;
     let account = accounts::live_account(state, auth.account).await?;
@@ -583,23 +586,23 @@ pub async fn send_challenge_code(
     factor: FactorKind,
     target: &str,
     client: &ClientInfo,
-) -> Result<i64, ApiError> {
+) -> Result<i64, ServiceError> {
     let factors = state.store.factors.list(account).await?;
     match factor {
         FactorKind::Sms => {
             let f = factors
                 .iter()
                 .find(|f| f.kind == SMS && f.confirmed_at.is_some())
-                .ok_or(ApiError::Challenge(
+                .ok_or(ServiceError::Challenge(
                     portcullis_core::login::ChallengeError::FactorNotOffered,
                 ))?;
             let key = accounts::data_key(state, account).await?;
             let blob = f
                 .secret_ct
                 .as_deref()
-                .ok_or_else(|| ApiError::Internal("SMS factor without number".into()))?;
+                .ok_or_else(|| ServiceError::unexpected("SMS factor without number"))?;
             let phone = String::from_utf8(key.decrypt(blob, &secret_aad(&f.id))?)
-                .map_err(|_| ApiError::Internal("SMS factor number is not UTF-8".into()))?;
+                .map_err(|_| ServiceError::unexpected("SMS factor number is not UTF-8"))?;
             otp::send(state, account, otp::SMS, target, &phone, client).await
         }
         FactorKind::EmailOtp => {
@@ -607,7 +610,7 @@ pub async fn send_challenge_code(
                 .iter()
                 .any(|f| f.kind == EMAIL_OTP && f.confirmed_at.is_some())
             {
-                return Err(ApiError::Challenge(
+                return Err(ServiceError::Challenge(
                     portcullis_core::login::ChallengeError::FactorNotOffered,
                 ));
             }
@@ -615,8 +618,8 @@ pub async fn send_challenge_code(
             let email = accounts::profile(state, &record).await?.email;
             otp::send(state, account, otp::EMAIL, target, &email, client).await
         }
-        _ => Err(ApiError::bad_request(
-            "not-a-sent-code",
+        _ => Err(ServiceError::invalid(
+            Invalid::NotASentCode,
             "only sms and email_otp codes are sent",
         )),
     }

@@ -8,6 +8,8 @@
 //! borrow a public rule. Everything here is pure: it runs on every proxied request, and the
 //! only I/O is the session look-up the handler already makes to authenticate.
 
+pub mod decide;
+
 use portcullis_core::login::Assurance;
 use portcullis_core::token::AccessClaims;
 use serde::{Deserialize, Serialize};

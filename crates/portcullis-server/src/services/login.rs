@@ -15,8 +15,8 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::sessions::{self, TokenResponse};
 use crate::services::{accounts, audit, factors, otp, passkeys, passwords};
 use crate::state::AppState;
@@ -108,7 +108,7 @@ fn allowed_for(state: &AppState, roles: &[String], enrolled: Vec<FactorKind>) ->
         .collect()
 }
 
-fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiError> {
+fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ServiceError> {
     let cfg = &state.config.login;
     if failures < cfg.free_failures {
         return Ok(());
@@ -124,7 +124,7 @@ fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiEr
     let now = state.now();
     if now < until {
         metrics::counter!("portcullis_rate_limited_total", "scope" => "backoff").increment(1);
-        return Err(ApiError::RateLimited {
+        return Err(ServiceError::RateLimited {
             retry_after: u64::try_from(until - now).unwrap_or(1),
         });
     }
@@ -132,7 +132,7 @@ fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiEr
 }
 
 /// Rate limits and back-off; returns whether failures are on record (to clear on success).
-async fn guard(state: &AppState, key: &[u8], client: &ClientInfo) -> Result<bool, ApiError> {
+async fn guard(state: &AppState, key: &[u8], client: &ClientInfo) -> Result<bool, ServiceError> {
     if let Some(ip) = client.ip {
         state.limits.check_auth(ip).await?;
     }
@@ -155,7 +155,7 @@ pub async fn start(
     email: &str,
     password: Option<Password>,
     client: &ClientInfo,
-) -> Result<LoginStep, ApiError> {
+) -> Result<LoginStep, ServiceError> {
     let email = Email::parse(email)?;
     let key = pii::email_index(&state.keyring(), email.as_str());
     let had_failures = guard(state, &key, client).await?;
@@ -224,14 +224,14 @@ pub async fn answer(
     answer: Answer,
     step_up_of: Option<SessionId>,
     client: &ClientInfo,
-) -> Result<LoginStep, ApiError> {
+) -> Result<LoginStep, ServiceError> {
     let Some((mut challenge, version)) = state.store.challenges.get(id).await? else {
-        return Err(ApiError::Challenge(ChallengeError::Expired));
+        return Err(ServiceError::Challenge(ChallengeError::Expired));
     };
     // A step-up challenge is answered only by its own session, a login challenge only
     // without one.
     if challenge.session != step_up_of {
-        return Err(ApiError::Challenge(ChallengeError::Expired));
+        return Err(ServiceError::Challenge(ChallengeError::Expired));
     }
     let had_failures = guard(state, &challenge.login_key.clone(), client).await?;
     challenge.admit(answer.factor(), state.now())?;
@@ -259,16 +259,16 @@ pub async fn send_code(
     factor: FactorKind,
     step_up_of: Option<SessionId>,
     client: &ClientInfo,
-) -> Result<i64, ApiError> {
+) -> Result<i64, ServiceError> {
     let Some((challenge, _)) = state.store.challenges.get(id).await? else {
-        return Err(ApiError::Challenge(ChallengeError::Expired));
+        return Err(ServiceError::Challenge(ChallengeError::Expired));
     };
     if challenge.session != step_up_of {
-        return Err(ApiError::Challenge(ChallengeError::Expired));
+        return Err(ServiceError::Challenge(ChallengeError::Expired));
     }
     if !matches!(factor, FactorKind::Sms | FactorKind::EmailOtp) {
-        return Err(ApiError::bad_request(
-            "not-a-sent-code",
+        return Err(ServiceError::invalid(
+            Invalid::NotASentCode,
             "only sms and email_otp codes are sent",
         ));
     }
@@ -276,7 +276,7 @@ pub async fn send_code(
     challenge.admit(factor, state.now())?;
     let account = challenge
         .account
-        .ok_or(ApiError::Challenge(ChallengeError::FactorNotOffered))?;
+        .ok_or(ServiceError::Challenge(ChallengeError::FactorNotOffered))?;
     factors::send_challenge_code(state, account, factor, &challenge.id.to_string(), client).await
 }
 
@@ -288,7 +288,7 @@ pub async fn send_code(
 pub async fn start_passwordless(
     state: &AppState,
     client: &ClientInfo,
-) -> Result<LoginStep, ApiError> {
+) -> Result<LoginStep, ServiceError> {
     if let Some(ip) = client.ip {
         state.limits.check_auth(ip).await?;
     }
@@ -305,7 +305,7 @@ pub async fn start_passwordless(
     let options = passkeys::discoverable_options(state, &mut challenge)?;
     state.store.challenges.insert(&challenge).await?;
     let mut p = pending(&challenge, vec![FactorKind::Passkey], now);
-    p.options = Some(serde_json::to_value(options).map_err(|e| ApiError::Internal(e.to_string()))?);
+    p.options = Some(serde_json::to_value(options)?);
     Ok(LoginStep::Pending(p))
 }
 
@@ -319,18 +319,18 @@ pub async fn passkey_options(
     id: ChallengeId,
     step_up_of: Option<SessionId>,
     client: &ClientInfo,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<serde_json::Value, ServiceError> {
     let Some((mut challenge, version)) = state.store.challenges.get(id).await? else {
-        return Err(ApiError::Challenge(ChallengeError::Expired));
+        return Err(ServiceError::Challenge(ChallengeError::Expired));
     };
     if challenge.session != step_up_of {
-        return Err(ApiError::Challenge(ChallengeError::Expired));
+        return Err(ServiceError::Challenge(ChallengeError::Expired));
     }
     guard(state, &challenge.login_key, client).await?;
     challenge.admit(FactorKind::Passkey, state.now())?;
     let options = passkeys::authentication_options(state, &mut challenge).await?;
     state.store.challenges.update(&challenge, version).await?;
-    serde_json::to_value(options).map_err(|e| ApiError::Internal(e.to_string()))
+    serde_json::to_value(options).map_err(ServiceError::from)
 }
 
 /// `POST /v1/sessions/current/step-up`: proves a fresh factor for the current session. With
@@ -343,7 +343,7 @@ pub async fn step_up(
     auth: &AuthSession,
     max_age: Option<i64>,
     client: &ClientInfo,
-) -> Result<LoginStep, ApiError> {
+) -> Result<LoginStep, ServiceError> {
     let now = state.now();
     let session = state
         .store
@@ -351,11 +351,11 @@ pub async fn step_up(
         .get(auth.session)
         .await?
         .filter(|s| s.is_live(now))
-        .ok_or(ApiError::Unauthenticated("the session has ended"))?;
+        .ok_or(ServiceError::Unauthenticated("the session has ended"))?;
     if let Some(max_age) = max_age {
         if max_age < 0 {
-            return Err(ApiError::bad_request(
-                "invalid-max-age",
+            return Err(ServiceError::invalid(
+                Invalid::MaxAge,
                 "max_age must not be negative",
             ));
         }
@@ -421,7 +421,7 @@ async fn verify_answer(
     answer: Answer,
     challenge: &str,
     client: &ClientInfo,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     match answer {
         // Assertions need the challenge's ceremony state; `answer_factor` checks them.
         Answer::Passkey(_) => Ok(false),
@@ -470,7 +470,7 @@ async fn answer_factor(
     answer: Answer,
     had_failures: bool,
     client: &ClientInfo,
-) -> Result<LoginStep, ApiError> {
+) -> Result<LoginStep, ServiceError> {
     let factor = answer.factor();
     challenge.admit(factor, state.now())?;
     let mut account = account;
@@ -519,16 +519,16 @@ async fn answer_factor(
         Ok(progress) => {
             // Only now, with the password proven, may the account's state be told.
             let Some(account) = usable else {
-                return Err(ApiError::InvalidCredentials);
+                return Err(ServiceError::InvalidCredentials);
             };
             match account.status {
                 AccountStatus::Pending => {
-                    return Err(ApiError::Forbidden(
+                    return Err(ServiceError::Forbidden(
                         "verify your e-mail address before logging in",
                     ));
                 }
                 AccountStatus::Disabled => {
-                    return Err(ApiError::Forbidden("this account is disabled"));
+                    return Err(ServiceError::Forbidden("this account is disabled"));
                 }
                 AccountStatus::Active | AccountStatus::Deleted => {}
             }
@@ -547,9 +547,11 @@ async fn answer_factor(
                 .await?;
             }
             match progress {
-                Progress::NeedMore(remaining) if remaining.is_empty() => Err(ApiError::Forbidden(
-                    "your role requires a second factor and none that it accepts is enrolled: ask an administrator",
-                )),
+                Progress::NeedMore(remaining) if remaining.is_empty() => {
+                    Err(ServiceError::Forbidden(
+                        "your role requires a second factor and none that it accepts is enrolled: ask an administrator",
+                    ))
+                }
                 Progress::NeedMore(remaining) => {
                     Ok(LoginStep::Pending(pending(challenge, remaining, now)))
                 }
@@ -584,8 +586,8 @@ async fn complete_step_up(
     account: &AccountRecord,
     proven: Vec<String>,
     client: &ClientInfo,
-) -> Result<LoginStep, ApiError> {
-    let ended = || ApiError::Unauthenticated("the session has ended");
+) -> Result<LoginStep, ServiceError> {
+    let ended = || ServiceError::Unauthenticated("the session has ended");
     let sid = challenge.session.ok_or_else(ended)?;
     let now = state.now();
     let session = state

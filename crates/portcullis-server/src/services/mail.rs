@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{MailConfig, MailTransportKind, SmtpSecurity};
-use crate::error::ApiError;
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 const OUTBOX_AAD: &[u8] = b"portcullis/outbox/v1";
@@ -36,8 +36,8 @@ pub struct Mail {
 ///
 /// # Errors
 /// Sealing or storage failure.
-pub async fn enqueue(state: &AppState, mail: &Mail) -> Result<(), ApiError> {
-    let json = serde_json::to_vec(mail).map_err(|e| ApiError::Internal(e.to_string()))?;
+pub async fn enqueue(state: &AppState, mail: &Mail) -> Result<(), ServiceError> {
+    let json = serde_json::to_vec(mail)?;
     let sealed = state.keyring().seal_secret(&json, OUTBOX_AAD)?;
     let id = uuid::Uuid::now_v7().to_string();
     state
@@ -158,7 +158,7 @@ pub async fn run_worker(state: AppState, transport: Transport) {
 ///
 /// # Errors
 /// Storage failure.
-pub async fn deliver_due(state: &AppState, transport: &Transport) -> Result<usize, ApiError> {
+pub async fn deliver_due(state: &AppState, transport: &Transport) -> Result<usize, ServiceError> {
     let now = state.now();
     let items = state.store.outbox.claim_due(now, now + 60, 16).await?;
     let n = items.len();

@@ -6,11 +6,16 @@ pub mod audit;
 pub mod clients;
 pub mod credentials;
 pub mod dualconfirm;
+pub mod error;
 pub mod factors;
 pub mod forward_auth;
+pub mod introspection;
 pub mod login;
 pub mod mail;
 pub mod otp;
 pub mod passkeys;
 pub mod passwords;
+pub mod revocations;
 pub mod sessions;
+
+pub use error::{ServiceError, ServiceResult};

@@ -8,8 +8,8 @@ use portcullis_core::ids::AccountId;
 use portcullis_store::model::OtpOutcome;
 use serde_json::json;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::audit;
 use crate::services::mail::{self, Mail};
 use crate::state::AppState;
@@ -48,7 +48,7 @@ pub async fn send(
     target: &str,
     destination: &str,
     client: &ClientInfo,
-) -> Result<i64, ApiError> {
+) -> Result<i64, ServiceError> {
     let now = state.now();
     let cfg = &state.config.mfa;
     if state
@@ -59,7 +59,7 @@ pub async fn send(
         >= cfg.otp_max_sends
     {
         metrics::counter!("portcullis_rate_limited_total", "scope" => "otp_send").increment(1);
-        return Err(ApiError::RateLimited { retry_after: 60 });
+        return Err(ServiceError::RateLimited { retry_after: 60 });
     }
     let code = OtpCode::generate(state.entropy.as_ref());
     let id = uuid::Uuid::from_bytes(state.random::<16>())
@@ -88,7 +88,7 @@ pub async fn send(
         SMS => state.sms.send(destination, &text).await.map_err(|e| {
             tracing::warn!(error = %e, "SMS delivery failed");
             metrics::counter!("portcullis_factor_events_total", "kind" => "sms", "event" => "send_failed").increment(1);
-            ApiError::Upstream("the text message could not be sent; try again later")
+            ServiceError::Upstream("the text message could not be sent; try again later")
         })?,
         _ => mail::enqueue(state, &Mail { to: destination.to_owned(), subject: "Your Portcullis code".into(), body: format!("{text}\n"), link: None }).await?,
     }
@@ -116,7 +116,7 @@ pub async fn check(
     channel: &'static str,
     target: &str,
     code: &str,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let Some(code) = OtpCode::parse(code) else {
         return Ok(false);
     };

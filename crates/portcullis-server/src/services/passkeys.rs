@@ -22,8 +22,8 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::factors::{
     FactorView, check_label, insert_pending, record_enrolment, require_fresh, secret_aad,
 };
@@ -74,8 +74,8 @@ pub fn relying_party(config: &Config) -> anyhow::Result<Webauthn> {
         .map_err(|e| anyhow::anyhow!("webauthn: {e}"))
 }
 
-fn refused(what: &'static str) -> ApiError {
-    ApiError::bad_request("webauthn-refused", what)
+fn refused(what: &'static str) -> ServiceError {
+    ServiceError::invalid(Invalid::WebauthnRefused, what)
 }
 
 /// What starting a passkey registration returns.
@@ -91,7 +91,7 @@ pub struct PasskeyEnrolment {
 async fn passkeys_of(
     state: &AppState,
     account: AccountId,
-) -> Result<Vec<(FactorRecord, Passkey)>, ApiError> {
+) -> Result<Vec<(FactorRecord, Passkey)>, ServiceError> {
     let key = accounts::data_key(state, account).await?;
     let mut out = Vec::new();
     for f in state.store.factors.list(account).await? {
@@ -103,7 +103,7 @@ async fn passkeys_of(
         };
         let json = key.decrypt(blob, &secret_aad(&f.id))?;
         let passkey: Passkey = serde_json::from_slice(&json)
-            .map_err(|e| ApiError::Internal(format!("stored passkey: {e}")))?;
+            .map_err(|e| ServiceError::unexpected_from("stored passkey", e))?;
         out.push((f, passkey));
     }
     Ok(out)
@@ -118,7 +118,7 @@ pub async fn start_registration(
     auth: &AuthSession,
     label: Option<String>,
     client: &ClientInfo,
-) -> Result<PasskeyEnrolment, ApiError> {
+) -> Result<PasskeyEnrolment, ServiceError> {
     require_fresh(state, auth)?;
     let label = check_label(label, "Passkey")?;
     let account = accounts::live_account(state, auth.account).await?;
@@ -140,14 +140,13 @@ pub async fn start_registration(
             &display,
             Some(existing),
         )
-        .map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
+        .map_err(|e| ServiceError::unexpected_from("webauthn", e))?;
     // Ask for a discoverable credential where the authenticator can make one, so the same
     // passkey also signs in without a password.
     if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
         selection.resident_key = Some(ResidentKeyRequirement::Preferred);
     }
-    let sealed_state =
-        serde_json::to_vec(&registration).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let sealed_state = serde_json::to_vec(&registration)?;
     let record = insert_pending(state, auth.account, PASSKEY, label, Some(&sealed_state)).await?;
     let id = record.id.clone();
     audit::record(
@@ -172,17 +171,17 @@ pub async fn finish_registration(
     id: &str,
     credential: &RegisterPublicKeyCredential,
     client: &ClientInfo,
-) -> Result<FactorView, ApiError> {
+) -> Result<FactorView, ServiceError> {
     let factors = state.store.factors.list(account).await?;
     let f = factors
         .iter()
         .find(|f| f.id == id && f.kind == PASSKEY && f.confirmed_at.is_none())
-        .ok_or(ApiError::NotFound)?;
+        .ok_or(ServiceError::NotFound)?;
     let key = accounts::data_key(state, account).await?;
-    let blob = f.secret_ct.as_deref().ok_or(ApiError::NotFound)?;
+    let blob = f.secret_ct.as_deref().ok_or(ServiceError::NotFound)?;
     let registration: PasskeyRegistration =
         serde_json::from_slice(&key.decrypt(blob, &secret_aad(id))?)
-            .map_err(|e| ApiError::Internal(format!("registration state: {e}")))?;
+            .map_err(|e| ServiceError::unexpected_from("registration state", e))?;
     let passkey = match state
         .webauthn
         .finish_passkey_registration(credential, &registration)
@@ -196,17 +195,16 @@ pub async fn finish_registration(
             ));
         }
     };
-    let sealed = key.encrypt(
-        &serde_json::to_vec(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?,
-        &secret_aad(id),
-    )?;
+    let sealed = key.encrypt(&serde_json::to_vec(&passkey)?, &secret_aad(id))?;
     if !state
         .store
         .factors
         .confirm_with_secret(id, account, &sealed, state.now())
         .await?
     {
-        return Err(ApiError::Conflict("the factor was confirmed concurrently"));
+        return Err(ServiceError::Conflict(
+            "the factor was confirmed concurrently",
+        ));
     }
     record_enrolment(state, account, id, PASSKEY, true, client).await?;
     let now = state.now();
@@ -228,24 +226,23 @@ pub async fn finish_registration(
 pub async fn authentication_options(
     state: &AppState,
     challenge: &mut Challenge,
-) -> Result<RequestChallengeResponse, ApiError> {
+) -> Result<RequestChallengeResponse, ServiceError> {
     let account = challenge
         .account
-        .ok_or(ApiError::Challenge(ChallengeError::FactorNotOffered))?;
+        .ok_or(ServiceError::Challenge(ChallengeError::FactorNotOffered))?;
     let keys: Vec<Passkey> = passkeys_of(state, account)
         .await?
         .into_iter()
         .map(|(_, p)| p)
         .collect();
     if keys.is_empty() {
-        return Err(ApiError::Challenge(ChallengeError::FactorNotOffered));
+        return Err(ServiceError::Challenge(ChallengeError::FactorNotOffered));
     }
     let (options, auth_state) = state
         .webauthn
         .start_passkey_authentication(&keys)
-        .map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
-    challenge.webauthn =
-        Some(serde_json::to_value(&auth_state).map_err(|e| ApiError::Internal(e.to_string()))?);
+        .map_err(|e| ServiceError::unexpected_from("webauthn", e))?;
+    challenge.webauthn = Some(serde_json::to_value(&auth_state)?);
     Ok(options)
 }
 
@@ -256,14 +253,12 @@ pub async fn authentication_options(
 pub fn discoverable_options(
     state: &AppState,
     challenge: &mut Challenge,
-) -> Result<RequestChallengeResponse, ApiError> {
+) -> Result<RequestChallengeResponse, ServiceError> {
     let (options, auth_state) = state
         .webauthn
         .start_discoverable_authentication()
-        .map_err(|e| ApiError::Internal(format!("webauthn: {e}")))?;
-    challenge.webauthn = Some(
-        json!({ "discoverable": serde_json::to_value(&auth_state).map_err(|e| ApiError::Internal(e.to_string()))? }),
-    );
+        .map_err(|e| ServiceError::unexpected_from("webauthn", e))?;
+    challenge.webauthn = Some(json!({ "discoverable": serde_json::to_value(&auth_state)? }));
     Ok(options)
 }
 
@@ -273,13 +268,10 @@ async fn record_use(
     factor: &FactorRecord,
     mut passkey: Passkey,
     result: &webauthn_rs::prelude::AuthenticationResult,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     passkey.update_credential(result);
     let key = accounts::data_key(state, account).await?;
-    let sealed = key.encrypt(
-        &serde_json::to_vec(&passkey).map_err(|e| ApiError::Internal(e.to_string()))?,
-        &secret_aad(&factor.id),
-    )?;
+    let sealed = key.encrypt(&serde_json::to_vec(&passkey)?, &secret_aad(&factor.id))?;
     state
         .store
         .factors
@@ -300,14 +292,12 @@ pub async fn verify_assertion(
     state: &AppState,
     challenge: &mut Challenge,
     credential: &PublicKeyCredential,
-) -> Result<bool, ApiError> {
+) -> Result<bool, ServiceError> {
     let Some(pending) = challenge.webauthn.take() else {
         return Ok(false);
     };
     if let Some(discoverable) = pending.get("discoverable") {
-        let auth_state: DiscoverableAuthentication =
-            serde_json::from_value(discoverable.clone())
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let auth_state: DiscoverableAuthentication = serde_json::from_value(discoverable.clone())?;
         let Ok((user, cred_id)) = state
             .webauthn
             .identify_discoverable_authentication(credential)
@@ -347,8 +337,7 @@ pub async fn verify_assertion(
     let Some(account) = challenge.account else {
         return Ok(false);
     };
-    let auth_state: PasskeyAuthentication =
-        serde_json::from_value(pending).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let auth_state: PasskeyAuthentication = serde_json::from_value(pending)?;
     let result = match state
         .webauthn
         .finish_passkey_authentication(credential, &auth_state)
@@ -377,7 +366,7 @@ pub async fn verify_assertion(
 ///
 /// # Errors
 /// Storage failure.
-pub async fn has_passkey(state: &AppState, account: AccountId) -> Result<bool, ApiError> {
+pub async fn has_passkey(state: &AppState, account: AccountId) -> Result<bool, ServiceError> {
     Ok(state
         .store
         .factors

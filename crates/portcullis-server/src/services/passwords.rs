@@ -10,7 +10,7 @@ use portcullis_core::password::{Password, PasswordHash, PasswordHasher, Verifica
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::error::ApiError;
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 type Job = Box<dyn FnOnce(&PasswordHasher) + Send>;
@@ -52,7 +52,7 @@ impl HashPool {
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&PasswordHasher) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, ServiceError> {
         let (tx, rx) = oneshot::channel();
         let job: Job = Box::new(move |hasher| {
             let _ = tx.send(work(hasher));
@@ -60,9 +60,9 @@ impl HashPool {
         self.jobs
             .send(job)
             .await
-            .map_err(|_| ApiError::Internal("the hashing pool has stopped".into()))?;
+            .map_err(|_| ServiceError::unexpected("the hashing pool has stopped"))?;
         rx.await
-            .map_err(|_| ApiError::Internal("a hashing job was dropped".into()))
+            .map_err(|_| ServiceError::unexpected("a hashing job was dropped"))
     }
 }
 
@@ -70,13 +70,13 @@ impl HashPool {
 ///
 /// # Errors
 /// Hashing failure.
-pub async fn hash(state: &AppState, password: Password) -> Result<PasswordHash, ApiError> {
+pub async fn hash(state: &AppState, password: Password) -> Result<PasswordHash, ServiceError> {
     let salt = state.random::<16>();
     state
         .hash_pool
         .run(move |hasher| hasher.hash(&password, salt))
         .await?
-        .map_err(ApiError::from)
+        .map_err(ServiceError::from)
 }
 
 /// Verifies against `stored`, or against a dummy hash when there is no account, so both cost
@@ -88,7 +88,7 @@ pub async fn verify(
     state: &AppState,
     password: Password,
     stored: Option<PasswordHash>,
-) -> Result<Option<Verification>, ApiError> {
+) -> Result<Option<Verification>, ServiceError> {
     state
         .hash_pool
         .run(move |hasher| match stored {
@@ -99,5 +99,5 @@ pub async fn verify(
             }
         })
         .await?
-        .map_err(ApiError::from)
+        .map_err(ServiceError::from)
 }

@@ -10,8 +10,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::cluster;
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::audit;
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ pub fn access_token(
     state: &AppState,
     roles: &[String],
     session: &SessionRecord,
-) -> Result<String, ApiError> {
+) -> Result<String, ServiceError> {
     let now = state.now();
     let exp = (now + state.config.tokens.access_ttl_secs).min(session.absolute_expires_at);
     let jti = uuid::Uuid::from_bytes(state.random::<16>())
@@ -72,7 +72,7 @@ pub fn access_only(
     state: &AppState,
     roles: &[String],
     session: &SessionRecord,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, ServiceError> {
     let now = state.now();
     Ok(TokenResponse {
         access_token: access_token(state, roles, session)?,
@@ -96,7 +96,7 @@ pub async fn issue(
     assurance: Assurance,
     amr: Vec<String>,
     client: &ClientInfo,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<TokenResponse, ServiceError> {
     let now = state.now();
     let t = &state.config.tokens;
     let absolute = now + t.session_absolute_secs;
@@ -134,13 +134,13 @@ pub async fn issue(
 /// Spends a refresh token and returns new tokens. A spent token revokes its session.
 ///
 /// # Errors
-/// [`ApiError::Unauthenticated`] for unknown, expired, reused tokens or ended sessions.
+/// [`ServiceError::Unauthenticated`] for unknown, expired, reused tokens or ended sessions.
 pub async fn refresh(
     state: &AppState,
     presented: &str,
     client: &ClientInfo,
-) -> Result<TokenResponse, ApiError> {
-    let invalid = ApiError::Unauthenticated("the refresh token is not valid");
+) -> Result<TokenResponse, ServiceError> {
+    let invalid = ServiceError::Unauthenticated("the refresh token is not valid");
     let Some(old) = OpaqueToken::parse(presented) else {
         return Err(invalid);
     };
@@ -222,14 +222,14 @@ pub async fn refresh(
 /// Ends one session of `account`.
 ///
 /// # Errors
-/// [`ApiError::NotFound`] when the session is not the account's.
+/// [`ServiceError::NotFound`] when the session is not the account's.
 pub async fn revoke(
     state: &AppState,
     account: AccountId,
     session: SessionId,
     reason: &str,
     client: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let record = state.store.sessions.get(session).await?;
     match record {
         Some(s) if s.account_id == account => {
@@ -249,7 +249,7 @@ pub async fn revoke(
             )
             .await
         }
-        _ => Err(ApiError::NotFound),
+        _ => Err(ServiceError::NotFound),
     }
 }
 
@@ -263,7 +263,7 @@ pub async fn revoke_all(
     keep: Option<SessionId>,
     reason: &str,
     client: &ClientInfo,
-) -> Result<u64, ApiError> {
+) -> Result<u64, ServiceError> {
     let n = state
         .store
         .sessions

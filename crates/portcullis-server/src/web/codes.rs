@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::factors::{self, FactorView};
 use crate::state::AppState;
 use crate::web::csrf::SessionForm;
@@ -146,7 +146,7 @@ pub(crate) async fn confirm(
             Redirect::to("/security?notice=phone-added").into_response()
         }
         Ok(_) => Redirect::to("/security?notice=email-codes-added").into_response(),
-        Err(e @ ApiError::BadRequest { .. }) => confirm_page(
+        Err(e @ ServiceError::Invalid { .. }) => confirm_page(
             session,
             layout::status_of(&e),
             &f.factor,

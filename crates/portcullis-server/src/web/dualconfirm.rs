@@ -24,8 +24,8 @@ use portcullis_store::model::PairStatus;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::CheckRefusal;
 use crate::services::dualconfirm::pairs::{self, ADVISOR_ROLE, CLIENT_ROLE};
@@ -95,7 +95,7 @@ struct Entry {
     status: PairStatus,
 }
 
-async fn entries(state: &AppState, session: &PageSession) -> Result<Vec<Entry>, ApiError> {
+async fn entries(state: &AppState, session: &PageSession) -> Result<Vec<Entry>, ServiceError> {
     let mut out = Vec::new();
     // An administrator sees every pair; the console lists only the account's own.
     for record in pairs::visible_to(state, &session.auth).await? {
@@ -344,7 +344,7 @@ pub(crate) async fn check(
     }
     let (pair, side) = match pairs::own(&state, &session.auth, &form.fields.pair).await {
         Ok(found) => found,
-        Err(ApiError::NotFound) => {
+        Err(ServiceError::NotFound) => {
             return refusal(
                 session,
                 json,
@@ -413,7 +413,7 @@ pub(crate) async fn accept(
     let session = &form.session;
     match pairs::accept(&state, &session.auth, &form.fields.pair, &client).await {
         Ok(_) => Redirect::to("/dualconfirm?notice=accepted").into_response(),
-        Err(ApiError::NotFound) => verdict_page(
+        Err(ServiceError::NotFound) => verdict_page(
             session,
             StatusCode::NOT_FOUND,
             "This invitation no longer exists.",

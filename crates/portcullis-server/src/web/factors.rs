@@ -1,15 +1,15 @@
 //! The factor buttons of `/security`: set up an authenticator app (its QR code as a PNG
 //! `data:` image, which the CSP allows, and its secret for typing by hand), confirm it with a
 //! first code, remove a factor, and generate recovery codes (shown once). Changes that need
-//! a recent authentication answer [`ApiError::StepUpRequired`] with the step-up forms.
+//! a recent authentication answer [`ServiceError::StepUpRequired`] with the step-up forms.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::factors::{self, TotpEnrolment};
 use crate::state::AppState;
 use crate::web::csrf::{NoFields, SessionForm};
@@ -40,13 +40,13 @@ pub(crate) async fn refusal(
     state: &AppState,
     session: &PageSession,
     client: &ClientInfo,
-    e: ApiError,
+    e: ServiceError,
 ) -> Response {
     match e {
-        ApiError::StepUpRequired { .. } => stepup::start(state, session, client).await,
-        ApiError::BadRequest { .. } | ApiError::NotFound | ApiError::Conflict(_) => {
+        ServiceError::StepUpRequired { .. } => stepup::start(state, session, client).await,
+        ServiceError::Invalid { .. } | ServiceError::NotFound | ServiceError::Conflict(_) => {
             let text = match &e {
-                ApiError::NotFound => "That factor does not exist (any more).".to_owned(),
+                ServiceError::NotFound => "That factor does not exist (any more).".to_owned(),
                 other => layout::error_text(other),
             };
             overview(state, session, layout::status_of(&e), None, Some(&text)).await
@@ -134,7 +134,7 @@ pub(crate) async fn confirm(
     .await
     {
         Ok(_) => Redirect::to("/security?notice=totp-enrolled").into_response(),
-        Err(e @ ApiError::BadRequest { .. }) => {
+        Err(e @ ServiceError::Invalid { .. }) => {
             let body = format!(
                 r#"<p>The QR code is not shown again. If the app does not have it, <a href="/security">start again</a>.</p>
 {}"#,

@@ -9,8 +9,6 @@ use axum::response::{Html, IntoResponse, Response};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::error::ApiError;
-
 /// Where the stylesheet is served.
 pub(crate) const STYLESHEET: &str = "/assets/portcullis.css";
 
@@ -137,37 +135,7 @@ pub(crate) fn notice(text: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-/// The status a failed call maps to.
-pub(crate) fn status_of(e: &ApiError) -> StatusCode {
-    StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST)
-}
-
-/// What a person is told about a failed call: the problem's detail.
-pub(crate) fn error_text(e: &ApiError) -> String {
-    match e {
-        ApiError::InvalidCredentials | ApiError::Challenge(_) => e
-            .problem()
-            .detail
-            .map(|d| format!("{}.", capitalise(&d)))
-            .unwrap_or_else(|| "The credentials are not valid.".to_owned()),
-        ApiError::RateLimited { retry_after } => {
-            format!("Too many attempts: wait {retry_after} seconds and try again.")
-        }
-        _ => e
-            .problem()
-            .detail
-            .map(|d| capitalise(&d))
-            .unwrap_or_else(|| "Something went wrong; try again.".to_owned()),
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
+pub(crate) use super::failure::{error_text, status_of};
 
 /// A Unix time as text, in UTC (`2026-11-23 17:44 UTC`).
 pub(crate) fn plain_time(ts: i64) -> String {

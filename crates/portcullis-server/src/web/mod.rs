@@ -17,6 +17,7 @@ pub(crate) mod cookies;
 pub(crate) mod csrf;
 mod dualconfirm;
 mod factors;
+pub(crate) mod failure;
 pub(crate) mod layout;
 mod passkeys;
 mod security;

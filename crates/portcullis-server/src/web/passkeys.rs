@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::login::{self, Answer, LoginStep};
 use crate::services::passkeys;
 use crate::state::AppState;
@@ -87,7 +87,7 @@ fn json_error(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "error": text }))).into_response()
 }
 
-fn api_error(e: &ApiError) -> Response {
+fn api_error(e: &ServiceError) -> Response {
     json_error(layout::status_of(e), &layout::error_text(e))
 }
 
@@ -151,12 +151,12 @@ pub(crate) async fn enrol(
     match passkeys::start_registration(&state, &session.auth, label, &client).await {
         Ok(e) if json => Json(json!({ "id": e.id, "options": e.options })).into_response(),
         Ok(_) => needs_script(&session.nav()),
-        Err(ApiError::StepUpRequired { .. }) if json => (
+        Err(ServiceError::StepUpRequired { .. }) if json => (
             StatusCode::FORBIDDEN,
             Json(json!({ "step_up": true, "error": "This change needs a recent sign-in." })),
         )
             .into_response(),
-        Err(ApiError::StepUpRequired { .. }) => stepup::start(&state, session, &client).await,
+        Err(ServiceError::StepUpRequired { .. }) => stepup::start(&state, session, &client).await,
         Err(e) if json => api_error(&e),
         Err(e) => failed(session, &e),
     }
@@ -178,7 +178,7 @@ pub(crate) async fn finish(
     let account = form.session.auth.account;
     match passkeys::finish_registration(&state, account, &f.id, &credential, &client).await {
         Ok(_) => Json(json!({ "redirect": "/security?notice=passkey-added" })).into_response(),
-        Err(ApiError::NotFound) => json_error(
+        Err(ServiceError::NotFound) => json_error(
             StatusCode::NOT_FOUND,
             "This passkey set-up has expired; reload the page and try again.",
         ),
@@ -230,7 +230,9 @@ pub(crate) async fn second_factor_options(
     };
     match login::passkey_options(&state, id, None, &client).await {
         Ok(options) => options_reply(&f.challenge, Some(options)),
-        Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => expired(),
+        Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired()
+        }
         Err(e) => api_error(&e),
     }
 }
@@ -272,10 +274,10 @@ pub(crate) async fn answer(
             Json(json!({ "redirect": picker_url(&p.challenge_id) })).into_response()
         }
         Ok(LoginStep::SteppedUp(_))
-        | Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+        | Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
             expired()
         }
-        Err(ApiError::Challenge(ChallengeError::Rejected { attempts_left })) => json_error(
+        Err(ServiceError::Challenge(ChallengeError::Rejected { attempts_left })) => json_error(
             StatusCode::UNAUTHORIZED,
             &format!("That passkey was not accepted ({attempts_left} attempts left)."),
         ),

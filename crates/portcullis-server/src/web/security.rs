@@ -10,8 +10,8 @@ use portcullis_core::ids::SessionId;
 use portcullis_store::model::SessionRecord;
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::factors::{self, FactorView};
 use crate::services::{accounts, sessions};
 use crate::state::AppState;
@@ -96,7 +96,7 @@ pub(crate) async fn overview(
 }
 
 /// A page for a call that failed unexpectedly.
-pub(crate) fn failed(session: &PageSession, e: &ApiError) -> Response {
+pub(crate) fn failed(session: &PageSession, e: &ServiceError) -> Response {
     layout::message(
         layout::status_of(e),
         "Something went wrong",
@@ -105,7 +105,7 @@ pub(crate) fn failed(session: &PageSession, e: &ApiError) -> Response {
     )
 }
 
-async fn sections(state: &AppState, session: &PageSession) -> Result<String, ApiError> {
+async fn sections(state: &AppState, session: &PageSession) -> Result<String, ServiceError> {
     let account = accounts::live_account(state, session.auth.account).await?;
     let profile = accounts::profile(state, &account).await?;
     let list = factors::list(state, account.id).await?;
@@ -258,7 +258,7 @@ pub(crate) async fn revoke(
     match sessions::revoke(&state, session.auth.account, id, "revoked_by_user", &client).await {
         Ok(()) if id == session.auth.session => signed_out(&state),
         Ok(()) => Redirect::to("/security?notice=session-revoked").into_response(),
-        Err(ApiError::NotFound) => {
+        Err(ServiceError::NotFound) => {
             overview(
                 &state,
                 session,

@@ -20,8 +20,9 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::error::ApiError;
-use crate::extract::{AuthSession, ClientInfo, authenticate, authenticate_with_leeway};
+use crate::auth::{AuthSession, authenticate, authenticate_with_leeway};
+use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 use crate::web::cookies::{self, Cookies};
@@ -121,7 +122,7 @@ async fn find(
     access: Option<&str>,
     refresh: Option<&str>,
     client: &ClientInfo,
-) -> Result<Found, ApiError> {
+) -> Result<Found, ServiceError> {
     if let Some(token) = access {
         // No clock-skew leeway: this node issued the token and holds the refresh token, so it
         // renews at expiry. With the API's leeway it would keep serving an expired token for
@@ -129,7 +130,7 @@ async fn find(
         // sending it: the DualConfirm console, reopening its socket in between, was refused.
         match authenticate_with_leeway(state, token, 0).await {
             Ok(auth) => return Ok(Found::Valid(auth)),
-            Err(ApiError::Unauthenticated(_)) => {}
+            Err(ServiceError::Unauthenticated(_)) => {}
             Err(e) => return Err(e),
         }
     }
@@ -138,20 +139,17 @@ async fn find(
     };
     let tokens = match sessions::refresh(state, refresh, client).await {
         Ok(tokens) => tokens,
-        Err(ApiError::Unauthenticated(_)) => return Ok(Found::Nothing),
+        Err(ServiceError::Unauthenticated(_)) => return Ok(Found::Nothing),
         Err(e) => return Err(e),
     };
     match authenticate(state, &tokens.access_token).await {
         Ok(auth) => Ok(Found::Refreshed(auth, tokens)),
-        Err(ApiError::Unauthenticated(_)) => Ok(Found::Nothing),
+        Err(ServiceError::Unauthenticated(_)) => Ok(Found::Nothing),
         Err(e) => Err(e),
     }
 }
 
-fn failure(e: &ApiError) -> Response {
-    if let ApiError::Internal(cause) = e {
-        tracing::error!(error = %cause, "page session lookup failed");
-    }
+fn failure(e: &ServiceError) -> Response {
     layout::message(
         layout::status_of(e),
         "Something went wrong",

@@ -12,8 +12,8 @@ use portcullis_core::login::{ChallengeError, FactorKind};
 use portcullis_core::password::Password;
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::login::{self, Answer, LoginStep};
 use crate::services::sessions::TokenResponse;
 use crate::state::AppState;
@@ -119,8 +119,8 @@ pub(crate) async fn submit(
         Ok(LoginStep::SteppedUp(_)) => expired(),
         Err(e) => {
             let text = match &e {
-                ApiError::InvalidCredentials
-                | ApiError::Challenge(ChallengeError::Rejected { .. }) => {
+                ServiceError::InvalidCredentials
+                | ServiceError::Challenge(ChallengeError::Rejected { .. }) => {
                     "The e-mail address or the password is not right.".to_owned()
                 }
                 other => layout::error_text(other),
@@ -152,7 +152,7 @@ async fn picker(
         Ok(Some((c, _))) if c.session.is_none() && c.expires_in(state.now()) > 0 => c,
         Ok(_) => return expired(),
         Err(e) => {
-            let e = ApiError::from(e);
+            let e = ServiceError::from(e);
             return layout::message(
                 layout::status_of(&e),
                 "Sign in",
@@ -217,12 +217,12 @@ pub(crate) async fn submit_factor(
         Ok(LoginStep::Complete(tokens)) => signed_in(&state, &tokens),
         Ok(LoginStep::Pending(p)) => Redirect::to(&picker_url(&p.challenge_id)).into_response(),
         Ok(LoginStep::SteppedUp(_))
-        | Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+        | Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
             expired()
         }
         Err(e) => {
             let text = match &e {
-                ApiError::Challenge(ChallengeError::Rejected { attempts_left }) => {
+                ServiceError::Challenge(ChallengeError::Rejected { attempts_left }) => {
                     format!("That code is not valid ({attempts_left} attempts left).")
                 }
                 other => layout::error_text(other),
@@ -268,7 +268,9 @@ pub(crate) async fn send_code(
             )
             .await
         }
-        Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => expired(),
+        Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired()
+        }
         Err(e) => {
             let text = layout::error_text(&e);
             picker(

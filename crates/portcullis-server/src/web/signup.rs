@@ -8,9 +8,10 @@ use axum::response::Response;
 use portcullis_core::password::Password;
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::accounts::{self, Registration};
+use crate::services::error::Invalid;
 use crate::state::AppState;
 use crate::web::csrf::VisitorForm;
 use crate::web::layout::{self, Nav, escape};
@@ -33,22 +34,22 @@ struct Errors {
 }
 
 impl Errors {
-    fn of(e: &ApiError) -> Self {
+    fn of(e: &ServiceError) -> Self {
         let text = Some(layout::error_text(e));
         match e {
-            ApiError::WeakPassword(_) => Errors {
+            ServiceError::WeakPassword(_) => Errors {
                 password: text,
                 ..Errors::default()
             },
-            ApiError::BadRequest {
-                slug: "invalid-email",
+            ServiceError::Invalid {
+                what: Invalid::Email,
                 ..
             } => Errors {
                 email: text,
                 ..Errors::default()
             },
-            ApiError::BadRequest {
-                slug: "invalid-display-name",
+            ServiceError::Invalid {
+                what: Invalid::DisplayName,
                 ..
             } => Errors {
                 display_name: text,

@@ -12,8 +12,8 @@ use portcullis_core::ids::ChallengeId;
 use portcullis_core::login::ChallengeError;
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::extract::ClientInfo;
+use crate::services::ServiceError;
 use crate::services::login::{self, LoginStep};
 use crate::state::AppState;
 use crate::web::challenge::{self, Remark, Target};
@@ -72,7 +72,7 @@ async fn forms(
             c
         }
         Ok(_) => return expired(),
-        Err(e) => return failed(session, &ApiError::from(e)),
+        Err(e) => return failed(session, &ServiceError::from(e)),
     };
     let hidden = csrf_field(&session.csrf);
     let target = Target {
@@ -118,10 +118,12 @@ pub(crate) async fn answer(
         Ok(LoginStep::Pending(p)) => {
             forms(&state, session, &p.challenge_id, StatusCode::OK, None).await
         }
-        Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => expired(),
+        Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired()
+        }
         Err(e) => {
             let text = match &e {
-                ApiError::Challenge(ChallengeError::Rejected { attempts_left }) => {
+                ServiceError::Challenge(ChallengeError::Rejected { attempts_left }) => {
                     format!("That is not right ({attempts_left} attempts left).")
                 }
                 other => layout::error_text(other),
@@ -165,7 +167,7 @@ pub(crate) async fn send_code(
                 StatusCode::OK,
                 Remark::Sent(&f.factor, challenge::sent_text(kind)),
             ),
-            Err(ApiError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
                 return expired();
             }
             Err(e) => {

@@ -4,7 +4,7 @@
 use anyhow::bail;
 use clap::Subcommand;
 use portcullis_server::config::Config;
-use portcullis_server::error::ApiError;
+use portcullis_server::services::ServiceError;
 use portcullis_server::services::clients;
 
 #[derive(Subcommand, Debug)]
@@ -32,10 +32,10 @@ pub enum ClientCommand {
     },
 }
 
-fn err(e: ApiError) -> anyhow::Error {
+fn err(e: ServiceError) -> anyhow::Error {
     match e {
-        ApiError::NotFound => anyhow::anyhow!("no such client"),
-        other => anyhow::anyhow!("{other}"),
+        ServiceError::NotFound => anyhow::anyhow!("no such client"),
+        other => anyhow::Error::new(other),
     }
 }
 

@@ -4,7 +4,7 @@
 use clap::Subcommand;
 use portcullis_core::dualconfirm::words::Language;
 use portcullis_server::config::Config;
-use portcullis_server::error::ApiError;
+use portcullis_server::services::ServiceError;
 use portcullis_server::services::dualconfirm::pairs;
 
 use crate::cmd::user::find;
@@ -39,10 +39,10 @@ pub enum PairCommand {
     },
 }
 
-fn err(e: ApiError) -> anyhow::Error {
+fn err(e: ServiceError) -> anyhow::Error {
     match e {
-        ApiError::NotFound => anyhow::anyhow!("no such pair"),
-        other => anyhow::anyhow!("{other}"),
+        ServiceError::NotFound => anyhow::anyhow!("no such pair"),
+        other => anyhow::Error::new(other),
     }
 }
 

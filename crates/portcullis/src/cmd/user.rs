@@ -116,7 +116,7 @@ async fn admin_audit(
 
 pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
     let state = portcullis_server::build_state(config).await?;
-    let err = |e: portcullis_server::error::ApiError| anyhow::anyhow!("{e}");
+    let err = anyhow::Error::new::<portcullis_server::services::ServiceError>;
     match cmd {
         UserCommand::Add {
             email,

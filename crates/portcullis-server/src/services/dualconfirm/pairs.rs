@@ -11,9 +11,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::dualconfirm::hub::PairKey;
+use crate::services::error::{Invalid, ServiceError};
 use crate::services::{accounts, audit};
 use crate::state::AppState;
 
@@ -31,7 +31,7 @@ fn secret_aad(pair_id: &str) -> Vec<u8> {
 ///
 /// # Errors
 /// Keyring failure (a tampered or foreign blob).
-pub fn open_secret(state: &AppState, pair: &PairRecord) -> Result<PairSecret, ApiError> {
+pub fn open_secret(state: &AppState, pair: &PairRecord) -> Result<PairSecret, ServiceError> {
     let bytes = Zeroizing::new(
         state
             .keyring()
@@ -40,7 +40,7 @@ pub fn open_secret(state: &AppState, pair: &PairRecord) -> Result<PairSecret, Ap
     let array: [u8; 32] = bytes
         .as_slice()
         .try_into()
-        .map_err(|_| ApiError::Internal("a pair secret is not 32 bytes".into()))?;
+        .map_err(|_| ServiceError::unexpected("a pair secret is not 32 bytes"))?;
     Ok(PairSecret::from_bytes(array))
 }
 
@@ -48,7 +48,7 @@ pub fn open_secret(state: &AppState, pair: &PairRecord) -> Result<PairSecret, Ap
 ///
 /// # Errors
 /// Keyring failure (a tampered or foreign blob).
-pub fn key_of(state: &AppState, pair: &PairRecord) -> Result<PairKey, ApiError> {
+pub fn key_of(state: &AppState, pair: &PairRecord) -> Result<PairKey, ServiceError> {
     Ok(PairKey {
         secret: open_secret(state, pair)?,
         language: pair.language.parse().unwrap_or(Language::En),
@@ -81,7 +81,7 @@ pub struct PairView {
     pub created_at: i64,
 }
 
-async fn party(state: &AppState, id: AccountId) -> Result<PartyView, ApiError> {
+async fn party(state: &AppState, id: AccountId) -> Result<PartyView, ServiceError> {
     let name = match state.store.accounts.get(id).await? {
         Some(a) if a.status != AccountStatus::Deleted => {
             let p = accounts::profile(state, &a).await?;
@@ -99,7 +99,7 @@ async fn party(state: &AppState, id: AccountId) -> Result<PartyView, ApiError> {
 ///
 /// # Errors
 /// Storage or keyring failure.
-pub async fn view(state: &AppState, p: &PairRecord) -> Result<PairView, ApiError> {
+pub async fn view(state: &AppState, p: &PairRecord) -> Result<PairView, ServiceError> {
     Ok(PairView {
         id: p.id.clone(),
         advisor: party(state, p.advisor).await?,
@@ -110,12 +110,12 @@ pub async fn view(state: &AppState, p: &PairRecord) -> Result<PairView, ApiError
     })
 }
 
-fn require_role(account: &AccountRecord, role: &'static str) -> Result<(), ApiError> {
+fn require_role(account: &AccountRecord, role: &'static str) -> Result<(), ServiceError> {
     if account.status == AccountStatus::Active && account.roles.iter().any(|r| r == role) {
         Ok(())
     } else {
-        Err(ApiError::bad_request(
-            "not-eligible",
+        Err(ServiceError::invalid(
+            Invalid::NotEligible,
             match role {
                 ADVISOR_ROLE => "the advisor must be an active account with the advisor role",
                 _ => "the client must be an active account with the client role",
@@ -124,13 +124,16 @@ fn require_role(account: &AccountRecord, role: &'static str) -> Result<(), ApiEr
     }
 }
 
-async fn account(state: &AppState, id: AccountId) -> Result<AccountRecord, ApiError> {
+async fn account(state: &AppState, id: AccountId) -> Result<AccountRecord, ServiceError> {
     state
         .store
         .accounts
         .get(id)
         .await?
-        .ok_or(ApiError::bad_request("unknown-account", "no such account"))
+        .ok_or(ServiceError::invalid(
+            Invalid::UnknownAccount,
+            "no such account",
+        ))
 }
 
 async fn insert(
@@ -140,7 +143,7 @@ async fn insert(
     language: Language,
     status: PairStatus,
     created_by: String,
-) -> Result<PairRecord, ApiError> {
+) -> Result<PairRecord, ServiceError> {
     let now = state.now();
     let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
         uuid::NoContext,
@@ -171,7 +174,7 @@ async fn insert(
         .await
         .map_err(|e| match e {
             portcullis_store::StoreError::Conflict(_) => {
-                ApiError::Conflict("this advisor and client are already paired")
+                ServiceError::Conflict("this advisor and client are already paired")
             }
             other => other.into(),
         })?;
@@ -189,7 +192,7 @@ pub async fn create(
     language: Language,
     actor: String,
     info: Option<&ClientInfo>,
-) -> Result<PairRecord, ApiError> {
+) -> Result<PairRecord, ServiceError> {
     require_role(&account(state, advisor).await?, ADVISOR_ROLE)?;
     require_role(&account(state, client).await?, CLIENT_ROLE)?;
     let record = insert(
@@ -225,13 +228,13 @@ pub async fn invite(
     client_email: &str,
     language: Language,
     info: &ClientInfo,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     if !caller.has_role(ADVISOR_ROLE) {
-        return Err(ApiError::Forbidden("only advisors invite clients"));
+        return Err(ServiceError::Forbidden("only advisors invite clients"));
     }
     let Ok(email) = portcullis_core::contact::Email::parse(client_email) else {
-        return Err(ApiError::bad_request(
-            "invalid-email",
+        return Err(ServiceError::invalid(
+            Invalid::Email,
             "client_email is not an e-mail address",
         ));
     };
@@ -252,7 +255,7 @@ pub async fn invite(
         .await
         {
             Ok(_) => outcome = "invited",
-            Err(ApiError::Conflict(_)) => outcome = "already_paired",
+            Err(ServiceError::Conflict(_)) => outcome = "already_paired",
             Err(e) => return Err(e),
         }
     }
@@ -274,7 +277,7 @@ pub async fn invite(
 pub async fn visible_to(
     state: &AppState,
     caller: &AuthSession,
-) -> Result<Vec<PairRecord>, ApiError> {
+) -> Result<Vec<PairRecord>, ServiceError> {
     if caller.has_role("admin") {
         return Ok(state.store.pairs.list().await?);
     }
@@ -307,14 +310,19 @@ pub fn side_of(
 /// them).
 ///
 /// # Errors
-/// [`ApiError::NotFound`]; storage failure.
+/// [`ServiceError::NotFound`]; storage failure.
 pub async fn own(
     state: &AppState,
     caller: &AuthSession,
     id: &str,
-) -> Result<(PairRecord, portcullis_core::dualconfirm::Role), ApiError> {
-    let pair = state.store.pairs.get(id).await?.ok_or(ApiError::NotFound)?;
-    let side = side_of(&pair, caller).ok_or(ApiError::NotFound)?;
+) -> Result<(PairRecord, portcullis_core::dualconfirm::Role), ServiceError> {
+    let pair = state
+        .store
+        .pairs
+        .get(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let side = side_of(&pair, caller).ok_or(ServiceError::NotFound)?;
     Ok((pair, side))
 }
 
@@ -327,10 +335,10 @@ pub async fn accept(
     caller: &AuthSession,
     id: &str,
     info: &ClientInfo,
-) -> Result<PairRecord, ApiError> {
+) -> Result<PairRecord, ServiceError> {
     let (mut pair, side) = own(state, caller, id).await?;
     if side != portcullis_core::dualconfirm::Role::Client {
-        return Err(ApiError::Forbidden("only the invited client accepts"));
+        return Err(ServiceError::Forbidden("only the invited client accepts"));
     }
     if pair.status == PairStatus::Invited {
         let now = state.now();
@@ -363,7 +371,7 @@ pub async fn set_language(
     caller: &AuthSession,
     id: &str,
     language: Language,
-) -> Result<PairRecord, ApiError> {
+) -> Result<PairRecord, ServiceError> {
     let (mut pair, _) = own(state, caller, id).await?;
     let now = state.now();
     state
@@ -386,9 +394,9 @@ pub async fn remove(
     id: &str,
     actor: String,
     info: Option<&ClientInfo>,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     if !state.store.pairs.delete(id).await? {
-        return Err(ApiError::NotFound);
+        return Err(ServiceError::NotFound);
     }
     state.dualconfirm.forget_pair(id);
     audit::record(

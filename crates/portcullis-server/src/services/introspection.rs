@@ -1,0 +1,57 @@
+//! RFC 7662 introspection: whether an access token is active, for callers allowed to ask.
+
+use portcullis_core::token::AccessClaims;
+use portcullis_store::model::ClientRecord;
+
+use crate::auth::{self, AuthCheck, Caller};
+use crate::services::ServiceError;
+use crate::services::clients::{self, INTROSPECT_SCOPE};
+use crate::state::AppState;
+
+/// What an active token is.
+#[derive(Debug)]
+pub enum Active {
+    /// A user's token, its session live.
+    Session(AccessClaims),
+    /// A service account's token, the account still active.
+    Client(AccessClaims, ClientRecord),
+}
+
+/// Who may introspect: a session holding one of `introspection_roles` (RFC 7662 §4: the
+/// endpoint must not let any user scan other people's tokens), or a service account allowed
+/// `portcullis:introspect`.
+fn check(state: &AppState) -> AuthCheck<'_> {
+    AuthCheck::new("introspection is for services and administrators")
+        .session_with_configured_role(&state.config.introspection_roles)
+        .client_with_scope(
+            INTROSPECT_SCOPE,
+            "this client may not introspect: it lacks the portcullis:introspect scope",
+        )
+}
+
+/// Whether `token` is active: its signature and lifetime (judged by our own clock, without
+/// leeway) and a live session or an active client behind it; `None` when it is not.
+///
+/// # Errors
+/// [`ServiceError::Forbidden`] for a caller not allowed to introspect; storage failure.
+pub async fn introspect(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+) -> Result<Option<Active>, ServiceError> {
+    check(state).allows(caller)?;
+    if let Ok(claims) = auth::verify_token(state, token, 0)
+        && clients::client_of(&claims).is_some()
+    {
+        return match clients::verify_client_token(state, token, 0).await {
+            Ok((claims, client)) => Ok(Some(Active::Client(claims, client))),
+            Err(ServiceError::Unauthenticated(_)) => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    match auth::authenticate_with_leeway(state, token, 0).await {
+        Ok(session) => Ok(Some(Active::Session(session.claims))),
+        Err(ServiceError::Unauthenticated(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
