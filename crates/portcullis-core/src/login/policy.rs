@@ -113,6 +113,14 @@ pub fn step_up_plan(second: Vec<FactorKind>) -> Plan {
     }
 }
 
+/// A passwordless login: one passkey, which verifies its user on the device.
+pub fn passwordless_plan() -> Plan {
+    Plan {
+        available: vec![FactorKind::Passkey],
+        required: 1,
+    }
+}
+
 /// Whether an authentication at `auth_time` is recent enough for something that accepts
 /// at most `max_age` seconds (a fresh-authentication gate, a step-up's `max_age`).
 pub fn is_fresh(auth_time: i64, max_age: i64, now: i64) -> bool {

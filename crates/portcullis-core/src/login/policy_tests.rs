@@ -148,6 +148,17 @@ fn step_up_plans_take_one_fresh_factor() {
 }
 
 #[test]
+fn a_passwordless_login_takes_one_passkey() {
+    assert_eq!(
+        passwordless_plan(),
+        Plan {
+            available: vec![Passkey],
+            required: 1
+        }
+    );
+}
+
+#[test]
 fn freshness_includes_the_boundary() {
     let table = [
         (1_000, 300, 1_300, true),
