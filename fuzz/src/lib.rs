@@ -15,8 +15,9 @@
 //!   over the token's first two segments (checked again here with ed25519-dalek), and the
 //!   claims of its payload;
 //! - the guard never accepts what core refuses, and both give the same reason for a refusal
-//!   (core folds `alg: none` into "unsupported algorithm" and `typ`/`crit` into "malformed");
-//!   the guard alone also refuses an empty segment or a header segment over 1 KiB;
+//!   (both take core's header parse and claim checks, but `TokenKeys::verify` folds `alg:
+//!   none` into "unsupported algorithm" and `typ`/`crit` into "malformed"); an empty segment
+//!   or a header segment over 1 KiB is refused as malformed;
 //! - over 8 KiB is refused before anything is decoded (guard: `Oversized`, core: `Malformed`);
 //! - a refusal is always the token's fault (401 `invalid_token`), never "unavailable" (503);
 //! - asking the guard twice (the second answer comes from its verified-token cache) gives
@@ -53,7 +54,7 @@ pub const AUD: &str = "https://ledger.example";
 pub const NOW: i64 = 1_800_000_000;
 /// Leeway on `exp` / `nbf`, seconds (the guard's default).
 pub const LEEWAY: i64 = 30;
-/// The guard refuses a header segment longer than this (core does not).
+/// A header segment longer than this is refused as malformed.
 const GUARD_MAX_HEADER_SEGMENT: usize = 1024;
 /// Byte edits stop growing a mutated token past this.
 const MAX_MUTATED_LEN: usize = 2 * MAX_TOKEN_BYTES + 256;
@@ -201,12 +202,13 @@ fn build_fixture() -> Fixture {
         .clone();
 
     let url = serve_jwks(serde_json::to_string(&jwks).expect("JWKS serializes"));
-    let mut config = GuardConfig::new(ISS, AUD, url);
-    config.leeway = Duration::from_secs(LEEWAY.unsigned_abs());
     // The key set is fetched once below; unknown kids and age never trigger another fetch.
-    config.min_refresh_interval = Duration::from_secs(365 * 24 * 3600);
-    config.refresh_interval = Duration::from_secs(365 * 24 * 3600);
-    config.cache_capacity = 512;
+    let config = GuardConfig::builder(ISS, AUD, url)
+        .leeway(Duration::from_secs(LEEWAY.unsigned_abs()))
+        .min_refresh_interval(Duration::from_secs(365 * 24 * 3600))
+        .refresh_interval(Duration::from_secs(365 * 24 * 3600))
+        .cache_capacity(512)
+        .build();
     let guard = Guard::new(config).expect("guard").with_clock(|| NOW);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -342,8 +344,8 @@ fn core_reason(err: &GuardError) -> TokenError {
     }
 }
 
-/// Whether the guard's own header-shape bounds (which core does not have) refuse `token`:
-/// an empty header or payload segment, or a header segment over 1 KiB.
+/// Whether the header-shape bounds refuse `token`: an empty header or payload segment, or a
+/// header segment over 1 KiB.
 fn guard_stricter(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
     parts.len() == 3

@@ -3,55 +3,158 @@
 
 use std::time::Duration;
 
-/// Configuration of a [`crate::Guard`], validated when the guard is built.
+/// Configuration of a [`crate::Guard`]: whom it trusts and how it fetches and caches.
 ///
-/// Fields are public so a service can fill them from its own configuration; start from
-/// [`GuardConfig::new`] for sensible defaults.
+/// Built with [`GuardConfig::builder`] (or [`GuardConfig::new`] for the defaults), so a
+/// setting added later does not break a service that fills in the ones it knows; read back
+/// through its accessors.
 #[derive(Clone, Debug)]
 pub struct GuardConfig {
-    /// The only accepted `iss`: Portcullis's public base URL.
-    pub issuer: String,
-    /// The only accepted `aud`: this service's identifier.
-    pub audience: String,
-    /// Where the key set is published, e.g. `https://auth.example/.well-known/jwks.json`.
-    pub jwks_url: String,
-    /// Clock skew tolerated on `exp` and `nbf`.
-    pub leeway: Duration,
-    /// Lower bound between two key-set fetches triggered by unknown `kid`s, so a flood of
-    /// forged `kid`s cannot turn into a flood of requests to Portcullis.
-    pub min_refresh_interval: Duration,
-    /// The key set is re-fetched when it is older than this, to pick up rotations and drop
-    /// pruned keys.
-    pub refresh_interval: Duration,
-    /// Timeout of one key-set fetch.
-    pub http_timeout: Duration,
-    /// Most verified tokens kept in the cache.
-    pub cache_capacity: usize,
-    /// How long a revoked session id is remembered; at least the longest access-token
-    /// lifetime, after which every token of that session has expired anyway.
-    pub revocation_retention: Duration,
+    issuer: String,
+    audience: String,
+    jwks_url: String,
+    leeway: Duration,
+    min_refresh_interval: Duration,
+    refresh_interval: Duration,
+    http_timeout: Duration,
+    cache_capacity: usize,
+    revocation_retention: Duration,
 }
 
 impl GuardConfig {
-    /// A configuration with defaults: 30 s leeway, unknown-`kid` refreshes at most every 10 s,
-    /// a periodic refresh every 5 min, 5 s fetch timeout, 10 000 cached tokens, and revoked
-    /// sessions remembered for 24 h.
+    /// A configuration with the defaults of [`GuardConfig::builder`].
     pub fn new(
         issuer: impl Into<String>,
         audience: impl Into<String>,
         jwks_url: impl Into<String>,
     ) -> Self {
-        Self {
-            issuer: issuer.into(),
-            audience: audience.into(),
-            jwks_url: jwks_url.into(),
-            leeway: Duration::from_secs(30),
-            min_refresh_interval: Duration::from_secs(10),
-            refresh_interval: Duration::from_secs(300),
-            http_timeout: Duration::from_secs(5),
-            cache_capacity: 10_000,
-            revocation_retention: Duration::from_secs(24 * 3600),
+        Self::builder(issuer, audience, jwks_url).build()
+    }
+
+    /// Starts a configuration for tokens of `issuer` (Portcullis's public base URL, the only
+    /// accepted `iss`) addressed to `audience` (this service, the only accepted `aud`), whose
+    /// keys are published at `jwks_url` (e.g. `https://auth.example/.well-known/jwks.json`).
+    ///
+    /// Defaults: 30 s leeway, unknown-`kid` refreshes at most every 10 s, a periodic refresh
+    /// every 5 min, a 5 s timeout per request to Portcullis, 10 000 cached tokens, and revoked
+    /// sessions remembered for 24 h.
+    pub fn builder(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        jwks_url: impl Into<String>,
+    ) -> GuardConfigBuilder {
+        GuardConfigBuilder {
+            config: Self {
+                issuer: issuer.into(),
+                audience: audience.into(),
+                jwks_url: jwks_url.into(),
+                leeway: Duration::from_secs(30),
+                min_refresh_interval: Duration::from_secs(10),
+                refresh_interval: Duration::from_secs(300),
+                http_timeout: Duration::from_secs(5),
+                cache_capacity: 10_000,
+                revocation_retention: Duration::from_secs(24 * 3600),
+            },
         }
+    }
+
+    /// The only accepted `iss`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The only accepted `aud`.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Where the key set is published.
+    pub fn jwks_url(&self) -> &str {
+        &self.jwks_url
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// Least time between two key-set fetches triggered by unknown `kid`s.
+    pub fn min_refresh_interval(&self) -> Duration {
+        self.min_refresh_interval
+    }
+
+    /// Age at which the key set is fetched again.
+    pub fn refresh_interval(&self) -> Duration {
+        self.refresh_interval
+    }
+
+    /// Timeout of one request to Portcullis.
+    pub fn http_timeout(&self) -> Duration {
+        self.http_timeout
+    }
+
+    /// Most verified tokens kept in the cache.
+    pub fn cache_capacity(&self) -> usize {
+        self.cache_capacity
+    }
+
+    /// How long a revoked session id is remembered.
+    pub fn revocation_retention(&self) -> Duration {
+        self.revocation_retention
+    }
+}
+
+/// Builds a [`GuardConfig`]; from [`GuardConfig::builder`], which sets the defaults.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct GuardConfigBuilder {
+    config: GuardConfig,
+}
+
+impl GuardConfigBuilder {
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.config.leeway = leeway;
+        self
+    }
+
+    /// Lower bound between two key-set fetches triggered by unknown `kid`s, so a flood of
+    /// forged `kid`s cannot turn into a flood of requests to Portcullis.
+    pub fn min_refresh_interval(mut self, interval: Duration) -> Self {
+        self.config.min_refresh_interval = interval;
+        self
+    }
+
+    /// The key set is re-fetched when it is older than this, to pick up rotations and drop
+    /// pruned keys.
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.config.refresh_interval = interval;
+        self
+    }
+
+    /// Timeout of one request to Portcullis: a key-set fetch (with the client
+    /// [`crate::Guard::new`] builds), a revocation-feed poll, a token request of the feed.
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.config.http_timeout = timeout;
+        self
+    }
+
+    /// Most verified tokens kept in the cache (0 turns the cache off).
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.config.cache_capacity = capacity;
+        self
+    }
+
+    /// How long a revoked session id is remembered; at least the longest access-token
+    /// lifetime, after which every token of that session has expired anyway.
+    pub fn revocation_retention(mut self, retention: Duration) -> Self {
+        self.config.revocation_retention = retention;
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> GuardConfig {
+        self.config
     }
 }
 
@@ -61,14 +164,14 @@ impl GuardConfig {
 /// - `acr`, when set, must be met: `aalN` values are ordered (`aal2` meets `aal1`), any other
 ///   value must match exactly (else 401 `insufficient_user_authentication`);
 /// - `max_age`, when set, bounds `now - auth_time` in seconds (else the same 401).
+///
+/// Built from [`Requirement::authenticated`] with [`Requirement::role`], [`Requirement::acr`]
+/// and [`Requirement::max_age`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Requirement {
-    /// Roles the token must all hold.
-    pub roles: Vec<String>,
-    /// Least authentication context class, e.g. `"aal2"`.
-    pub acr: Option<String>,
-    /// Oldest acceptable authentication, in seconds before now.
-    pub max_age: Option<i64>,
+    roles: Vec<String>,
+    acr: Option<String>,
+    max_age: Option<i64>,
 }
 
 impl Requirement {
@@ -96,6 +199,21 @@ impl Requirement {
     pub fn max_age(mut self, secs: i64) -> Self {
         self.max_age = Some(secs);
         self
+    }
+
+    /// Roles the token must all hold.
+    pub fn required_roles(&self) -> &[String] {
+        &self.roles
+    }
+
+    /// Least authentication context class, e.g. `"aal2"`, if demanded.
+    pub fn required_acr(&self) -> Option<&str> {
+        self.acr.as_deref()
+    }
+
+    /// Oldest acceptable authentication, in seconds before now, if demanded.
+    pub fn required_max_age(&self) -> Option<i64> {
+        self.max_age
     }
 }
 

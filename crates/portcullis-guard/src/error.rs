@@ -1,8 +1,19 @@
 //! Why a token was refused: one variant per reason, so callers, logs and tests can tell them
 //! apart. No variant carries token text or key material, so every one is safe to log.
+//!
+//! The reasons a token itself is refused are decided by core's token checks
+//! ([`portcullis_core::token::Header::parse`], [`portcullis_core::token::verify_with_key`]),
+//! which both verifiers share; this enum names them one for one and adds the guard's own
+//! (revocation, and failures of ours).
+
+use portcullis_core::token::TokenError;
 
 /// Why a bearer token was refused, or why the guard could not decide.
+///
+/// New reasons may be added, so a `match` needs a wildcard arm;
+/// [`GuardError::is_unavailable`] is what tells a 503 from a 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GuardError {
     /// Longer than [`crate::MAX_TOKEN_BYTES`]; refused before any decoding.
     #[error("token is too large")]
@@ -55,3 +66,28 @@ impl GuardError {
         matches!(self, Self::JwksUnavailable(_) | Self::Config(_))
     }
 }
+
+impl From<TokenError> for GuardError {
+    /// Core's reason for refusing a token, one for one. Core's signing and key-file errors
+    /// never come out of verification; should one, the token is called malformed.
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Oversized => Self::Oversized,
+            TokenError::AlgNone => Self::AlgNone,
+            TokenError::UnsupportedAlgorithm => Self::UnsupportedAlgorithm,
+            TokenError::WrongType => Self::WrongType,
+            TokenError::UnknownKey => Self::UnknownKey,
+            TokenError::BadSignature => Self::BadSignature,
+            TokenError::Expired => Self::Expired,
+            TokenError::NotYetValid => Self::NotYetValid,
+            TokenError::WrongIssuer => Self::WrongIssuer,
+            TokenError::WrongAudience => Self::WrongAudience,
+            TokenError::Malformed | TokenError::Signing(_) | TokenError::InvalidKeyFile(_) => {
+                Self::Malformed
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

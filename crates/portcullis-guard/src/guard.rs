@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
+use portcullis_core::token::{self, Expectation, Header};
 
 use crate::cache::{Revocations, VerifiedCache};
 use crate::config::acr_satisfies;
-use crate::verify::{self, Expect, MAX_TOKEN_BYTES};
 use crate::{GuardConfig, GuardError, JwksCache, Rejection, Requirement, Verified};
 
 /// The source of `now` in unix seconds; replaceable in tests.
@@ -26,6 +26,11 @@ pub struct Guard {
 
 struct Inner {
     config: GuardConfig,
+    /// `config.leeway` in whole seconds, as the claim checks take it.
+    leeway_secs: i64,
+    /// What every request to Portcullis goes through: the key set's fetches and the
+    /// revocation feed.
+    client: reqwest::Client,
     jwks: Arc<JwksCache>,
     cache: VerifiedCache,
     revocations: Revocations,
@@ -33,45 +38,67 @@ struct Inner {
     signature_checks: AtomicU64,
 }
 
-/// Counters for metrics and tests.
+/// Counters for metrics and tests, from [`Guard::stats`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GuardStats {
+    cache_hits: u64,
+    signature_checks: u64,
+    jwks_fetches: u64,
+    cached_tokens: usize,
+}
+
+impl GuardStats {
     /// Tokens answered from the verified-token cache.
-    pub cache_hits: u64,
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits
+    }
+
     /// Signatures checked (first sight of a token).
-    pub signature_checks: u64,
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks
+    }
+
     /// Key-set fetches attempted.
-    pub jwks_fetches: u64,
+    pub fn jwks_fetches(&self) -> u64 {
+        self.jwks_fetches
+    }
+
     /// Tokens currently cached.
-    pub cached_tokens: usize,
+    pub fn cached_tokens(&self) -> usize {
+        self.cached_tokens
+    }
 }
 
 impl Guard {
-    /// A guard with its own HTTP client (rustls, `config.http_timeout`).
+    /// A guard with its own HTTP client (rustls, [`GuardConfig::http_timeout`]).
     ///
     /// # Errors
     /// [`GuardError::Config`] if the HTTP client cannot be built.
     pub fn new(config: GuardConfig) -> Result<Self, GuardError> {
         let client = reqwest::Client::builder()
-            .timeout(config.http_timeout)
+            .timeout(config.http_timeout())
             .build()
             .map_err(|e| GuardError::Config(e.to_string()))?;
         Ok(Self::with_client(config, client))
     }
 
-    /// A guard that fetches the key set with `client`.
+    /// A guard that makes its requests to Portcullis with `client`: the key set's fetches
+    /// and the revocation feed's (whose requests are also bounded by
+    /// [`GuardConfig::http_timeout`] each).
     pub fn with_client(config: GuardConfig, client: reqwest::Client) -> Self {
         let jwks = Arc::new(JwksCache::new(
-            config.jwks_url.clone(),
-            client,
-            config.min_refresh_interval,
-            config.refresh_interval,
+            config.jwks_url(),
+            client.clone(),
+            config.min_refresh_interval(),
+            config.refresh_interval(),
         ));
-        let retention = i64::try_from(config.revocation_retention.as_secs()).unwrap_or(i64::MAX);
+        let retention = secs(config.revocation_retention());
         let inner = Inner {
-            cache: VerifiedCache::new(config.cache_capacity),
+            cache: VerifiedCache::new(config.cache_capacity()),
             revocations: Revocations::new(retention),
+            leeway_secs: secs(config.leeway()),
             config,
+            client,
             jwks,
             cache_hits: AtomicU64::new(0),
             signature_checks: AtomicU64::new(0),
@@ -92,6 +119,16 @@ impl Guard {
     /// The configuration this guard was built with.
     pub fn config(&self) -> &GuardConfig {
         &self.inner.config
+    }
+
+    /// The current time by this guard's clock, unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// The HTTP client of this guard's requests to Portcullis.
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.inner.client
     }
 
     /// The key set, e.g. to [`JwksCache::refresh`] at start-up or
@@ -120,31 +157,30 @@ impl Guard {
     /// failures of ours (no key set) from bad tokens.
     pub async fn verify(&self, token: &str) -> Result<Verified, GuardError> {
         let inner = &self.inner;
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(GuardError::Oversized);
-        }
+        // Before the cache, so an oversized token is never even hashed.
+        token::check_length(token)?;
         let now = (self.clock)();
-        let leeway = i64::try_from(inner.config.leeway.as_secs()).unwrap_or(i64::MAX);
         if let Some(claims) = inner.cache.get(token) {
             inner.cache_hits.fetch_add(1, Ordering::Relaxed);
-            if let Err(err) = verify::check_window(&claims, leeway, now) {
+            if let Err(err) = claims.check_window(inner.leeway_secs, now) {
                 inner.cache.remove(token);
-                return Err(err);
+                return Err(err.into());
             }
             if inner.revocations.is_revoked(&claims.sid) {
                 return Err(GuardError::Revoked);
             }
             return Ok(Verified::new(claims));
         }
-        let kid = verify::parse_header(token)?;
-        let key = inner.jwks.key(&kid).await?;
+        // Core's steps, so the guard and the issuer's verifier agree on every token.
+        let header = Header::parse(token)?;
+        let key = inner.jwks.key(header.kid()).await?;
         inner.signature_checks.fetch_add(1, Ordering::Relaxed);
-        let expect = Expect {
-            issuer: &inner.config.issuer,
-            audience: &inner.config.audience,
-            leeway_secs: leeway,
+        let expect = Expectation {
+            issuer: inner.config.issuer(),
+            audience: inner.config.audience(),
+            leeway_secs: inner.leeway_secs,
         };
-        let claims = Arc::new(verify::check_token(token, &key, &expect, now)?);
+        let claims = Arc::new(token::verify_with_key(token, &key, &expect, now)?);
         if inner.revocations.is_revoked(&claims.sid) {
             return Err(GuardError::Revoked);
         }
@@ -161,23 +197,22 @@ impl Guard {
     pub fn check(&self, verified: &Verified, requirement: &Requirement) -> Result<(), Rejection> {
         let claims = verified.claims();
         if !requirement
-            .roles
+            .required_roles()
             .iter()
             .all(|role| claims.roles.iter().any(|r| r == role))
         {
             return Err(Rejection::Forbidden);
         }
         let acr_low = requirement
-            .acr
-            .as_deref()
+            .required_acr()
             .is_some_and(|want| !acr_satisfies(&claims.acr, want));
         let too_old = requirement
-            .max_age
+            .required_max_age()
             .is_some_and(|max| (self.clock)().saturating_sub(claims.auth_time) > max);
         if acr_low || too_old {
             return Err(Rejection::StepUp {
-                acr: requirement.acr.clone(),
-                max_age: requirement.max_age,
+                acr: requirement.required_acr().map(str::to_owned),
+                max_age: requirement.required_max_age(),
                 reason: if acr_low {
                     "A stronger authentication is required"
                 } else {
@@ -216,7 +251,7 @@ impl Guard {
     ///
     /// [`Guard::spawn_revocation_feed`] calls it for every session Portcullis's feed lists; a
     /// service that learns of revocations another way can call it itself. A revocation is
-    /// remembered for `revocation_retention`.
+    /// remembered for [`GuardConfig::revocation_retention`].
     pub fn revoke_session(&self, sid: &str) {
         self.inner.revocations.revoke(sid, (self.clock)());
         self.inner.cache.remove_session(sid);
@@ -254,6 +289,11 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, Rejection> {
         return Err(Rejection::InvalidToken(GuardError::Malformed));
     }
     Ok(token)
+}
+
+/// Whole seconds of `duration`, as the claim checks and the revocation list count time.
+fn secs(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
 fn system_now() -> i64 {

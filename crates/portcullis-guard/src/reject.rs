@@ -11,7 +11,11 @@ use crate::GuardError;
 pub const PROBLEM_BASE: &str = "https://portcullis.dev/problems/";
 
 /// Why the guard refused a request.
+///
+/// New kinds of refusal may be added, so a `match` needs a wildcard arm;
+/// [`Rejection::status`] and [`Rejection::www_authenticate`] answer for every kind.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Rejection {
     /// No `Authorization: Bearer` header: 401 with a bare `Bearer` challenge.
     #[error("an access token is required")]

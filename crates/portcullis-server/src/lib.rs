@@ -3,6 +3,8 @@
 //! [`start`] opens the store, loads or generates the keys, and serves; the CLI and the
 //! end-to-end tests both go through it.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod auth;
 pub mod clock;

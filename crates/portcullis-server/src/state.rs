@@ -19,59 +19,60 @@ use crate::services::passwords::HashPool;
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
-/// What the handle points to.
+/// What the handle points to. Its fields are the server's own: other crates (the CLI, the
+/// benches, the tests) go through [`AppState`]'s methods, so the parts can change shape freely.
 pub struct Inner {
     /// Effective configuration.
-    pub config: Config,
+    pub(crate) config: Config,
     /// Repositories.
-    pub store: Store,
+    pub(crate) store: Store,
     /// Envelope encryption; replaced whole when the keyring file changes (master rotation).
-    pub keyring: RwLock<Arc<Keyring>>,
+    pub(crate) keyring: RwLock<Arc<Keyring>>,
     /// Where the keyring lives.
-    pub keyring_path: PathBuf,
+    pub(crate) keyring_path: PathBuf,
     /// Signing keys; replaced whole when the key file changes.
-    pub keys: RwLock<Arc<TokenKeys>>,
+    pub(crate) keys: RwLock<Arc<TokenKeys>>,
     /// Where the signing keys live.
-    pub keys_path: PathBuf,
+    pub(crate) keys_path: PathBuf,
     /// argon2id with the configured parameters, on its own threads.
-    pub hash_pool: HashPool,
+    pub(crate) hash_pool: HashPool,
     /// The one clock.
-    pub clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// The one randomness source.
-    pub entropy: Arc<dyn Entropy>,
+    pub(crate) entropy: Arc<dyn Entropy>,
     /// Request rate limiters.
-    pub limits: RateLimits,
+    pub(crate) limits: RateLimits,
     /// What this node knows of the others: recent revocations, Redis.
-    pub cluster: crate::cluster::Cluster,
+    pub(crate) cluster: crate::cluster::Cluster,
     /// DualConfirm presence, sessions and words on this node.
-    pub dualconfirm: crate::services::dualconfirm::hub::Hub,
+    pub(crate) dualconfirm: crate::services::dualconfirm::hub::Hub,
     /// Taken once by the DualConfirm audit worker.
-    pub dualconfirm_audit: std::sync::Mutex<
+    pub(crate) dualconfirm_audit: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::services::dualconfirm::hub::AuditNote>>,
     >,
     /// Taken once by the worker that publishes the hub's relay messages (Redis only).
-    pub dualconfirm_relay: std::sync::Mutex<
+    pub(crate) dualconfirm_relay: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::services::dualconfirm::hub::Relay>>,
     >,
     /// Sessions verified recently on the forward-auth path.
-    pub verified: crate::verified::VerifiedSessions,
+    pub(crate) verified: crate::verified::VerifiedSessions,
     /// WebAuthn relying party.
-    pub webauthn: webauthn_rs::Webauthn,
+    pub(crate) webauthn: webauthn_rs::Webauthn,
     /// Sends SMS.
-    pub sms: crate::sms::SmsSender,
+    pub(crate) sms: crate::sms::SmsSender,
     /// Wakes the mail worker when a message is queued.
-    pub mail_notify: Notify,
+    pub(crate) mail_notify: Notify,
     /// Renders `/metrics`.
-    pub metrics: PrometheusHandle,
+    pub(crate) metrics: PrometheusHandle,
     /// `iss` of our tokens.
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// Base URL for links in mail.
-    pub public_url: String,
+    pub(crate) public_url: String,
 }
 
 impl AppState {
     /// Wraps the parts.
-    pub fn new(inner: Inner) -> Self {
+    pub(crate) fn new(inner: Inner) -> Self {
         Self(Arc::new(inner))
     }
 
@@ -107,6 +108,31 @@ impl AppState {
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = Arc::new(keys);
+    }
+
+    /// The repositories.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// The one clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.0.clock.as_ref()
+    }
+
+    /// This node's DualConfirm hub.
+    pub fn dualconfirm(&self) -> &crate::services::dualconfirm::hub::Hub {
+        &self.0.dualconfirm
+    }
+
+    /// The `iss` of our tokens.
+    pub fn issuer(&self) -> &str {
+        &self.0.issuer
     }
 
     /// Unix seconds now.

@@ -149,7 +149,7 @@ async fn concurrent_traffic(backend: Backend) {
     app.get("/v1/me", Some(&keeper.access)).await.expect(200);
 
     // The audit chain survived the contention.
-    let store = &app.server().state.store;
+    let store = &app.server().state.store();
     let mut records: Vec<AuditRecord> = Vec::new();
     let mut after = 0;
     loop {

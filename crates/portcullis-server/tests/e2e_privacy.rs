@@ -176,7 +176,7 @@ async fn personal_data_is_encrypted_at_rest() {
     // Give the outbox worker time to finish with every message, then stop.
     let state = app.server().state.clone();
     for _ in 0..100 {
-        if state.store.outbox.backlog().await.expect("backlog") == 0 {
+        if state.store().outbox.backlog().await.expect("backlog") == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

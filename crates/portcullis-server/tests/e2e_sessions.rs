@@ -410,7 +410,7 @@ async fn roles_follow_the_account_on_refresh() {
     // Demoted: the next refresh drops the role.
     let state = &app.server().state;
     state
-        .store
+        .store()
         .accounts
         .set_roles(id.parse().unwrap(), &[], state.now())
         .await
@@ -431,7 +431,7 @@ async fn disabled_accounts_cannot_log_in_or_refresh() {
     let tokens = app.login(&email, &password).await;
     let state = &app.server().state;
     let changed = state
-        .store
+        .store()
         .accounts
         .set_status(
             id.parse().unwrap(),

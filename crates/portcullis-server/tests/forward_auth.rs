@@ -226,7 +226,7 @@ impl Setup {
     fn verify(&self, token: &str, audience: &str) -> portcullis_core::token::AccessClaims {
         let state = &self.app.server().state;
         let expect = Expectation {
-            issuer: &state.issuer,
+            issuer: state.issuer(),
             audience,
             leeway_secs: 0,
         };
@@ -248,7 +248,7 @@ impl Setup {
             .to_owned();
         let state = &self.app.server().state;
         state
-            .store
+            .store()
             .accounts
             .mark_verified(id.parse().unwrap(), state.now())
             .await

@@ -256,11 +256,11 @@ async fn a_guard_reading_the_feed_as_a_service_account_outlives_its_tokens() {
     let (guard, base) = guarded_ledger(&app).await;
     let feed = guard.spawn_revocation_feed(
         format!("{}/v1/revocations", app.base),
-        portcullis_guard::FeedAuth::ClientCredentials {
-            token_url: format!("{}/v1/oauth/token", app.base),
+        portcullis_guard::FeedAuth::client_credentials(
+            format!("{}/v1/oauth/token", app.base),
             client_id,
             client_secret,
-        },
+        ),
         std::time::Duration::from_millis(200),
     );
 

@@ -53,7 +53,7 @@ async fn active_account(server: &portcullis_server::Server, email: &str) -> Stri
     let state = &server.state;
     assert!(
         state
-            .store
+            .store()
             .accounts
             .mark_verified(id.parse().unwrap(), state.now())
             .await
@@ -94,7 +94,7 @@ async fn failed_mail_stays_queued_and_is_retried() {
 
     // Stop the server first so its own worker cannot deliver the message.
     server.stop().await.unwrap();
-    assert_eq!(state.store.outbox.backlog().await.unwrap(), 0);
+    assert_eq!(state.store().outbox.backlog().await.unwrap(), 0);
     mail::enqueue(
         &state,
         &Mail {
@@ -109,7 +109,7 @@ async fn failed_mail_stays_queued_and_is_retried() {
 
     assert_eq!(mail::deliver_due(&state, &failing).await.unwrap(), 1);
     assert_eq!(
-        state.store.outbox.backlog().await.unwrap(),
+        state.store().outbox.backlog().await.unwrap(),
         1,
         "kept after a failure"
     );
@@ -117,7 +117,7 @@ async fn failed_mail_stays_queued_and_is_retried() {
     assert_eq!(mail::deliver_due(&state, &working).await.unwrap(), 0);
     tokio::time::sleep(Duration::from_millis(2_100)).await;
     assert_eq!(mail::deliver_due(&state, &working).await.unwrap(), 1);
-    assert_eq!(state.store.outbox.backlog().await.unwrap(), 0);
+    assert_eq!(state.store().outbox.backlog().await.unwrap(), 0);
     let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
@@ -136,7 +136,7 @@ async fn login_rehashes_when_parameters_change() {
         let id = id.parse().unwrap();
         async move {
             state
-                .store
+                .store()
                 .accounts
                 .get(id)
                 .await

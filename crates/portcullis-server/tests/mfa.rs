@@ -270,7 +270,7 @@ async fn totp_and_recovery_codes_end_to_end() {
     let records = app
         .server()
         .state
-        .store
+        .store()
         .audit
         .page(0, 10_000)
         .await

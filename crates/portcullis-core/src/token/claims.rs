@@ -48,25 +48,110 @@ pub struct Expectation<'a> {
     pub leeway_secs: i64,
 }
 
-/// Checks issuer, audience and validity window. A token is live while
-/// `nbf - leeway <= now < exp + leeway` (RFC 7519 §4.1.4, §4.1.5).
-pub(super) fn check(
-    claims: &AccessClaims,
-    expect: &Expectation<'_>,
-    now: i64,
-) -> Result<(), TokenError> {
-    if claims.iss != expect.issuer {
-        return Err(TokenError::WrongIssuer);
+impl Expectation<'_> {
+    /// Checks issuer, audience and validity window (see [`AccessClaims::check_window`]), in
+    /// that order: the claim checks every verifier of ours makes behind a good signature.
+    ///
+    /// # Errors
+    /// [`TokenError::WrongIssuer`], [`TokenError::WrongAudience`], [`TokenError::Expired`] or
+    /// [`TokenError::NotYetValid`]: the first check that failed.
+    pub fn check(&self, claims: &AccessClaims, now: i64) -> Result<(), TokenError> {
+        if claims.iss != self.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        if claims.aud != self.audience {
+            return Err(TokenError::WrongAudience);
+        }
+        claims.check_window(self.leeway_secs, now)
     }
-    if claims.aud != expect.audience {
-        return Err(TokenError::WrongAudience);
+}
+
+impl AccessClaims {
+    /// Checks the validity window alone: the token is live while
+    /// `nbf - leeway <= now < exp + leeway` (RFC 7519 §4.1.4, §4.1.5; a negative leeway
+    /// counts as zero). This is what a verifier that cached the claims of a verified token
+    /// re-checks on each use.
+    ///
+    /// # Errors
+    /// [`TokenError::Expired`] or [`TokenError::NotYetValid`].
+    pub fn check_window(&self, leeway_secs: i64, now: i64) -> Result<(), TokenError> {
+        let leeway = leeway_secs.max(0);
+        if now >= self.exp.saturating_add(leeway) {
+            return Err(TokenError::Expired);
+        }
+        if now < self.nbf.saturating_sub(leeway) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
     }
-    let leeway = expect.leeway_secs.max(0);
-    if now >= claims.exp.saturating_add(leeway) {
-        return Err(TokenError::Expired);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn claims() -> AccessClaims {
+        AccessClaims {
+            iss: "https://auth.example".to_owned(),
+            sub: "acct_1".to_owned(),
+            aud: "https://api.example".to_owned(),
+            exp: NOW + 300,
+            iat: NOW,
+            nbf: NOW,
+            jti: "tok_1".to_owned(),
+            sid: "sess_1".to_owned(),
+            acr: "aal1".to_owned(),
+            amr: vec![],
+            roles: vec![],
+            auth_time: NOW,
+            scope: None,
+        }
     }
-    if now < claims.nbf.saturating_sub(leeway) {
-        return Err(TokenError::NotYetValid);
+
+    #[test]
+    fn issuer_then_audience_then_window() {
+        let expect = Expectation {
+            issuer: "https://auth.example",
+            audience: "https://api.example",
+            leeway_secs: 30,
+        };
+        assert_eq!(expect.check(&claims(), NOW), Ok(()));
+        let both = AccessClaims {
+            iss: "https://evil.example".to_owned(),
+            aud: "https://other.example".to_owned(),
+            exp: NOW - 100,
+            ..claims()
+        };
+        assert_eq!(expect.check(&both, NOW), Err(TokenError::WrongIssuer));
+        let aud = AccessClaims {
+            iss: claims().iss,
+            ..both
+        };
+        assert_eq!(expect.check(&aud, NOW), Err(TokenError::WrongAudience));
+        let expired = AccessClaims {
+            aud: claims().aud,
+            ..aud
+        };
+        assert_eq!(expect.check(&expired, NOW), Err(TokenError::Expired));
     }
-    Ok(())
+
+    #[test]
+    fn the_window_has_a_leeway_on_both_ends() {
+        let c = claims();
+        assert_eq!(c.check_window(30, NOW + 329), Ok(()));
+        assert_eq!(c.check_window(30, NOW + 330), Err(TokenError::Expired));
+        assert_eq!(c.check_window(30, NOW - 30), Ok(()));
+        assert_eq!(c.check_window(30, NOW - 31), Err(TokenError::NotYetValid));
+        // A negative leeway counts as zero.
+        assert_eq!(c.check_window(-10, NOW + 299), Ok(()));
+        assert_eq!(c.check_window(-10, NOW + 300), Err(TokenError::Expired));
+        let extreme = AccessClaims {
+            exp: i64::MAX,
+            nbf: i64::MIN,
+            ..c
+        };
+        assert_eq!(extreme.check_window(i64::MAX, NOW), Ok(()));
+    }
 }

@@ -9,26 +9,29 @@
 //!   out `alg: none` and HMAC-with-the-public-key confusion;
 //! - a key is chosen by its `kid` (the RFC 7638 thumbprint), so after a rotation tokens signed
 //!   by the previous key keep verifying until it is pruned;
-//! - jsonwebtoken signs; verifying is [`jws`]: the header is decided by our own parse, the
-//!   signature checked with a key decoded once per key, and the claims checked against the
-//!   caller's `now` (time is a parameter, never the system clock);
+//! - jsonwebtoken signs; verifying is three steps that every verifier of ours shares (core's
+//!   [`TokenKeys::verify`] and the guard crate, which finds its keys in a fetched JWKS):
+//!   [`Header::parse`] decides the header by our own parse, the caller looks up the key its
+//!   `kid` names, and [`verify_with_key`] checks the signature ([`jws`], with a key decoded
+//!   once per key) and the claims ([`Expectation::check`]) against the caller's `now` (time
+//!   is a parameter, never the system clock);
 //! - keys come from caller-supplied 32-byte seeds, as this crate has no randomness of its own.
 //!
 //! Errors never carry token text or key material, so they are safe to log.
 
 mod claims;
+mod header;
 mod jwks;
 pub mod jws;
 mod keys;
 #[cfg(test)]
 mod tests;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, Header};
-use serde::Deserialize;
+use ed25519_dalek::VerifyingKey;
+use jsonwebtoken::Algorithm;
 
 pub use claims::{AccessClaims, Expectation};
+pub use header::{Header, check_length};
 pub use jwks::{Jwk, Jwks};
 pub use keys::{KeyRecord, TokenKeys};
 
@@ -39,14 +42,26 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 const TOKEN_TYPE: &str = "at+jwt";
 
 /// Why a token could not be signed or was refused, or why a key file could not be loaded.
+///
+/// [`Header::parse`] tells apart every refusal a resource server reports;
+/// [`TokenKeys::verify`] folds three of them into coarser ones, as it always has (see there).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// Not a well-formed JWS compact token of ours (including over-long input).
+    /// Longer than [`MAX_TOKEN_BYTES`]; refused before any decoding.
+    #[error("token is too large")]
+    Oversized,
+    /// Not a well-formed JWS compact token of ours.
     #[error("token is malformed")]
     Malformed,
-    /// The header names an algorithm other than `EdDSA`.
+    /// The header says `alg: none` (in any case): an unsigned token.
+    #[error("unsigned tokens (alg none) are refused")]
+    AlgNone,
+    /// The header names an algorithm other than `EdDSA` (HMAC, RSA, ECDSA …).
     #[error("token algorithm is not supported")]
     UnsupportedAlgorithm,
+    /// The `typ` header is not `at+jwt` (RFC 9068), or a `crit` header is present.
+    #[error("token is not an access token")]
+    WrongType,
     /// No `kid`, or a `kid` that is not in the key set.
     #[error("token was signed by an unknown key")]
     UnknownKey,
@@ -73,35 +88,33 @@ pub enum TokenError {
     InvalidKeyFile(String),
 }
 
-/// The header members we decide on before the signature is checked.
-#[derive(Deserialize)]
-struct PeekedHeader {
-    alg: String,
-    typ: Option<String>,
-    kid: Option<String>,
-    /// We understand no critical extension (RFC 7515 §4.1.11), so any `crit` is refused,
-    /// `null` included (RFC 7515 wants an array there; found by the fuzzer).
-    #[serde(default, deserialize_with = "present")]
-    crit: bool,
+impl TokenError {
+    /// The reason [`TokenKeys::verify`] reports: it has always answered `alg: none` as an
+    /// unsupported algorithm, and an over-long token or a wrong `typ`/`crit` as malformed.
+    fn folded(self) -> Self {
+        match self {
+            Self::AlgNone => Self::UnsupportedAlgorithm,
+            Self::Oversized | Self::WrongType => Self::Malformed,
+            other => other,
+        }
+    }
 }
 
-/// True whenever the field is present, whatever its value.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    serde::de::IgnoredAny::deserialize(d).map(|_| true)
-}
-
-/// Decodes the protected header of a compact JWS with exactly three parts.
-fn peek_header(token: &str) -> Result<PeekedHeader, TokenError> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(TokenError::Malformed);
-    };
-    let json = URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)
+/// Verifies the signature of `token` with `key`, then its claims against `expect` at `now`:
+/// the steps after [`Header::parse`] and the look-up of the key its `kid` names.
+///
+/// # Errors
+/// [`TokenError::Malformed`] or [`TokenError::BadSignature`] from [`jws::verify_claims`],
+/// then the refusals of [`Expectation::check`].
+pub fn verify_with_key(
+    token: &str,
+    key: &VerifyingKey,
+    expect: &Expectation<'_>,
+    now: i64,
+) -> Result<AccessClaims, TokenError> {
+    let claims = jws::verify_claims(token, key)?;
+    expect.check(&claims, now)?;
+    Ok(claims)
 }
 
 impl TokenKeys {
@@ -112,7 +125,7 @@ impl TokenKeys {
     /// [`TokenError::Signing`] if signing fails or the token would exceed
     /// [`MAX_TOKEN_BYTES`] (so could never verify).
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, TokenError> {
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
         header.typ = Some(TOKEN_TYPE.to_owned());
         header.kid = Some(self.active_kid.clone());
         let token = jsonwebtoken::encode(&header, claims, &self.encoding)
@@ -125,12 +138,15 @@ impl TokenKeys {
 
     /// Verifies an access token and returns its claims.
     ///
-    /// In order: length (at most [`MAX_TOKEN_BYTES`]), header shape and `typ` (`at+jwt`),
-    /// `alg` (`EdDSA` only), `kid` (in the set), signature, then `iss`, `aud`, `exp` and `nbf`
-    /// against `now` with `expect.leeway_secs`.
+    /// In order: length (at most [`MAX_TOKEN_BYTES`]), header shape, `alg` (`EdDSA` only) and
+    /// `typ` (`at+jwt`, no `crit`) by [`Header::parse`], `kid` (in the set), then signature,
+    /// `iss`, `aud`, `exp` and `nbf` against `now` with `expect.leeway_secs` by
+    /// [`verify_with_key`].
     ///
     /// # Errors
-    /// The first failed check, as a [`TokenError`]; never [`TokenError::Signing`] or
+    /// The first failed check, as a [`TokenError`], with `alg: none` reported as
+    /// [`TokenError::UnsupportedAlgorithm`] and an over-long token or a wrong `typ`/`crit` as
+    /// [`TokenError::Malformed`]; never [`TokenError::Signing`] or
     /// [`TokenError::InvalidKeyFile`].
     pub fn verify(
         &self,
@@ -138,26 +154,11 @@ impl TokenKeys {
         expect: &Expectation<'_>,
         now: i64,
     ) -> Result<AccessClaims, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Malformed);
-        }
-        let header = peek_header(token)?;
-        if header.alg != "EdDSA" {
-            return Err(TokenError::UnsupportedAlgorithm);
-        }
-        let typ_ok = header.typ.as_deref().is_some_and(|t| {
-            t.eq_ignore_ascii_case(TOKEN_TYPE) || t.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if !typ_ok || header.crit {
-            return Err(TokenError::Malformed);
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.published.get(kid))
+        let header = Header::parse(token).map_err(TokenError::folded)?;
+        let key = self
+            .published
+            .get(header.kid())
             .ok_or(TokenError::UnknownKey)?;
-        let claims = jws::verify_claims(token, &key.verifying)?;
-        claims::check(&claims, expect, now)?;
-        Ok(claims)
+        verify_with_key(token, &key.verifying, expect, now)
     }
 }

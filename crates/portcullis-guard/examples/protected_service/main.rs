@@ -74,11 +74,11 @@ async fn main() -> anyhow::Result<()> {
     let _feed = match feed_account {
         (Ok(client_id), Ok(client_secret)) => Some(guard.spawn_revocation_feed(
             format!("{portcullis}/v1/revocations"),
-            FeedAuth::ClientCredentials {
-                token_url: format!("{portcullis}/v1/oauth/token"),
+            FeedAuth::client_credentials(
+                format!("{portcullis}/v1/oauth/token"),
                 client_id,
                 client_secret,
-            },
+            ),
             Duration::from_secs(1),
         )),
         _ => None,

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use portcullis_core::token::{AccessClaims, TokenKeys};
-use portcullis_guard::{Guard, GuardConfig};
+use portcullis_guard::{Guard, GuardConfig, GuardConfigBuilder};
 
 pub const ISS: &str = "https://auth.example";
 pub const AUD: &str = "https://ledger.example";
@@ -56,19 +56,17 @@ impl Issuer {
         }
     }
 
-    pub fn config(&self) -> GuardConfig {
-        let mut config = GuardConfig::new(ISS, AUD, self.url.clone());
-        config.min_refresh_interval = MIN_REFRESH;
-        config
+    pub fn config(&self) -> GuardConfigBuilder {
+        GuardConfig::builder(ISS, AUD, self.url.clone()).min_refresh_interval(MIN_REFRESH)
     }
 
     pub fn guard(&self) -> Guard {
         self.guard_with(self.config())
     }
 
-    pub fn guard_with(&self, config: GuardConfig) -> Guard {
+    pub fn guard_with(&self, config: GuardConfigBuilder) -> Guard {
         let clock = Arc::clone(&self.clock);
-        Guard::new(config)
+        Guard::new(config.build())
             .unwrap()
             .with_clock(move || clock.load(Ordering::SeqCst))
     }

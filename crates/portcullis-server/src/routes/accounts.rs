@@ -13,6 +13,7 @@ use crate::extract::{ApiJson, ClientInfo};
 use crate::services::accounts::{self, Registered, Registration};
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))

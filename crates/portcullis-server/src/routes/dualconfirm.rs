@@ -17,6 +17,7 @@ use crate::services::dualconfirm::hub::{CheckRefusal, Words};
 use crate::services::dualconfirm::pairs::{self, PairView};
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_pairs, create_pair))

@@ -15,6 +15,7 @@ use crate::services::passkeys::{self, PasskeyEnrolment};
 use crate::state::AppState;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))

@@ -34,6 +34,7 @@ use crate::services::forward_auth::{self, Refusal};
 use crate::state::AppState;
 use crate::verified::Verified;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(forward_auth))
 }

@@ -15,6 +15,7 @@ use crate::services::accounts::{self, Profile, ProfileUpdate};
 use crate::services::credentials;
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_me, patch_me, delete_me))

@@ -20,6 +20,7 @@ use crate::extract::ClientInfo;
 use crate::services::clients::{self, ClientCredentials, ClientTokenResponse, OAuthError};
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(token))

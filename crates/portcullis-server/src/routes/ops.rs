@@ -12,6 +12,7 @@ use crate::error::{ApiResult, Problem};
 use crate::extract::AdminSession;
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))

@@ -13,6 +13,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::services::revocations;
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feed))
 }

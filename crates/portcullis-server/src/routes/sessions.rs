@@ -19,6 +19,7 @@ use crate::services::login::{self, Answer, LoginStep, PendingLogin};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login_start, list, logout_everywhere))

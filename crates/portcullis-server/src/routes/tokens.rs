@@ -17,6 +17,7 @@ use crate::services::introspection::{self, Active};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 
+/// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(refresh))

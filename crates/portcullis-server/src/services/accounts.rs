@@ -72,6 +72,7 @@ fn new_account_id(state: &AppState) -> AccountId {
 ///
 /// # Errors
 /// A missing (shredded) key or a keyring failure.
+#[tracing::instrument(skip_all, fields(account.id = %id))]
 pub async fn data_key(state: &AppState, id: AccountId) -> Result<DataKey, ServiceError> {
     let wrapped = state
         .store
@@ -86,6 +87,7 @@ pub async fn data_key(state: &AppState, id: AccountId) -> Result<DataKey, Servic
 ///
 /// # Errors
 /// Keyring failure.
+#[tracing::instrument(skip_all, fields(account.id = %account.id))]
 pub async fn profile(state: &AppState, account: &AccountRecord) -> Result<Profile, ServiceError> {
     let key = data_key(state, account.id).await?;
     let open = |field: &str, blob: &Option<Vec<u8>>| -> Result<Option<String>, ServiceError> {
@@ -109,6 +111,7 @@ pub async fn profile(state: &AppState, account: &AccountRecord) -> Result<Profil
 ///
 /// # Errors
 /// [`ServiceError::Unauthenticated`] when it is gone.
+#[tracing::instrument(skip_all, fields(account.id = %id))]
 pub async fn live_account(state: &AppState, id: AccountId) -> Result<AccountRecord, ServiceError> {
     match state.store.accounts.get(id).await? {
         Some(a) if a.status != AccountStatus::Deleted => Ok(a),
@@ -160,6 +163,7 @@ pub fn seal_account(
 /// # Errors
 /// Invalid fields or a refused password. A taken e-mail is not an error: the owner is told
 /// by mail and the caller sees the usual answer, so registration reveals no accounts.
+#[tracing::instrument(skip_all)]
 pub async fn register(
     state: &AppState,
     reg: Registration,
@@ -283,6 +287,7 @@ pub(crate) async fn send_link(
 ///
 /// # Errors
 /// [`ServiceError::BadRequest`] for an unknown, used or expired token.
+#[tracing::instrument(skip_all)]
 pub async fn verify_email(
     state: &AppState,
     token: &str,
@@ -327,6 +332,7 @@ pub struct ProfileUpdate {
 ///
 /// # Errors
 /// Invalid fields.
+#[tracing::instrument(skip_all, fields(account.id = %id))]
 pub async fn update_profile(
     state: &AppState,
     id: AccountId,
@@ -383,6 +389,7 @@ pub(crate) async fn check_password(
 ///
 /// # Errors
 /// Wrong password.
+#[tracing::instrument(skip_all, fields(account.id = %id))]
 pub async fn delete(
     state: &AppState,
     id: AccountId,
@@ -408,6 +415,7 @@ pub async fn delete(
 ///
 /// # Errors
 /// Storage or keyring failure.
+#[tracing::instrument(skip_all, fields(account.id = %id))]
 pub async fn export(state: &AppState, id: AccountId) -> Result<serde_json::Value, ServiceError> {
     let account = live_account(state, id).await?;
     let profile = profile(state, &account).await?;

@@ -11,6 +11,7 @@ use crate::state::AppState;
 ///
 /// # Errors
 /// The store failed; the caller's operation fails with it so no event goes unrecorded.
+#[tracing::instrument(skip_all, fields(event = %event))]
 pub async fn record(
     state: &AppState,
     event: &str,

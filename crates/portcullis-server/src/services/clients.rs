@@ -129,6 +129,7 @@ fn check_scopes(scopes: &[String]) -> Result<(), ServiceError> {
 ///
 /// # Errors
 /// [`ServiceError::Conflict`] when the name is taken; a bad scope name; storage failure.
+#[tracing::instrument(skip_all, fields(client.name = %name))]
 pub async fn create(
     state: &AppState,
     name: &str,
@@ -187,6 +188,7 @@ pub async fn create(
 ///
 /// # Errors
 /// [`ServiceError::NotFound`] for an unknown client; storage failure.
+#[tracing::instrument(skip_all, fields(client.id = %id))]
 pub async fn rotate_secret(
     state: &AppState,
     id: &str,
@@ -217,6 +219,7 @@ pub async fn rotate_secret(
 ///
 /// # Errors
 /// [`ServiceError::NotFound`] for an unknown client; storage failure.
+#[tracing::instrument(skip_all, fields(client.id = %id))]
 pub async fn remove(state: &AppState, id: &str, actor: &str) -> Result<(), ServiceError> {
     if !state.store.clients.delete(id).await? {
         return Err(ServiceError::NotFound);
@@ -236,6 +239,7 @@ pub async fn remove(state: &AppState, id: &str, actor: &str) -> Result<(), Servi
 ///
 /// # Errors
 /// [`OAuthError::InvalidClient`]; storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn authenticate(
     state: &AppState,
     creds: &ClientCredentials,
@@ -285,6 +289,7 @@ fn granted_scopes(
 ///
 /// # Errors
 /// The RFC 6749 §5.2 error that applies; signing or storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn grant(
     state: &AppState,
     grant_type: Option<&str>,
@@ -339,6 +344,7 @@ pub fn client_of(claims: &AccessClaims) -> Option<&str> {
 ///
 /// # Errors
 /// [`ServiceError::Unauthenticated`] when it is not a live client token; storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn verify_client_token(
     state: &AppState,
     token: &str,
@@ -354,6 +360,7 @@ pub async fn verify_client_token(
 /// # Errors
 /// [`ServiceError::Unauthenticated`] when they are not a client's, or the client is gone or
 /// disabled; storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn active_client_of(
     state: &AppState,
     claims: &AccessClaims,
@@ -372,6 +379,7 @@ pub async fn active_client_of(
 ///
 /// # Errors
 /// Storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn revoke(
     state: &AppState,
     caller: &Caller,

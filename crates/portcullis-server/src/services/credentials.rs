@@ -20,6 +20,7 @@ use crate::state::AppState;
 ///
 /// # Errors
 /// Wrong current password or a refused new one.
+#[tracing::instrument(skip_all, fields(account.id = %id))]
 pub async fn change_password(
     state: &AppState,
     id: AccountId,
@@ -56,6 +57,7 @@ pub async fn change_password(
 
 /// `POST /v1/password/forgot`: mails a reset link when the account exists. The caller always
 /// gets the same answer; the work happens in the background so timing tells nothing either.
+#[tracing::instrument(skip_all)]
 pub async fn forgot(
     state: &AppState,
     email: &str,
@@ -108,6 +110,7 @@ async fn forgot_inner(
 ///
 /// # Errors
 /// Invalid token or a refused password (the token then stays usable).
+#[tracing::instrument(skip_all)]
 pub async fn reset(
     state: &AppState,
     token: &str,

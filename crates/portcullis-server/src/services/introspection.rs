@@ -34,6 +34,7 @@ fn check(state: &AppState) -> AuthCheck<'_> {
 ///
 /// # Errors
 /// [`ServiceError::Forbidden`] for a caller not allowed to introspect; storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn introspect(
     state: &AppState,
     caller: &Caller,

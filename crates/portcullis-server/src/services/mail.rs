@@ -36,6 +36,7 @@ pub struct Mail {
 ///
 /// # Errors
 /// Sealing or storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn enqueue(state: &AppState, mail: &Mail) -> Result<(), ServiceError> {
     let json = serde_json::to_vec(mail)?;
     let sealed = state.keyring().seal_secret(&json, OUTBOX_AAD)?;
@@ -158,6 +159,7 @@ pub async fn run_worker(state: AppState, transport: Transport) {
 ///
 /// # Errors
 /// Storage failure.
+#[tracing::instrument(skip_all)]
 pub async fn deliver_due(state: &AppState, transport: &Transport) -> Result<usize, ServiceError> {
     let now = state.now();
     let items = state.store.outbox.claim_due(now, now + 60, 16).await?;

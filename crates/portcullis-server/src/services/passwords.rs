@@ -70,6 +70,7 @@ impl HashPool {
 ///
 /// # Errors
 /// Hashing failure.
+#[tracing::instrument(skip_all)]
 pub async fn hash(state: &AppState, password: Password) -> Result<PasswordHash, ServiceError> {
     let salt = state.random::<16>();
     state
@@ -84,6 +85,7 @@ pub async fn hash(state: &AppState, password: Password) -> Result<PasswordHash, 
 ///
 /// # Errors
 /// Hashing failure or a malformed stored hash.
+#[tracing::instrument(skip_all)]
 pub async fn verify(
     state: &AppState,
     password: Password,

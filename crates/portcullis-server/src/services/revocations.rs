@@ -23,6 +23,7 @@ pub struct FeedPage {
 ///
 /// # Errors
 /// [`ServiceError::Forbidden`] for any other caller; storage failure.
+#[tracing::instrument(skip_all, fields(since, limit))]
 pub async fn feed(
     state: &AppState,
     caller: &Caller,

@@ -90,6 +90,7 @@ pub fn access_only(
 ///
 /// # Errors
 /// Storage or signing failure.
+#[tracing::instrument(skip_all, fields(account.id = %account.id))]
 pub async fn issue(
     state: &AppState,
     account: &AccountRecord,
@@ -135,6 +136,7 @@ pub async fn issue(
 ///
 /// # Errors
 /// [`ServiceError::Unauthenticated`] for unknown, expired, reused tokens or ended sessions.
+#[tracing::instrument(skip_all)]
 pub async fn refresh(
     state: &AppState,
     presented: &str,
@@ -223,6 +225,7 @@ pub async fn refresh(
 ///
 /// # Errors
 /// [`ServiceError::NotFound`] when the session is not the account's.
+#[tracing::instrument(skip_all, fields(account.id = %account, session.id = %session))]
 pub async fn revoke(
     state: &AppState,
     account: AccountId,
@@ -257,6 +260,7 @@ pub async fn revoke(
 ///
 /// # Errors
 /// Storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %account))]
 pub async fn revoke_all(
     state: &AppState,
     account: AccountId,

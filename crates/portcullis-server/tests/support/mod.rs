@@ -463,7 +463,7 @@ impl TestApp {
         let state = &self.server().state;
         let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
         let changed = state
-            .store
+            .store()
             .accounts
             .set_roles(id, &roles, state.now())
             .await
@@ -482,7 +482,7 @@ impl TestApp {
         let state = &self.server().state;
         let account: AccountId = id.parse().expect("an account id");
         state
-            .store
+            .store()
             .accounts
             .mark_verified(account, state.now())
             .await

@@ -241,7 +241,7 @@ async fn delivery(args: &DualConfirmArgs) -> anyhow::Result<Delivery> {
         let mut ids = Vec::new();
         for (role, tag) in [("advisor", "a"), ("client", "c")] {
             let email = portcullis_core::contact::Email::parse(&format!("{tag}{i}@bench.example"))?;
-            let id = AccountId::new(state.clock.now_millis(), state.random::<10>());
+            let id = AccountId::new(state.clock().now_millis(), state.random::<10>());
             let (record, wrapped) = accounts::seal_account(
                 &state,
                 id,
@@ -253,7 +253,7 @@ async fn delivery(args: &DualConfirmArgs) -> anyhow::Result<Delivery> {
                 vec![role.to_owned()],
             )
             .map_err(|e| anyhow!("{e}"))?;
-            state.store.accounts.create(&record, &wrapped).await?;
+            state.store().accounts.create(&record, &wrapped).await?;
             let issued =
                 sessions::issue(&state, &record, Assurance::Aal1, vec!["pwd".into()], &info)
                     .await
@@ -298,7 +298,7 @@ async fn delivery(args: &DualConfirmArgs) -> anyhow::Result<Delivery> {
         bail!("the subscriber process said {line:?}");
     }
     let rss_after = rss_kib("VmRSS")?;
-    let connected = state.dualconfirm.connected_parties() as u64;
+    let connected = state.dualconfirm().connected_parties() as u64;
     line.clear();
     lines.read_line(&mut line).await?;
     let report: serde_json::Value = serde_json::from_str(line.trim())

@@ -202,15 +202,12 @@ pub(super) async fn run(args: GuardArgs) -> anyhow::Result<()> {
     // A throw-away key: it signs nothing but these benchmark tokens.
     let keys = TokenKeys::generate([0x42; 32], now)?;
     let (jwks_url, server) = serve_jwks(keys.jwks()).await?;
-    let mut config = GuardConfig::new(ISSUER, AUDIENCE, jwks_url);
+    let mut config = GuardConfig::builder(ISSUER, AUDIENCE, jwks_url);
     if let Some(capacity) = args.cache_capacity {
-        config.cache_capacity = capacity;
+        config = config.cache_capacity(capacity);
     }
-    let guard = Guard::new(config.clone())?;
-    let uncached = Guard::new(GuardConfig {
-        cache_capacity: 0,
-        ..config
-    })?;
+    let guard = Guard::new(config.clone().build())?;
+    let uncached = Guard::new(config.cache_capacity(0).build())?;
     for g in [&guard, &uncached] {
         g.jwks().refresh().await?;
         for i in 0..REVOKED_SESSIONS {
@@ -264,8 +261,8 @@ fn measure_all(
         })
         .await?;
         let after = guard.stats();
-        if after.cache_hits != before.cache_hits
-            || after.signature_checks - before.signature_checks != kinds[FIRST].ops
+        if after.cache_hits() != before.cache_hits()
+            || after.signature_checks() - before.signature_checks() != kinds[FIRST].ops
         {
             bail!("first sight was answered from the cache: {before:?} → {after:?}");
         }
@@ -278,8 +275,8 @@ fn measure_all(
         })
         .await?;
         let after = guard.stats();
-        if after.signature_checks != before.signature_checks
-            || after.cache_hits - before.cache_hits != cached.phase.ops
+        if after.signature_checks() != before.signature_checks()
+            || after.cache_hits() - before.cache_hits() != cached.phase.ops
         {
             bail!("a cached verification checked a signature: {before:?} → {after:?}");
         }
@@ -287,8 +284,8 @@ fn measure_all(
             machine,
             tokens: pool.len(),
             token_bytes: token.len(),
-            cache_capacity: guard.config().cache_capacity,
-            cached_after: after.cached_tokens,
+            cache_capacity: guard.config().cache_capacity(),
+            cached_after: after.cached_tokens(),
             kinds,
             interleaved,
             cached,

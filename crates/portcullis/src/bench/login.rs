@@ -84,7 +84,7 @@ pub(super) async fn run(args: LoginArgs) -> anyhow::Result<()> {
     first.stop().await?;
     let (server, existing) = start_ready(bench_config(dir.path()), &http).await?;
     let rss_idle_kib = rss_kib("VmRSS")?;
-    let params = server.state.config.password.argon2;
+    let params = server.state.config().password.argon2;
 
     create_account(&server, &http).await?;
     let load = login_load(server.addr, args.clients, window).await?;

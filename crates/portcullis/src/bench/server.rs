@@ -88,7 +88,7 @@ pub(super) async fn create_account(server: &Server, http: &reqwest::Client) -> a
         .ok_or_else(|| anyhow!("registration answer has no id: {body}"))?
         .parse()?;
     let now = server.state.now();
-    if !server.state.store.accounts.mark_verified(id, now).await? {
+    if !server.state.store().accounts.mark_verified(id, now).await? {
         bail!("account {id} could not be marked verified");
     }
     Ok(())

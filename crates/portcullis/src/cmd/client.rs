@@ -54,7 +54,7 @@ pub async fn run(config: Config, cmd: ClientCommand) -> anyhow::Result<()> {
             eprintln!("Store the secret now: it is not shown again.");
         }
         ClientCommand::List => {
-            for c in state.store.clients.list().await? {
+            for c in state.store().clients.list().await? {
                 println!(
                     "{}\t{}\t{}\t{}",
                     c.id,

@@ -66,7 +66,7 @@ pub async fn run(config: Config, cmd: DualConfirmCommand) -> anyhow::Result<()> 
             println!("{}", pair.id);
         }
         PairCommand::List => {
-            for p in state.store.pairs.list().await? {
+            for p in state.store().pairs.list().await? {
                 let view = pairs::view(&state, &p).await.map_err(err)?;
                 println!(
                     "{}\t{}\t{}\tadvisor {} <{}>\tclient {} <{}>",

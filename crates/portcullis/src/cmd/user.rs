@@ -66,11 +66,11 @@ pub enum UserCommand {
 
 pub(crate) async fn find(state: &AppState, who: &str) -> anyhow::Result<AccountRecord> {
     let found = if let Ok(id) = who.parse::<AccountId>() {
-        state.store.accounts.get(id).await?
+        state.store().accounts.get(id).await?
     } else {
         let email = Email::parse(who)?;
         state
-            .store
+            .store()
             .accounts
             .find_by_email_index(&pii::email_index(&state.keyring(), email.as_str()))
             .await?
@@ -131,12 +131,12 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 .transpose()?;
             let password = read_password(password_stdin)?;
             state
-                .config
+                .config()
                 .password
                 .policy
                 .check(&password, Some(&email), &[])?;
             let hash = passwords::hash(&state, password).await.map_err(err)?;
-            let id = AccountId::new(state.clock.now_millis(), state.random::<10>());
+            let id = AccountId::new(state.clock().now_millis(), state.random::<10>());
             let (record, wrapped) = accounts::seal_account(
                 &state,
                 id,
@@ -148,7 +148,7 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 roles.clone(),
             )
             .map_err(err)?;
-            match state.store.accounts.create(&record, &wrapped).await {
+            match state.store().accounts.create(&record, &wrapped).await {
                 Ok(()) => {}
                 Err(portcullis_store::StoreError::Conflict(_)) => {
                     bail!("an account with this e-mail already exists")
@@ -159,7 +159,7 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
             println!("{id}");
         }
         UserCommand::List { limit, offset } => {
-            for a in state.store.accounts.list(limit, offset).await? {
+            for a in state.store().accounts.list(limit, offset).await? {
                 if a.status == AccountStatus::Deleted {
                     continue;
                 }
@@ -170,7 +170,7 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Show { who } => {
             let a = find(&state, &who).await?;
             let p = accounts::profile(&state, &a).await.map_err(err)?;
-            let sessions = state.store.sessions.list_live(a.id, state.now()).await?;
+            let sessions = state.store().sessions.list_live(a.id, state.now()).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(
@@ -181,12 +181,12 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Disable { who } => {
             let a = find(&state, &who).await?;
             state
-                .store
+                .store()
                 .accounts
                 .set_status(a.id, AccountStatus::Disabled, state.now())
                 .await?;
             let n = state
-                .store
+                .store()
                 .sessions
                 .revoke_all(a.id, None, "account_disabled", state.now())
                 .await?;
@@ -207,7 +207,7 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 bail!("account {} is {}, not disabled", a.id, a.status);
             }
             state
-                .store
+                .store()
                 .accounts
                 .set_status(a.id, AccountStatus::Active, state.now())
                 .await?;
@@ -228,7 +228,7 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 bail!("invalid role name {bad:?} (letters, digits, '-' and '_' only)");
             }
             state
-                .store
+                .store()
                 .accounts
                 .set_roles(a.id, &roles, state.now())
                 .await?;

@@ -99,6 +99,7 @@ async fn party(state: &AppState, id: AccountId) -> Result<PartyView, ServiceErro
 ///
 /// # Errors
 /// Storage or keyring failure.
+#[tracing::instrument(skip_all, fields(pair.id = %p.id))]
 pub async fn view(state: &AppState, p: &PairRecord) -> Result<PairView, ServiceError> {
     Ok(PairView {
         id: p.id.clone(),
@@ -185,6 +186,7 @@ async fn insert(
 ///
 /// # Errors
 /// Accounts without the roles, an existing pair, storage failure.
+#[tracing::instrument(skip_all, fields(advisor.id = %advisor, client.id = %client))]
 pub async fn create(
     state: &AppState,
     advisor: AccountId,
@@ -222,6 +224,7 @@ pub async fn create(
 ///
 /// # Errors
 /// The caller is not an advisor; storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account))]
 pub async fn invite(
     state: &AppState,
     caller: &AuthSession,
@@ -274,6 +277,7 @@ pub async fn invite(
 ///
 /// # Errors
 /// Storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account))]
 pub async fn visible_to(
     state: &AppState,
     caller: &AuthSession,
@@ -311,6 +315,7 @@ pub fn side_of(
 ///
 /// # Errors
 /// [`ServiceError::NotFound`]; storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account, pair.id = %id))]
 pub async fn own(
     state: &AppState,
     caller: &AuthSession,
@@ -330,6 +335,7 @@ pub async fn own(
 ///
 /// # Errors
 /// Not the pair's client; storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account, pair.id = %id))]
 pub async fn accept(
     state: &AppState,
     caller: &AuthSession,
@@ -366,6 +372,7 @@ pub async fn accept(
 ///
 /// # Errors
 /// Not a side of the pair; storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account, pair.id = %id))]
 pub async fn set_language(
     state: &AppState,
     caller: &AuthSession,
@@ -389,6 +396,7 @@ pub async fn set_language(
 ///
 /// # Errors
 /// Unknown pair (or not the caller's); storage failure.
+#[tracing::instrument(skip_all, fields(pair.id = %id))]
 pub async fn remove(
     state: &AppState,
     id: &str,

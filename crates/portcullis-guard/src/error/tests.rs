@@ -1,9 +1,13 @@
+//! The guard's offline path (core's header parse, key by `kid`, core's signature and claim
+//! checks) gives every refusal its own [`GuardError`].
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::VerifyingKey;
-use portcullis_core::token::{AccessClaims, TokenKeys, jws};
+use portcullis_core::token::{
+    AccessClaims, Expectation, Header, MAX_TOKEN_BYTES, TokenKeys, jws, verify_with_key,
+};
 
 use super::*;
 
@@ -11,8 +15,8 @@ const ISS: &str = "https://auth.example";
 const AUD: &str = "https://api.example";
 const NOW: i64 = 1_800_000_000;
 
-fn expect() -> Expect<'static> {
-    Expect {
+fn expect() -> Expectation<'static> {
+    Expectation {
         issuer: ISS,
         audience: AUD,
         leeway_secs: 30,
@@ -45,10 +49,20 @@ fn decoding(keys: &TokenKeys) -> VerifyingKey {
     jws::verifying_key(&keys.jwks().keys[0].x).unwrap()
 }
 
+/// The signature and claims checks, as the guard's errors.
+fn check_token(
+    token: &str,
+    key: &VerifyingKey,
+    expect: &Expectation<'_>,
+    now: i64,
+) -> Result<AccessClaims, GuardError> {
+    Ok(verify_with_key(token, key, expect, now)?)
+}
+
 /// The whole offline path: header, key by kid, signature, claims.
 fn verify(token: &str, keys: &TokenKeys, key: &VerifyingKey) -> Result<AccessClaims, GuardError> {
-    let kid = parse_header(token)?;
-    if kid != keys.active_kid() {
+    let header = Header::parse(token)?;
+    if header.kid() != keys.active_kid() {
         return Err(GuardError::UnknownKey);
     }
     check_token(token, key, &expect(), NOW)
