@@ -5,6 +5,8 @@
 //! can be tested with fixed inputs. The store persists what these functions decide; the server
 //! maps their errors to HTTP once.
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod contact;
 pub mod dualconfirm;

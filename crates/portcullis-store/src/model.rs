@@ -1,6 +1,7 @@
 //! Records as stored. Personal data appears here only as ciphertext; see [`crate::pii`].
 
 use portcullis_core::audit::AuditRecord;
+use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::{AccountId, SessionId};
 use std::fmt;
 use std::str::FromStr;
@@ -94,8 +95,8 @@ pub struct FactorRecord {
     pub id: String,
     /// Owner.
     pub account_id: AccountId,
-    /// `totp`, …
-    pub kind: String,
+    /// What kind of factor (stored by its name; an unknown name is [`StoreError::Corrupt`](crate::StoreError::Corrupt)).
+    pub kind: FactorKind,
     /// Name the user gave it.
     pub label: String,
     /// Secret sealed with the account's data key.

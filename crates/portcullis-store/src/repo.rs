@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use portcullis_core::audit::{AuditEvent, AuditRecord};
+use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
 use portcullis_core::login::Challenge;
 use portcullis_core::secret::TokenHash;
@@ -196,7 +197,7 @@ pub trait FactorRepo: Send + Sync {
     async fn delete_unconfirmed(
         &self,
         account: AccountId,
-        kind: &str,
+        kind: FactorKind,
         before: i64,
     ) -> Result<u64, StoreError>;
     /// Replaces the account's recovery codes with these hashes.

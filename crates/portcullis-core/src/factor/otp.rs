@@ -12,6 +12,32 @@ use crate::entropy::Entropy;
 /// Digits per code.
 pub const DIGITS: usize = 6;
 
+/// What a code travels over. Its name is bound into the code's keyed hash and stored with
+/// the code, so it is part of the data: `email`, not the factor kind's `email_otp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// A text message to a verified phone number.
+    Sms,
+    /// An e-mail to the account's address.
+    Email,
+}
+
+impl Channel {
+    /// The channel's stored name, also its metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Email => "email",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A one-time code. Never printed by `Debug`.
 pub struct OtpCode(Zeroizing<String>);
 
@@ -68,6 +94,12 @@ mod tests {
         }
         assert_eq!(OtpCode::parse("123 456").unwrap().expose(), "123456");
         assert_eq!(OtpCode::parse("123-456").unwrap().expose(), "123456");
+    }
+
+    #[test]
+    fn channel_names_are_the_stored_ones() {
+        assert_eq!(Channel::Sms.as_str(), "sms");
+        assert_eq!(Channel::Email.to_string(), "email");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! A code is bound to its channel and to what it proves (the factor being enrolled or the
 //! login challenge answering it), so a code sent for one purpose never answers another.
 
-use portcullis_core::factor::otp::OtpCode;
+use portcullis_core::factor::otp::{Channel, OtpCode};
 use portcullis_core::ids::AccountId;
 use portcullis_store::model::OtpOutcome;
 use serde_json::json;
@@ -14,17 +14,13 @@ use crate::services::audit;
 use crate::services::mail::{self, Mail};
 use crate::state::AppState;
 
-/// Channel name of SMS codes.
-pub const SMS: &str = "sms";
-/// Channel name of e-mailed codes.
-pub const EMAIL: &str = "email";
 /// Window of the resend bound.
 const SEND_WINDOW_SECS: i64 = 900;
 
 fn hash(
     state: &AppState,
     account: AccountId,
-    channel: &str,
+    channel: Channel,
     target: &str,
     code: &OtpCode,
 ) -> Vec<u8> {
@@ -41,10 +37,11 @@ fn hash(
 ///
 /// # Errors
 /// Too many codes sent lately, or delivery failed.
+#[tracing::instrument(skip_all, fields(account.id = %account, otp.channel = %channel))]
 pub async fn send(
     state: &AppState,
     account: AccountId,
-    channel: &'static str,
+    channel: Channel,
     target: &str,
     destination: &str,
     client: &ClientInfo,
@@ -54,7 +51,7 @@ pub async fn send(
     if state
         .store
         .otp
-        .sent_since(account, channel, now - SEND_WINDOW_SECS)
+        .sent_since(account, channel.as_str(), now - SEND_WINDOW_SECS)
         .await?
         >= cfg.otp_max_sends
     {
@@ -72,7 +69,7 @@ pub async fn send(
         .issue(
             &id,
             account,
-            channel,
+            channel.as_str(),
             target,
             &code_hash,
             now,
@@ -85,14 +82,14 @@ pub async fn send(
         code.expose()
     );
     match channel {
-        SMS => state.sms.send(destination, &text).await.map_err(|e| {
+        Channel::Sms => state.sms.send(destination, &text).await.map_err(|e| {
             tracing::warn!(error = %e, "SMS delivery failed");
-            metrics::counter!("portcullis_factor_events_total", "kind" => "sms", "event" => "send_failed").increment(1);
+            metrics::counter!("portcullis_factor_events_total", "kind" => Channel::Sms.as_str(), "event" => "send_failed").increment(1);
             ServiceError::Upstream("the text message could not be sent; try again later")
         })?,
-        _ => mail::enqueue(state, &Mail { to: destination.to_owned(), subject: "Your Portcullis code".into(), body: format!("{text}\n"), link: None }).await?,
+        Channel::Email => mail::enqueue(state, &Mail { to: destination.to_owned(), subject: "Your Portcullis code".into(), body: format!("{text}\n"), link: None }).await?,
     }
-    metrics::counter!("portcullis_factor_events_total", "kind" => channel, "event" => "code_sent")
+    metrics::counter!("portcullis_factor_events_total", "kind" => channel.as_str(), "event" => "code_sent")
         .increment(1);
     audit::record(
         state,
@@ -100,7 +97,7 @@ pub async fn send(
         Some(account.to_string()),
         Some(target.to_owned()),
         Some(client),
-        json!({"channel": channel}),
+        json!({"channel": channel.as_str()}),
     )
     .await?;
     Ok(cfg.otp_ttl_secs)
@@ -110,10 +107,11 @@ pub async fn send(
 ///
 /// # Errors
 /// Storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %account, otp.channel = %channel))]
 pub async fn check(
     state: &AppState,
     account: AccountId,
-    channel: &'static str,
+    channel: Channel,
     target: &str,
     code: &str,
 ) -> Result<bool, ServiceError> {
@@ -126,7 +124,7 @@ pub async fn check(
         .otp
         .check(
             account,
-            channel,
+            channel.as_str(),
             target,
             &code_hash,
             state.now(),
@@ -138,7 +136,7 @@ pub async fn check(
         OtpOutcome::Wrong => "failed",
         OtpOutcome::NoLiveCode => "no_live_code",
     };
-    metrics::counter!("portcullis_factor_events_total", "kind" => channel, "event" => event)
+    metrics::counter!("portcullis_factor_events_total", "kind" => channel.as_str(), "event" => event)
         .increment(1);
     Ok(outcome == OtpOutcome::Accepted)
 }

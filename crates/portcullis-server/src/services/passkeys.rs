@@ -6,6 +6,7 @@
 //! the login challenge. A registered credential is sealed the same way, and its signature
 //! counter is written back after each use so a cloned authenticator shows.
 
+use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::AccountId;
 use portcullis_core::login::{Challenge, ChallengeError};
 use portcullis_store::model::FactorRecord;
@@ -23,15 +24,13 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::config::Config;
 use crate::extract::{AuthSession, ClientInfo};
+use crate::services::accounts;
 use crate::services::error::{Invalid, ServiceError};
-use crate::services::factors::{
-    FactorView, check_label, insert_pending, record_enrolment, require_fresh, secret_aad,
-};
-use crate::services::{accounts, audit};
+use crate::services::factors::enrolment::{self, NewFactor, Proof};
+use crate::services::factors::{FactorView, check_label, confirmed_of, require_fresh, secret_aad};
 use crate::state::AppState;
 
-/// Factor kind of passkeys.
-pub const PASSKEY: &str = "passkey";
+const KIND: FactorKind = FactorKind::Passkey;
 
 /// Builds the relying party from the configuration.
 ///
@@ -94,17 +93,15 @@ async fn passkeys_of(
 ) -> Result<Vec<(FactorRecord, Passkey)>, ServiceError> {
     let key = accounts::data_key(state, account).await?;
     let mut out = Vec::new();
-    for f in state.store.factors.list(account).await? {
-        if f.kind != PASSKEY || f.confirmed_at.is_none() {
-            continue;
-        }
+    let factors = state.store.factors.list(account).await?;
+    for f in confirmed_of(&factors, KIND) {
         let Some(blob) = f.secret_ct.as_deref() else {
             continue;
         };
         let json = key.decrypt(blob, &secret_aad(&f.id))?;
         let passkey: Passkey = serde_json::from_slice(&json)
             .map_err(|e| ServiceError::unexpected_from("stored passkey", e))?;
-        out.push((f, passkey));
+        out.push((f.clone(), passkey));
     }
     Ok(out)
 }
@@ -113,6 +110,7 @@ async fn passkeys_of(
 ///
 /// # Errors
 /// A stale session, storage or keyring failure.
+#[tracing::instrument(skip_all, fields(account.id = %auth.account))]
 pub async fn start_registration(
     state: &AppState,
     auth: &AuthSession,
@@ -147,24 +145,23 @@ pub async fn start_registration(
         selection.resident_key = Some(ResidentKeyRequirement::Preferred);
     }
     let sealed_state = serde_json::to_vec(&registration)?;
-    let record = insert_pending(state, auth.account, PASSKEY, label, Some(&sealed_state)).await?;
-    let id = record.id.clone();
-    audit::record(
-        state,
-        "factor.enrolment_started",
-        Some(auth.account.to_string()),
-        Some(id.clone()),
-        Some(client),
-        json!({"kind": PASSKEY}),
-    )
-    .await?;
-    Ok(PasskeyEnrolment { id, options })
+    let new = NewFactor {
+        kind: KIND,
+        label,
+        secret: Some(&sealed_state),
+    };
+    let (record, ()) = enrolment::enrol(state, auth.account, new, client, async |_| Ok(())).await?;
+    Ok(PasskeyEnrolment {
+        id: record.id,
+        options,
+    })
 }
 
 /// `POST /v1/me/factors/passkey/{id}/finish`: verifies the browser's attestation.
 ///
 /// # Errors
 /// Unknown enrolment, or a credential that does not answer its challenge.
+#[tracing::instrument(skip_all, fields(account.id = %account, factor.id = %id))]
 pub async fn finish_registration(
     state: &AppState,
     account: AccountId,
@@ -175,7 +172,7 @@ pub async fn finish_registration(
     let factors = state.store.factors.list(account).await?;
     let f = factors
         .iter()
-        .find(|f| f.id == id && f.kind == PASSKEY && f.confirmed_at.is_none())
+        .find(|f| f.id == id && f.kind == KIND && f.confirmed_at.is_none())
         .ok_or(ServiceError::NotFound)?;
     let key = accounts::data_key(state, account).await?;
     let blob = f.secret_ct.as_deref().ok_or(ServiceError::NotFound)?;
@@ -188,7 +185,7 @@ pub async fn finish_registration(
     {
         Ok(p) => p,
         Err(e) => {
-            record_enrolment(state, account, id, PASSKEY, false, client).await?;
+            enrolment::refused(state, account, f, client).await?;
             tracing::info!(error = %e, "passkey registration refused");
             return Err(refused(
                 "the authenticator's answer does not match the registration",
@@ -196,21 +193,12 @@ pub async fn finish_registration(
         }
     };
     let sealed = key.encrypt(&serde_json::to_vec(&passkey)?, &secret_aad(id))?;
-    if !state
-        .store
-        .factors
-        .confirm_with_secret(id, account, &sealed, state.now())
-        .await?
-    {
-        return Err(ServiceError::Conflict(
-            "the factor was confirmed concurrently",
-        ));
-    }
-    record_enrolment(state, account, id, PASSKEY, true, client).await?;
+    let proof = Proof::Secret(&sealed, state.now());
+    enrolment::confirmed(state, account, f, proof, client).await?;
     let now = state.now();
     Ok(FactorView {
         id: id.to_owned(),
-        kind: PASSKEY.into(),
+        kind: KIND,
         label: f.label.clone(),
         created_at: f.created_at,
         confirmed: true,
@@ -223,6 +211,7 @@ pub async fn finish_registration(
 ///
 /// # Errors
 /// The account has no passkey.
+#[tracing::instrument(skip_all, fields(challenge.id = %challenge.id))]
 pub async fn authentication_options(
     state: &AppState,
     challenge: &mut Challenge,
@@ -277,7 +266,7 @@ async fn record_use(
         .factors
         .update_secret(&factor.id, &sealed, state.now())
         .await?;
-    metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "used")
+    metrics::counter!("portcullis_factor_events_total", "kind" => KIND.as_str(), "event" => "used")
         .increment(1);
     Ok(())
 }
@@ -288,6 +277,7 @@ async fn record_use(
 ///
 /// # Errors
 /// Storage or keyring failure; a bad assertion is `Ok(false)`.
+#[tracing::instrument(skip_all, fields(challenge.id = %challenge.id))]
 pub async fn verify_assertion(
     state: &AppState,
     challenge: &mut Challenge,
@@ -345,7 +335,7 @@ pub async fn verify_assertion(
         Ok(r) => r,
         Err(e) => {
             tracing::info!(error = %e, "passkey assertion refused");
-            metrics::counter!("portcullis_factor_events_total", "kind" => PASSKEY, "event" => "failed").increment(1);
+            metrics::counter!("portcullis_factor_events_total", "kind" => KIND.as_str(), "event" => "failed").increment(1);
             return Ok(false);
         }
     };
@@ -373,5 +363,5 @@ pub async fn has_passkey(state: &AppState, account: AccountId) -> Result<bool, S
         .list(account)
         .await?
         .iter()
-        .any(|f| f.kind == PASSKEY && f.confirmed_at.is_some()))
+        .any(|f| f.kind == KIND && f.confirmed_at.is_some()))
 }

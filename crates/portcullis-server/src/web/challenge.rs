@@ -1,5 +1,8 @@
 //! The forms that answer a login or step-up challenge, one per factor it still waits for,
 //! and the mapping of a posted form back to a [`login::Answer`](crate::services::login::Answer).
+//!
+//! A form names its factor by the kind's own name ([`FactorKind::as_str`]), the same as the
+//! API's `factor` field.
 
 use portcullis_core::login::FactorKind;
 use portcullis_core::password::Password;
@@ -7,20 +10,12 @@ use portcullis_core::password::Password;
 use crate::services::login::Answer;
 use crate::web::layout::escape;
 
-/// The factors these pages can answer, as form values.
-const TOTP: &str = "totp";
-const RECOVERY: &str = "recovery_code";
-const PASSWORD: &str = "password";
-const SMS: &str = "sms";
-const EMAIL_OTP: &str = "email_otp";
-
 /// The sent-code factor a form names (`sms`, `email_otp`).
 pub(crate) fn sent_factor(factor: &str) -> Option<FactorKind> {
-    match factor {
-        SMS => Some(FactorKind::Sms),
-        EMAIL_OTP => Some(FactorKind::EmailOtp),
-        _ => None,
-    }
+    factor
+        .parse::<FactorKind>()
+        .ok()
+        .filter(|kind| kind.channel().is_some())
 }
 
 /// What the forms say once a code for `kind` was sent.
@@ -34,13 +29,14 @@ pub(crate) fn sent_text(kind: FactorKind) -> &'static str {
 
 /// The answer a form posted, or `None` for a factor the pages do not offer.
 pub(crate) fn answer(factor: &str, code: String) -> Option<Answer> {
-    match factor {
-        TOTP => Some(Answer::Totp(code.trim().to_owned())),
-        RECOVERY => Some(Answer::RecoveryCode(code.trim().to_owned())),
-        PASSWORD => Some(Answer::Password(Password::new(code))),
-        SMS => Some(Answer::Sms(code.trim().to_owned())),
-        EMAIL_OTP => Some(Answer::EmailOtp(code.trim().to_owned())),
-        _ => None,
+    match factor.parse::<FactorKind>().ok()? {
+        FactorKind::Totp => Some(Answer::Totp(code.trim().to_owned())),
+        FactorKind::RecoveryCode => Some(Answer::RecoveryCode(code.trim().to_owned())),
+        FactorKind::Password => Some(Answer::Password(Password::new(code))),
+        FactorKind::Sms => Some(Answer::Sms(code.trim().to_owned())),
+        FactorKind::EmailOtp => Some(Answer::EmailOtp(code.trim().to_owned())),
+        // A passkey answers with an assertion, through its own script and route.
+        FactorKind::Passkey => None,
     }
 }
 
@@ -57,12 +53,10 @@ pub(crate) struct Target<'a> {
 }
 
 struct Spec {
-    factor: &'static str,
+    factor: FactorKind,
     legend: &'static str,
     label: &'static str,
     input: &'static str,
-    /// Whether the code is sent on request ("Send me a code").
-    sent: bool,
 }
 
 const CODE_INPUT: &str = r#"type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6""#;
@@ -70,41 +64,36 @@ const CODE_INPUT: &str = r#"type="text" inputmode="numeric" autocomplete="one-ti
 fn spec(kind: FactorKind) -> Option<Spec> {
     match kind {
         FactorKind::Totp => Some(Spec {
-            factor: TOTP,
+            factor: kind,
             legend: "Authenticator app",
             label: "6-digit code from your authenticator app",
             input: CODE_INPUT,
-            sent: false,
         }),
         FactorKind::Sms => Some(Spec {
-            factor: SMS,
+            factor: kind,
             legend: "Text message",
             label: "6-digit code we texted you",
             input: CODE_INPUT,
-            sent: true,
         }),
         FactorKind::EmailOtp => Some(Spec {
-            factor: EMAIL_OTP,
+            factor: kind,
             legend: "E-mail code",
             label: "6-digit code we e-mailed you",
             input: CODE_INPUT,
-            sent: true,
         }),
         FactorKind::RecoveryCode => Some(Spec {
-            factor: RECOVERY,
+            factor: kind,
             legend: "Recovery code",
             label: "One of your recovery codes (xxxxx-xxxxx)",
             input: r#"type="text" autocomplete="off" spellcheck="false" maxlength="32""#,
-            sent: false,
         }),
         FactorKind::Password => Some(Spec {
-            factor: PASSWORD,
+            factor: kind,
             legend: "Password",
             label: "Your password",
             input: r#"type="password" autocomplete="current-password""#,
-            sent: false,
         }),
-        _ => None,
+        FactorKind::Passkey => None,
     }
 }
 
@@ -132,20 +121,20 @@ pub(crate) fn forms(
     let specs: Vec<Spec> = remaining.iter().filter_map(|k| spec(*k)).collect();
     let focus = specs
         .iter()
-        .position(|s| Some(s.factor) == named)
+        .position(|s| Some(s.factor.as_str()) == named)
         .unwrap_or(0);
     specs
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let remark = remark.filter(|_| Some(s.factor) == named);
+            let remark = remark.filter(|_| Some(s.factor.as_str()) == named);
             form(target, s, remark, i == focus)
         })
         .collect()
 }
 
 fn form(target: &Target<'_>, s: &Spec, remark: Option<Remark<'_>>, first: bool) -> String {
-    let factor = s.factor;
+    let factor = s.factor.as_str();
     let error = match remark {
         Some(Remark::Failed(_, e)) => Some(e),
         _ => None,
@@ -159,7 +148,8 @@ fn form(target: &Target<'_>, s: &Spec, remark: Option<Remark<'_>>, first: bool) 
         _ => String::new(),
     };
     // The code field is required for "Continue", not for "Send me a code".
-    let send = if s.sent {
+    // A code sent on request has a "Send me a code" button.
+    let send = if s.factor.channel().is_some() {
         format!(
             r#"<button type="submit" class="secondary" formaction="{}" formnovalidate>Send me a code</button>
 "#,

@@ -7,6 +7,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_core::factor::FactorKind;
 use serde::Deserialize;
 
 use crate::extract::ClientInfo;
@@ -34,6 +35,7 @@ pub(crate) struct EmailForm {
 #[derive(Deserialize)]
 pub(crate) struct ConfirmForm {
     factor: String,
+    /// The factor's kind, as the confirmation form carried it (`sms` or `email_otp`).
     kind: String,
     code: String,
 }
@@ -53,8 +55,8 @@ pub(crate) fn section(csrf: &str) -> String {
     )
 }
 
-fn what(kind: &str) -> (&'static str, &'static str) {
-    if kind == "sms" {
+fn what(kind: FactorKind) -> (&'static str, &'static str) {
+    if kind == FactorKind::Sms {
         ("Confirm your phone number", "6-digit code we texted you")
     } else {
         ("Confirm e-mail codes", "6-digit code we e-mailed you")
@@ -65,7 +67,7 @@ fn confirm_page(
     session: &PageSession,
     status: StatusCode,
     factor: &str,
-    kind: &str,
+    kind: FactorKind,
     error: Option<&str>,
 ) -> Response {
     let (title, label) = what(kind);
@@ -91,13 +93,13 @@ fn confirm_page(
 <p><a href="/security">Cancel</a></p>"#,
         csrf = csrf_field(&session.csrf),
         factor = escape(factor),
-        kind = escape(kind),
+        kind = kind.as_str(),
     );
     layout::page(status, title, &session.nav(), &body)
 }
 
 fn started(session: &PageSession, view: &FactorView) -> Response {
-    confirm_page(session, StatusCode::OK, &view.id, &view.kind, None)
+    confirm_page(session, StatusCode::OK, &view.id, view.kind, None)
 }
 
 fn label_of(label: &str) -> Option<String> {
@@ -142,7 +144,7 @@ pub(crate) async fn confirm(
     let f = &form.fields;
     let account = session.auth.account;
     match factors::confirm(&state, account, &f.factor, f.code.trim(), &client).await {
-        Ok(view) if view.kind == "sms" => {
+        Ok(view) if view.kind == FactorKind::Sms => {
             Redirect::to("/security?notice=phone-added").into_response()
         }
         Ok(_) => Redirect::to("/security?notice=email-codes-added").into_response(),
@@ -150,7 +152,8 @@ pub(crate) async fn confirm(
             session,
             layout::status_of(&e),
             &f.factor,
-            &f.kind,
+            // Only a phone is confirmed as such; any other kind reads as e-mail codes.
+            f.kind.parse().unwrap_or(FactorKind::EmailOtp),
             Some(&layout::error_text(&e)),
         ),
         Err(e) => refusal(&state, session, &client, e).await,

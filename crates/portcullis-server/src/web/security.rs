@@ -6,6 +6,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::SessionId;
 use portcullis_store::model::SessionRecord;
 use serde::Deserialize;
@@ -136,13 +137,15 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Ser
     ))
 }
 
-fn kind_name(kind: &str) -> &str {
+/// How the page names a kind of factor.
+fn kind_name(kind: FactorKind) -> &'static str {
     match kind {
-        "totp" => "Authenticator app",
-        "passkey" => "Passkey",
-        "sms" => "Text message",
-        "email_otp" | "email" => "E-mail code",
-        other => other,
+        FactorKind::Totp => "Authenticator app",
+        FactorKind::Passkey => "Passkey",
+        FactorKind::Sms => "Text message",
+        FactorKind::EmailOtp => "E-mail code",
+        FactorKind::Password => "Password",
+        FactorKind::RecoveryCode => "Recovery code",
     }
 }
 
@@ -159,7 +162,7 @@ fn factor_section(list: &[FactorView], csrf: &str) -> String {
             format!(
                 r#"<tr><td>{kind}</td><td>{label}</td><td>{added}</td><td>{state}</td><td>{used}</td>
 <td><form method="post" action="/security/factors/remove">{csrf}<input type="hidden" name="factor" value="{id}"><button type="submit" class="danger inline" aria-label="Remove {label_attr}">Remove</button></form></td></tr>"#,
-                kind = escape(kind_name(&f.kind)),
+                kind = escape(kind_name(f.kind)),
                 label = escape(&f.label),
                 label_attr = escape(&f.label),
                 added = when(f.created_at),

@@ -11,6 +11,7 @@ pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use portcullis_core::audit::{AuditEvent, AuditRecord};
+use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::{AccountId, SessionId};
 
 use crate::error::StoreError;
@@ -117,7 +118,9 @@ pub(crate) fn factor(
     Ok(FactorRecord {
         id,
         account_id: parse_account_id(&account_id)?,
-        kind,
+        kind: kind
+            .parse::<FactorKind>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         label,
         secret_ct,
         last_step,
@@ -476,7 +479,7 @@ macro_rules! sql_backend {
             impl FactorRepo for $store {
                 async fn insert(&self, f: &crate::model::FactorRecord) -> Result<(), StoreError> {
                     sqlx::query("INSERT INTO factors (id, account_id, kind, label, secret_ct, last_step, created_at, confirmed_at, last_used_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)")
-                        .bind(&f.id).bind(f.account_id.to_string()).bind(&f.kind).bind(&f.label).bind(&f.secret_ct)
+                        .bind(&f.id).bind(f.account_id.to_string()).bind(f.kind.as_str()).bind(&f.label).bind(&f.secret_ct)
                         .bind(f.last_step).bind(f.created_at).bind(f.confirmed_at).bind(f.last_used_at)
                         .execute(&self.pool).await?;
                     Ok(())
@@ -518,9 +521,9 @@ macro_rules! sql_backend {
                     Ok(r.rows_affected() == 1)
                 }
 
-                async fn delete_unconfirmed(&self, account: AccountId, kind: &str, before: i64) -> Result<u64, StoreError> {
+                async fn delete_unconfirmed(&self, account: AccountId, kind: portcullis_core::factor::FactorKind, before: i64) -> Result<u64, StoreError> {
                     let r = sqlx::query("DELETE FROM factors WHERE account_id = $1 AND kind = $2 AND confirmed_at IS NULL AND created_at < $3")
-                        .bind(account.to_string()).bind(kind).bind(before).execute(&self.pool).await?;
+                        .bind(account.to_string()).bind(kind.as_str()).bind(before).execute(&self.pool).await?;
                     Ok(r.rows_affected())
                 }
 

@@ -1,6 +1,7 @@
 //! [`FactorRepo`](portcullis_store::repo::FactorRepo): confirmation, the TOTP replay guard
 //! and single-use recovery codes.
 
+use portcullis_core::factor::FactorKind;
 use portcullis_store::Store;
 use portcullis_store::model::FactorRecord;
 
@@ -10,7 +11,7 @@ fn totp(id: &str, account: portcullis_core::ids::AccountId, created_at: i64) -> 
     FactorRecord {
         id: id.to_owned(),
         account_id: account,
-        kind: "totp".into(),
+        kind: FactorKind::Totp,
         label: "phone".into(),
         secret_ct: Some(vec![1, 2, 3]),
         last_step: None,
@@ -73,7 +74,9 @@ pub async fn unconfirmed_leftovers_are_purged(store: Store) {
     f.insert(&totp("done", a.id, T0)).await.unwrap();
     f.confirm("done", a.id, 1, T0 + 1).await.unwrap();
     assert_eq!(
-        f.delete_unconfirmed(a.id, "totp", T0 + 50).await.unwrap(),
+        f.delete_unconfirmed(a.id, FactorKind::Totp, T0 + 50)
+            .await
+            .unwrap(),
         1
     );
     let ids: Vec<String> = f

@@ -1,0 +1,15 @@
+//! Logging in: the challenge state machine that collects factors ([`challenge`]), the
+//! assurance levels it reaches ([`assurance`]), and the policy that decides which factors a
+//! login or step-up asks for and how failures slow an account down ([`policy`]).
+//!
+//! The login service in the server does the I/O around these: it loads what they need,
+//! calls them, and persists what they decide.
+
+pub mod assurance;
+pub mod challenge;
+pub mod policy;
+
+/// Re-exported from [`crate::factor`], where the kinds of factor are defined.
+pub use crate::factor::FactorKind;
+pub use assurance::Assurance;
+pub use challenge::{Challenge, ChallengeError, ChallengeLimits, Progress};

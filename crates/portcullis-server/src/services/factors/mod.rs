@@ -1,0 +1,238 @@
+//! Second factors of an account: what every kind shares here and in `enrolment`, and one
+//! small file per kind for what only it does (generating a TOTP secret, texting a code…).
+//!
+//! Every enrolment takes the same path: a fresh authentication, a label, a pending factor
+//! stored and audited (`enrolment::enrol`), then a first proof that confirms it; removal is
+//! shared too. The matches on [`FactorKind`] below are exhaustive on purpose: a new kind does
+//! not compile until it says how it is confirmed and how its code is sent.
+//!
+//! Secrets are sealed with the account's data key, so deleting the account shreds them too;
+//! recovery codes are kept only as keyed hashes (the keyring's blind index), which an
+//! attacker holding a copy of the database cannot test guesses against.
+
+mod email_otp;
+pub(crate) mod enrolment;
+mod recovery;
+mod sms;
+mod totp;
+
+use portcullis_core::factor::FactorKind;
+use portcullis_core::ids::AccountId;
+use portcullis_core::login::ChallengeError;
+use portcullis_core::login::policy;
+use portcullis_store::model::FactorRecord;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::extract::{AuthSession, ClientInfo};
+use crate::services::error::{Invalid, ServiceError};
+use crate::services::otp;
+use crate::state::AppState;
+
+pub use email_otp::enrol_email;
+pub use enrolment::remove;
+pub use recovery::{regenerate_recovery_codes, use_recovery_code};
+pub use sms::enrol_sms;
+pub use totp::{TotpEnrolment, check_totp, enrol_totp};
+
+/// A factor as its owner sees it (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FactorView {
+    /// Id.
+    pub id: String,
+    /// `totp`, `passkey`, `sms`, `email_otp`.
+    #[schema(value_type = String)]
+    pub kind: FactorKind,
+    /// Name given at enrolment.
+    pub label: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Whether a first code confirmed it.
+    pub confirmed: bool,
+    /// Last successful use.
+    pub last_used_at: Option<i64>,
+}
+
+/// The account's factors and how many recovery codes remain.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FactorList {
+    /// Enrolled factors, the password aside.
+    pub factors: Vec<FactorView>,
+    /// Unused recovery codes.
+    pub recovery_codes_left: i64,
+}
+
+/// Refuses when the session authenticated longer ago than `mfa.fresh_auth_secs`.
+///
+/// # Errors
+/// [`ServiceError::StepUpRequired`] with the allowed age.
+pub fn require_fresh(state: &AppState, auth: &AuthSession) -> Result<(), ServiceError> {
+    let max_age = state.config.mfa.fresh_auth_secs;
+    if policy::is_fresh(auth.claims.auth_time, max_age, state.now()) {
+        Ok(())
+    } else {
+        Err(ServiceError::StepUpRequired {
+            detail: "this action needs a recent authentication: step up first",
+            max_age,
+        })
+    }
+}
+
+/// A factor's label as given (or `default`): 1 to 64 printable characters.
+///
+/// # Errors
+/// [`Invalid::Label`] otherwise.
+pub(crate) fn check_label(label: Option<String>, default: &str) -> Result<String, ServiceError> {
+    let label = label.unwrap_or_else(|| default.to_owned());
+    let label = label.trim();
+    if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(
+            Invalid::Label,
+            "the label must have 1 to 64 printable characters",
+        ));
+    }
+    Ok(label.to_owned())
+}
+
+/// Associated data binding a sealed factor secret to its factor.
+pub(crate) fn secret_aad(factor_id: &str) -> Vec<u8> {
+    format!("factor:{factor_id}:secret").into_bytes()
+}
+
+/// How the owner sees `f`.
+pub(crate) fn view(f: &FactorRecord) -> FactorView {
+    FactorView {
+        id: f.id.clone(),
+        kind: f.kind,
+        label: f.label.clone(),
+        created_at: f.created_at,
+        confirmed: f.confirmed_at.is_some(),
+        last_used_at: f.last_used_at,
+    }
+}
+
+/// The account's confirmed factors of `kind`.
+pub(crate) fn confirmed_of(
+    factors: &[FactorRecord],
+    kind: FactorKind,
+) -> impl Iterator<Item = &FactorRecord> {
+    factors
+        .iter()
+        .filter(move |f| f.kind == kind && f.confirmed_at.is_some())
+}
+
+/// `GET /v1/me/factors`.
+///
+/// # Errors
+/// Storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %account))]
+pub async fn list(state: &AppState, account: AccountId) -> Result<FactorList, ServiceError> {
+    let factors = state.store.factors.list(account).await?;
+    Ok(FactorList {
+        factors: factors.iter().map(view).collect(),
+        recovery_codes_left: state.store.factors.recovery_codes_left(account).await?,
+    })
+}
+
+/// The second factors a login or step-up of `account` can be answered with, in the order
+/// logins offer them.
+///
+/// # Errors
+/// Storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %account))]
+pub async fn second_factors(
+    state: &AppState,
+    account: AccountId,
+) -> Result<Vec<FactorKind>, ServiceError> {
+    let factors = state.store.factors.list(account).await?;
+    let confirmed: Vec<FactorKind> = factors
+        .iter()
+        .filter(|f| f.confirmed_at.is_some())
+        .map(|f| f.kind)
+        .collect();
+    let codes_left = state.store.factors.recovery_codes_left(account).await?;
+    Ok(policy::enrolled_second_factors(&confirmed, codes_left))
+}
+
+/// `POST /v1/me/factors/{id}/confirm`: the first code proves the app holds the secret, or
+/// that the code sent reached its owner.
+///
+/// # Errors
+/// Unknown factor, or a wrong code.
+#[tracing::instrument(skip_all, fields(account.id = %account, factor.id = %id))]
+pub async fn confirm(
+    state: &AppState,
+    account: AccountId,
+    id: &str,
+    code: &str,
+    client: &ClientInfo,
+) -> Result<FactorView, ServiceError> {
+    let factors = state.store.factors.list(account).await?;
+    let f = factors
+        .iter()
+        .find(|f| f.id == id && f.confirmed_at.is_none())
+        .ok_or(ServiceError::NotFound)?;
+    let now = state.now();
+    let proven = match f.kind {
+        FactorKind::Totp => totp::first_step(state, account, f, code, now).await?,
+        FactorKind::Sms | FactorKind::EmailOtp => match f.kind.channel() {
+            Some(channel) => otp::check(state, account, channel, id, code)
+                .await?
+                .then_some(0),
+            None => None,
+        },
+        // A passkey is confirmed by its attestation (`passkeys::finish_registration`);
+        // passwords and recovery codes are never pending factors.
+        FactorKind::Passkey | FactorKind::Password | FactorKind::RecoveryCode => None,
+    };
+    let Some(step) = proven else {
+        enrolment::refused(state, account, f, client).await?;
+        return Err(ServiceError::invalid(
+            Invalid::Code,
+            "the code is not valid, expired or used up: check it, or ask for a new one",
+        ));
+    };
+    enrolment::confirmed(state, account, f, enrolment::Proof::Step(step, now), client).await?;
+    let confirmed = state.store.factors.list(account).await?;
+    confirmed
+        .iter()
+        .find(|f| f.id == id)
+        .map(view)
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Sends a login or step-up code for `factor` (SMS or e-mail); `target` is the challenge.
+///
+/// # Errors
+/// No such confirmed factor, the send bound, or a failed delivery.
+#[tracing::instrument(skip_all, fields(account.id = %account, factor.kind = %factor))]
+pub async fn send_challenge_code(
+    state: &AppState,
+    account: AccountId,
+    factor: FactorKind,
+    target: &str,
+    client: &ClientInfo,
+) -> Result<i64, ServiceError> {
+    let not_sent = || {
+        ServiceError::invalid(
+            Invalid::NotASentCode,
+            "only sms and email_otp codes are sent",
+        )
+    };
+    let factors = state.store.factors.list(account).await?;
+    let channel = factor.channel().ok_or_else(not_sent)?;
+    let f = confirmed_of(&factors, factor)
+        .next()
+        .ok_or(ServiceError::Challenge(ChallengeError::FactorNotOffered))?;
+    let destination = match factor {
+        FactorKind::Sms => sms::phone_number(state, account, f).await?,
+        FactorKind::EmailOtp => email_otp::address(state, account).await?,
+        FactorKind::Password
+        | FactorKind::Totp
+        | FactorKind::RecoveryCode
+        | FactorKind::Passkey => {
+            return Err(not_sent());
+        }
+    };
+    otp::send(state, account, channel, target, &destination, client).await
+}
