@@ -451,16 +451,17 @@ impl Store {
 /// # Errors
 /// Unsupported URL, connection or migration failure.
 pub async fn open(url: &str, migrate: bool) -> Result<Store, StoreError> {
+    use crate::sql::{postgres, sqlite};
     if url.starts_with("sqlite:") {
-        let backend = crate::sql::sqlite::SqliteStore::connect(url).await?;
+        let backend = sqlite::connect(url).await?;
         if migrate {
-            backend.migrate().await?;
+            sqlite::migrate(&backend).await?;
         }
         Ok(Store::from_backend(backend))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let backend = crate::sql::postgres::PgStore::connect(url).await?;
+        let backend = postgres::connect(url).await?;
         if migrate {
-            backend.migrate().await?;
+            postgres::migrate(&backend).await?;
         }
         Ok(Store::from_backend(backend))
     } else {
