@@ -1,7 +1,10 @@
 //! [`AccountRepo`]: the `accounts` and `account_keys` tables.
 //!
-//! Shredding deletes the account's data key and leaves a tombstone; its sessions are revoked,
-//! its mail tokens spent, and its credentials deleted.
+//! An account's row in `account_keys` exists from its creation until it is shredded; the
+//! credentials that must not outlive the account (factors, recovery codes, one-time codes,
+//! DualConfirm pairs) reference that row with `ON DELETE CASCADE`, so shredding deletes the key
+//! and the database removes the rest. What stays is the tombstone, the revoked sessions (the
+//! revocation feed still reports them) and the audit log.
 
 use async_trait::async_trait;
 use portcullis_core::ids::AccountId;
@@ -212,6 +215,7 @@ impl<DB: Backend> AccountRepo for SqlStore<DB> {
     #[instrument(level = "debug", skip_all, fields(account.id = %id))]
     async fn shred(&self, id: AccountId, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        // Cascades to factors, recovery codes, one-time codes and DualConfirm pairs.
         tx.execute(sql("DELETE FROM account_keys WHERE account_id = $1").bind(id))
             .await?;
         tx.execute(
@@ -240,14 +244,6 @@ impl<DB: Backend> AccountRepo for SqlStore<DB> {
                 .bind(id),
         )
         .await?;
-        for statement in [
-            "DELETE FROM factors WHERE account_id = $1",
-            "DELETE FROM recovery_codes WHERE account_id = $1",
-            "DELETE FROM otp_codes WHERE account_id = $1",
-            "DELETE FROM dualconfirm_pairs WHERE advisor_id = $1 OR client_id = $1",
-        ] {
-            tx.execute(sql(statement).bind(id)).await?;
-        }
         tx.commit().await
     }
 

@@ -1,5 +1,8 @@
 //! [`PairRepo`]: the `dualconfirm_pairs` table. The pair secret is sealed by the keyring; the
 //! words derived from it are never stored.
+//!
+//! Both members of a pair reference their account's key row with `ON DELETE CASCADE`, so
+//! shredding either account removes the pair.
 
 use async_trait::async_trait;
 use portcullis_core::ids::AccountId;

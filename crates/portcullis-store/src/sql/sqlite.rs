@@ -21,7 +21,8 @@ impl Dialect for Sqlite {
 
 /// Opens (creating if needed) the SQLite database at `url`.
 ///
-/// Foreign keys are enforced on every connection: SQLite leaves them off by default.
+/// Foreign keys are enforced on every connection: SQLite leaves them off by default, and the
+/// cascades that remove an account's credentials when it is shredded depend on them.
 pub(crate) async fn connect(url: &str) -> Result<SqlStore<Sqlite>, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
