@@ -4,7 +4,7 @@
 //! credentials that must not outlive the account (factors, recovery codes, one-time codes,
 //! DualConfirm pairs) reference that row with `ON DELETE CASCADE`, so shredding deletes the key
 //! and the database removes the rest. What stays is the tombstone, the revoked sessions (the
-//! revocation feed still reports them) and the audit log.
+//! revocation feed still reports them), the spent mail tokens and the audit log.
 
 use async_trait::async_trait;
 use portcullis_core::ids::AccountId;
