@@ -248,42 +248,60 @@ impl<DB: Backend> SessionRepo for SqlStore<DB> {
             return Ok(RefreshOutcome::Invalid);
         }
         tracing::Span::current().record("session.id", tracing::field::display(session.id));
-        tx.execute(
+        let extended = extend_family(&mut tx, session, new, now, idle_secs, new_expires_at).await?;
+        match extended {
+            Some(session) => {
+                tx.commit().await?;
+                Ok(RefreshOutcome::Rotated(session))
+            }
+            None => {
+                tx.rollback().await?;
+                Ok(RefreshOutcome::Invalid)
+            }
+        }
+    }
+}
+
+/// Adds `new` to the live `session`'s refresh family and moves its idle expiry; `None` when a
+/// revocation committed since the session was read (the caller then rolls back).
+async fn extend_family<DB: Backend>(
+    tx: &mut Tx<DB>,
+    session: SessionRecord,
+    new: &TokenHash,
+    now: i64,
+    idle_secs: i64,
+    new_expires_at: i64,
+) -> Result<Option<SessionRecord>, StoreError> {
+    tx.execute(
+        sql(
+            "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(new)
+        .bind(session.id)
+        .bind(now)
+        .bind(new_expires_at),
+    )
+    .await?;
+    let idle = (now + idle_secs).min(session.absolute_expires_at);
+    // Conditional, so a revocation committed since the read wins.
+    let touched = tx
+        .execute(
             sql(
-                "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
+                 WHERE id = $3 AND revoked_at IS NULL \
+                 AND idle_expires_at > $1 AND absolute_expires_at > $1",
             )
-            .bind(new)
-            .bind(&sid)
             .bind(now)
-            .bind(new_expires_at),
+            .bind(idle)
+            .bind(session.id),
         )
         .await?;
-        let idle = (now + idle_secs).min(session.absolute_expires_at);
-        // Conditional, so a revocation committed since the read above wins.
-        let touched = tx
-            .execute(
-                sql(
-                    "UPDATE sessions SET last_seen_at = $1, idle_expires_at = $2 \
-                     WHERE id = $3 AND revoked_at IS NULL \
-                     AND idle_expires_at > $1 AND absolute_expires_at > $1",
-                )
-                .bind(now)
-                .bind(idle)
-                .bind(&sid),
-            )
-            .await?;
-        if touched != 1 {
-            tx.rollback().await?;
-            return Ok(RefreshOutcome::Invalid);
-        }
-        tx.commit().await?;
-        Ok(RefreshOutcome::Rotated(SessionRecord {
-            last_seen_at: now,
-            idle_expires_at: idle,
-            ..session
-        }))
-    }
+    Ok((touched == 1).then_some(SessionRecord {
+        last_seen_at: now,
+        idle_expires_at: idle,
+        ..session
+    }))
 }
 
 /// A refresh token that was not live: if it was spent before, it is being replayed, and its
