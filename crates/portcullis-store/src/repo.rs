@@ -1,4 +1,6 @@
-//! Repository traits, sized by role, and [`open`] which picks a backend from the URL.
+//! Repository traits, sized by role: each service asks only for the repositories it uses, and
+//! a test can stand in for one of them. [`Store`] holds one of each; [`open`] picks the
+//! backend from the URL (both live in `store.rs` and are re-exported here).
 
 use async_trait::async_trait;
 use portcullis_core::audit::{AuditEvent, AuditRecord};
@@ -6,7 +8,6 @@ use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
 use portcullis_core::login::Challenge;
 use portcullis_core::secret::TokenHash;
-use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::keyring::WrappedKey;
@@ -14,6 +15,8 @@ use crate::model::{
     AccountRecord, AccountStatus, ClientRecord, ClientStatus, FactorRecord, OtpOutcome, OutboxItem,
     PairRecord, PairStatus, RefreshOutcome, SessionRecord,
 };
+
+pub use crate::store::{Store, migrate, open};
 
 /// Accounts and their data keys.
 #[async_trait]
@@ -58,7 +61,9 @@ pub trait AccountRepo: Send + Sync {
     /// Moves a pending account to active; returns false when it was not pending.
     async fn mark_verified(&self, id: AccountId, now: i64) -> Result<bool, StoreError>;
     /// Deletes the account's data key and leaves a tombstone without an e-mail index:
-    /// the ciphertexts that remain can no longer be decrypted.
+    /// the ciphertexts that remain can no longer be decrypted. Atomically, its sessions are
+    /// revoked and its mail tokens spent (both kept), and its factors, recovery codes,
+    /// one-time codes and DualConfirm pairs are deleted with the key; audit records stay.
     async fn shred(&self, id: AccountId, now: i64) -> Result<(), StoreError>;
     /// The account's wrapped data key.
     async fn data_key(&self, id: AccountId) -> Result<Option<WrappedKey>, StoreError>;
@@ -380,100 +385,4 @@ pub trait HealthRepo: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Backend name.
     fn backend(&self) -> &'static str;
-}
-
-/// Every repository of one database, shared by the server.
-#[derive(Clone)]
-pub struct Store {
-    /// Accounts.
-    pub accounts: Arc<dyn AccountRepo>,
-    /// E-mail tokens.
-    pub email_tokens: Arc<dyn EmailTokenRepo>,
-    /// Sessions.
-    pub sessions: Arc<dyn SessionRepo>,
-    /// Login challenges.
-    pub challenges: Arc<dyn ChallengeRepo>,
-    /// Second factors.
-    pub factors: Arc<dyn FactorRepo>,
-    /// One-time codes.
-    pub otp: Arc<dyn OtpRepo>,
-    /// Login throttle.
-    pub throttle: Arc<dyn ThrottleRepo>,
-    /// Mail queue.
-    pub outbox: Arc<dyn OutboxRepo>,
-    /// Audit log.
-    pub audit: Arc<dyn AuditRepo>,
-    /// Health.
-    pub health: Arc<dyn HealthRepo>,
-    /// Service accounts.
-    pub clients: Arc<dyn ClientRepo>,
-    /// DualConfirm pairs.
-    pub pairs: Arc<dyn PairRepo>,
-}
-
-impl Store {
-    fn from_backend<B>(backend: B) -> Self
-    where
-        B: AccountRepo
-            + EmailTokenRepo
-            + SessionRepo
-            + ChallengeRepo
-            + FactorRepo
-            + OtpRepo
-            + ThrottleRepo
-            + OutboxRepo
-            + AuditRepo
-            + HealthRepo
-            + ClientRepo
-            + PairRepo
-            + 'static,
-    {
-        let b = Arc::new(backend);
-        Store {
-            accounts: b.clone(),
-            email_tokens: b.clone(),
-            sessions: b.clone(),
-            challenges: b.clone(),
-            factors: b.clone(),
-            otp: b.clone(),
-            throttle: b.clone(),
-            outbox: b.clone(),
-            audit: b.clone(),
-            clients: b.clone(),
-            pairs: b.clone(),
-            health: b,
-        }
-    }
-}
-
-/// Opens the database at `url` (`sqlite://path` or `postgres://…`) and, when `migrate` is
-/// set, applies pending migrations.
-///
-/// # Errors
-/// Unsupported URL, connection or migration failure.
-pub async fn open(url: &str, migrate: bool) -> Result<Store, StoreError> {
-    if url.starts_with("sqlite:") {
-        let backend = crate::sql::sqlite::SqliteStore::connect(url).await?;
-        if migrate {
-            backend.migrate().await?;
-        }
-        Ok(Store::from_backend(backend))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let backend = crate::sql::postgres::PgStore::connect(url).await?;
-        if migrate {
-            backend.migrate().await?;
-        }
-        Ok(Store::from_backend(backend))
-    } else {
-        Err(StoreError::UnsupportedUrl)
-    }
-}
-
-/// Applies pending migrations only (for `portcullis migrate`); returns the backend name.
-///
-/// # Errors
-/// As [`open`].
-pub async fn migrate(url: &str) -> Result<&'static str, StoreError> {
-    let store = open(url, true).await?;
-    Ok(store.health.backend())
 }

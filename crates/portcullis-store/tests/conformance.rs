@@ -2,7 +2,8 @@
 //! (one module per repository under `conformance/`) and run against both backends as
 //! `sqlite::<group>::<check>` and `postgres::<group>::<check>`, each on a fresh, migrated
 //! database. The PostgreSQL half needs `PORTCULLIS_TEST_PG_URL` (`scripts/test` starts a
-//! throw-away cluster and sets it) and fails without it; it never skips.
+//! throw-away cluster and sets it) and fails without it; it never skips. `upgrade` checks a
+//! migration against a database that already holds data, once per backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -14,6 +15,8 @@ mod fixtures;
 mod accounts;
 #[path = "conformance/audit.rs"]
 mod audit;
+#[path = "conformance/cascade.rs"]
+mod cascade;
 #[path = "conformance/challenges.rs"]
 mod challenges;
 #[path = "conformance/clients.rs"]
@@ -36,6 +39,8 @@ mod refresh;
 mod sessions;
 #[path = "conformance/throttle.rs"]
 mod throttle;
+#[path = "conformance/upgrade.rs"]
+mod upgrade;
 
 conformance! {
     accounts: [
@@ -66,4 +71,9 @@ conformance! {
     health: [ping_and_backend(with_db)],
     clients: [create_get_list_and_conflicts, rotate_disable_and_delete, refresh_tokens_name_their_session],
     pairs: [each_side_sees_its_own_pairs, invitations_are_accepted_and_pairs_removed, shredding_an_account_removes_its_pairs],
+    cascade: [
+        shredding_removes_credentials(with_db),
+        shredded_accounts_take_no_credentials,
+        audit_records_survive_shredding,
+    ],
 }

@@ -15,7 +15,9 @@ use super::{FIELD_FORMAT, KEY_LEN, Key, KeyringError, NONCE_LEN, TAG_LEN};
 /// A data key wrapped under a master key: `bytes` = 12-byte nonce ‖ ciphertext ‖ tag.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WrappedKey {
+    /// The master key it is wrapped under (rotation re-wraps it under a newer one).
     pub master_version: u32,
+    /// Nonce, ciphertext and tag.
     pub bytes: Vec<u8>,
 }
 

@@ -86,7 +86,13 @@ type Key = Zeroizing<[u8; KEY_LEN]>;
 pub enum KeyringError {
     /// Reading or writing the key file failed.
     #[error("keyring file {}: {error}", path.display())]
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        /// The key file.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        error: io::Error,
+    },
     /// The key file or a ciphertext is malformed.
     #[error("malformed keyring data: {0}")]
     Format(String),

@@ -1,33 +1,34 @@
 //! PostgreSQL, for production and every multi-node set-up.
 
-use sqlx::postgres::PgPoolOptions;
+use sqlx::Postgres;
+use sqlx::postgres::{PgPoolOptions, PgQueryResult};
 use std::time::Duration;
 
+use super::{Dialect, SqlStore};
 use crate::error::StoreError;
 
-/// Repositories over one PostgreSQL database.
-pub(crate) struct PgStore {
-    pub(crate) pool: sqlx::PgPool,
-}
+impl Dialect for Postgres {
+    const LABEL: &'static str = "postgres";
 
-impl PgStore {
-    pub(crate) async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
-        Ok(Self { pool })
-    }
-
-    pub(crate) async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
-        Ok(())
+    fn rows_affected(done: &PgQueryResult) -> u64 {
+        done.rows_affected()
     }
 }
 
-super::sql_backend!(PgStore, sqlx::Postgres, "postgres");
-super::clients::client_backend!(PgStore, sqlx::Postgres);
-super::pairs::pair_backend!(PgStore, sqlx::Postgres);
+/// Connects to the PostgreSQL database at `url`.
+pub(crate) async fn connect(url: &str) -> Result<SqlStore<Postgres>, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await?;
+    Ok(SqlStore::new(pool))
+}
+
+/// Applies pending migrations from `migrations/postgres`.
+pub(crate) async fn migrate(store: &SqlStore<Postgres>) -> Result<(), StoreError> {
+    sqlx::migrate!("./migrations/postgres")
+        .run(&store.pool)
+        .await?;
+    Ok(())
+}

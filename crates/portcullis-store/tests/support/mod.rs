@@ -37,11 +37,16 @@ enum Cleanup {
 impl TestDb {
     /// A new SQLite database in its own temporary directory.
     pub async fn sqlite() -> Self {
+        Self::sqlite_with(true).await
+    }
+
+    /// A new SQLite database, migrated or left empty (to test the migrations themselves).
+    pub async fn sqlite_with(migrate: bool) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}/db.sqlite", dir.path().display());
-        let store = portcullis_store::open(&url, true)
+        let store = portcullis_store::open(&url, migrate)
             .await
-            .expect("open and migrate SQLite");
+            .expect("open SQLite");
         Self {
             store,
             backend: "sqlite",
@@ -54,6 +59,11 @@ impl TestDb {
     ///
     /// Fails (never skips) when the variable is unset.
     pub async fn postgres() -> Self {
+        Self::postgres_with(true).await
+    }
+
+    /// A new PostgreSQL database, migrated or left empty (to test the migrations themselves).
+    pub async fn postgres_with(migrate: bool) -> Self {
         let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
             panic!(
                 "{PG_URL_VAR} is not set: the PostgreSQL conformance tests need a server. \
@@ -71,14 +81,40 @@ impl TestDb {
             .expect("CREATE DATABASE");
         admin.close().await.expect("close admin connection");
         let url = with_database(&admin_url, &name);
-        let store = portcullis_store::open(&url, true)
+        let store = portcullis_store::open(&url, migrate)
             .await
-            .expect("open and migrate PostgreSQL");
+            .expect("open PostgreSQL");
         Self {
             store,
             backend: "postgres",
             url,
             cleanup: Cleanup::Postgres { admin_url, name },
+        }
+    }
+
+    /// The database's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs `sql` (any number of statements, no parameters) through a connection of its own.
+    pub async fn raw_execute(&self, sql: String) {
+        let sql = sqlx::raw_sql(AssertSqlSafe(sql));
+        match self.cleanup {
+            Cleanup::Sqlite(_) => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("raw SQLite connection");
+                sql.execute(&mut c).await.expect("raw SQLite statements");
+            }
+            Cleanup::Postgres { .. } => {
+                let mut c = PgConnection::connect(&self.url)
+                    .await
+                    .expect("raw PostgreSQL connection");
+                sql.execute(&mut c)
+                    .await
+                    .expect("raw PostgreSQL statements");
+            }
         }
     }
 

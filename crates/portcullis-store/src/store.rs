@@ -1,0 +1,107 @@
+//! [`Store`], every repository of one database, and [`open`], which picks the backend from the
+//! URL and applies the migrations.
+
+use std::sync::Arc;
+
+use crate::error::StoreError;
+use crate::repo::{
+    AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, EmailTokenRepo, FactorRepo, HealthRepo,
+    OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
+};
+
+/// Every repository of one database, shared by the server.
+#[derive(Clone)]
+pub struct Store {
+    /// Accounts.
+    pub accounts: Arc<dyn AccountRepo>,
+    /// E-mail tokens.
+    pub email_tokens: Arc<dyn EmailTokenRepo>,
+    /// Sessions.
+    pub sessions: Arc<dyn SessionRepo>,
+    /// Login challenges.
+    pub challenges: Arc<dyn ChallengeRepo>,
+    /// Second factors.
+    pub factors: Arc<dyn FactorRepo>,
+    /// One-time codes.
+    pub otp: Arc<dyn OtpRepo>,
+    /// Login throttle.
+    pub throttle: Arc<dyn ThrottleRepo>,
+    /// Mail queue.
+    pub outbox: Arc<dyn OutboxRepo>,
+    /// Audit log.
+    pub audit: Arc<dyn AuditRepo>,
+    /// Health.
+    pub health: Arc<dyn HealthRepo>,
+    /// Service accounts.
+    pub clients: Arc<dyn ClientRepo>,
+    /// DualConfirm pairs.
+    pub pairs: Arc<dyn PairRepo>,
+}
+
+impl Store {
+    fn from_backend<B>(backend: B) -> Self
+    where
+        B: AccountRepo
+            + EmailTokenRepo
+            + SessionRepo
+            + ChallengeRepo
+            + FactorRepo
+            + OtpRepo
+            + ThrottleRepo
+            + OutboxRepo
+            + AuditRepo
+            + HealthRepo
+            + ClientRepo
+            + PairRepo
+            + 'static,
+    {
+        let b = Arc::new(backend);
+        Store {
+            accounts: b.clone(),
+            email_tokens: b.clone(),
+            sessions: b.clone(),
+            challenges: b.clone(),
+            factors: b.clone(),
+            otp: b.clone(),
+            throttle: b.clone(),
+            outbox: b.clone(),
+            audit: b.clone(),
+            clients: b.clone(),
+            pairs: b.clone(),
+            health: b,
+        }
+    }
+}
+
+/// Opens the database at `url` (`sqlite://path` or `postgres://…`) and, when `migrate` is
+/// set, applies pending migrations.
+///
+/// # Errors
+/// Unsupported URL, connection or migration failure.
+pub async fn open(url: &str, migrate: bool) -> Result<Store, StoreError> {
+    use crate::sql::{postgres, sqlite};
+    if url.starts_with("sqlite:") {
+        let backend = sqlite::connect(url).await?;
+        if migrate {
+            sqlite::migrate(&backend).await?;
+        }
+        Ok(Store::from_backend(backend))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let backend = postgres::connect(url).await?;
+        if migrate {
+            postgres::migrate(&backend).await?;
+        }
+        Ok(Store::from_backend(backend))
+    } else {
+        Err(StoreError::UnsupportedUrl)
+    }
+}
+
+/// Applies pending migrations only (for `portcullis migrate`); returns the backend name.
+///
+/// # Errors
+/// As [`open`].
+pub async fn migrate(url: &str) -> Result<&'static str, StoreError> {
+    let store = open(url, true).await?;
+    Ok(store.health.backend())
+}
