@@ -35,15 +35,8 @@ pub async fn check(
     let counted = match &state.cluster.redis {
         Some(redis) => {
             let window = hub.window_at(now);
-            let name = format!("dc:checks:{pair}:{}:{window}", role.as_str());
-            let ttl = u64::try_from(state.config.dualconfirm.window_secs.max(1)).unwrap_or(60) * 2;
-            match redis.count(&name, ttl).await {
-                Ok(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "DualConfirm checks counted on this node alone");
-                    None
-                }
-            }
+            let window_secs = state.config.dualconfirm.window_secs;
+            hub::limiter::shared_count(redis, pair, role, window, window_secs).await
         }
         None => None,
     };
@@ -85,3 +78,4 @@ pub async fn run_ticker(state: AppState) {
         }
     }
 }
+

@@ -19,6 +19,21 @@ struct Envelope {
     relay: Relay,
 }
 
+/// `relay` from `node`, as published.
+fn payload(node: &str, relay: Relay) -> Option<String> {
+    let envelope = Envelope {
+        node: node.to_owned(),
+        relay,
+    };
+    match serde_json::to_string(&envelope) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a DualConfirm relay message");
+            None
+        }
+    }
+}
+
 /// Publishes what this node's hub relays, until the hub is dropped.
 pub async fn run_outbound(
     state: AppState,
@@ -29,16 +44,8 @@ pub async fn run_outbound(
         return;
     };
     while let Some(relay) = relays.recv().await {
-        let envelope = Envelope {
-            node: node.clone(),
-            relay,
-        };
-        let payload = match serde_json::to_string(&envelope) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialize a DualConfirm relay message");
-                continue;
-            }
+        let Some(payload) = payload(&node, relay) else {
+            continue;
         };
         if let Err(e) = redis.publish(TOPIC, &payload).await {
             tracing::warn!(error = %e, "a DualConfirm relay message was not published");
@@ -315,7 +322,7 @@ mod tests {
             node: "n1".into(),
             relay: Relay::Presence {
                 pair: "p".into(),
-                role: "client".into(),
+                role: Role::Client,
                 sockets: 2,
                 last_active: 7,
             },
