@@ -123,7 +123,8 @@ mod tests {
     fn each_side_has_its_allowance_per_window() {
         let mut l = limiter();
         // (side, second into the window, shared count, expected)
-        let steps: [(Role, i64, Option<u32>, Result<u32, Exhausted>); 10] = [
+        type Step = (Role, i64, Option<u32>, Result<u32, Exhausted>);
+        let steps: [Step; 10] = [
             (Role::Client, 0, None, Ok(4)),
             (Role::Client, 1, None, Ok(3)),
             (Role::Client, 2, None, Ok(2)),

@@ -304,7 +304,7 @@ impl Hub {
 
     /// Pairs this node keeps state for (its own sockets' and those it heard of).
     pub fn tracked_pairs(&self) -> usize {
-        self.lock().presence.len()
+        self.lock().presence.tracked()
     }
 
     /// The pairs with a console connected to this node (whose removal it must notice).

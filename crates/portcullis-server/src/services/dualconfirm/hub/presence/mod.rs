@@ -70,7 +70,7 @@ impl Presence {
     }
 
     /// Pairs kept (this node's sockets' and those it heard of).
-    pub fn len(&self) -> usize {
+    pub fn tracked(&self) -> usize {
         self.pairs.len()
     }
 

@@ -143,7 +143,7 @@ fn a_session_is_live_while_both_sides_are_connected() {
             (T0 + 2, Leave(C), Some(&["untracked"])),
         ],
     );
-    assert_eq!(p.len(), 0);
+    assert_eq!(p.tracked(), 0);
 }
 
 #[test]
@@ -245,7 +245,7 @@ fn removing_a_pair_ends_its_session_here_and_elsewhere() {
             ),
         ],
     );
-    assert_eq!(p.len(), 0);
+    assert_eq!(p.tracked(), 0);
 }
 
 #[test]
@@ -301,7 +301,7 @@ fn parties_on_other_nodes_count_until_their_node_falls_silent() {
             ),
         ],
     );
-    assert_eq!(p.len(), 0);
+    assert_eq!(p.tracked(), 0);
 }
 
 #[test]
@@ -323,5 +323,5 @@ fn a_node_that_only_heard_of_a_pair_knows_its_session_but_audits_nothing() {
         &[(T0, on("a", C), Some(&[])), (T0, on("b", A), Some(&[]))],
     );
     assert!(p.is_live("p"));
-    assert_eq!(p.len(), 1);
+    assert_eq!(p.tracked(), 1);
 }
