@@ -39,6 +39,9 @@ pub(crate) fn pair(
     })
 }
 
+/// Ids looked up per statement by `PairRepo::existing`.
+pub(crate) const EXISTING_BATCH: usize = 500;
+
 /// Implements [`PairRepo`](crate::repo::PairRepo) for `$store`.
 macro_rules! pair_backend {
     ($store:ident, $db:ty) => {
@@ -51,7 +54,7 @@ macro_rules! pair_backend {
             use crate::error::StoreError;
             use crate::model::{PairRecord, PairStatus};
             use crate::repo::PairRepo;
-            use crate::sql::pairs::{pair, pair_columns};
+            use crate::sql::pairs::{EXISTING_BATCH, pair, pair_columns};
 
             type DbRow = <$db as sqlx::Database>::Row;
 
@@ -184,6 +187,25 @@ macro_rules! pair_backend {
                         .execute(&self.pool)
                         .await?;
                     Ok(r.rows_affected() == 1)
+                }
+
+                async fn existing(&self, ids: &[&str]) -> Result<Vec<String>, StoreError> {
+                    let mut found = Vec::with_capacity(ids.len());
+                    // Bounded statements: both backends cap the parameters of one.
+                    for chunk in ids.chunks(EXISTING_BATCH) {
+                        let mut query = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT id FROM dualconfirm_pairs WHERE id IN (",
+                        );
+                        let mut list = query.separated(", ");
+                        for id in chunk {
+                            list.push_bind(*id);
+                        }
+                        query.push(")");
+                        for row in query.build().fetch_all(&self.pool).await? {
+                            found.push(row.try_get(0)?);
+                        }
+                    }
+                    Ok(found)
                 }
             }
         }
