@@ -3,9 +3,11 @@
 //! nodes. Without Redis there is nothing to carry, and every node serves only its own sockets.
 
 use serde::{Deserialize, Serialize};
+use std::sync::PoisonError;
 use tokio::sync::mpsc;
 
 use super::hub::Relay;
+use crate::cluster::redis_link::RedisFailure;
 use crate::state::AppState;
 
 /// The Redis channel, after the configured prefix.
@@ -51,6 +53,34 @@ pub async fn run_outbound(
             tracing::warn!(error = %e, "a DualConfirm relay message was not published");
         }
     }
+}
+
+/// Publishes, once, what the hub of a process that runs no outbound worker has queued for
+/// the other nodes: a CLI command that removed a pair tells the running nodes at once, as
+/// the API would (without Redis they notice by polling). Returns how many messages went out.
+///
+/// # Errors
+/// Redis failed or was too slow; what was not published is dropped.
+pub async fn publish_queued(state: &AppState) -> Result<usize, RedisFailure> {
+    let queued = state
+        .dualconfirm_relay
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let (Some(redis), Some(mut queued)) = (state.cluster.redis.as_ref(), queued) else {
+        return Ok(0);
+    };
+    let node = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
+    let mut published = 0;
+    while let Ok(relay) = queued.try_recv() {
+        if let Some(payload) = payload(&node, relay) {
+            redis.publish(TOPIC, &payload).await?;
+            published += 1;
+        }
+    }
+    Ok(published)
 }
 
 /// Hands other nodes' messages to this node's hub, until aborted. After each (re)subscription
