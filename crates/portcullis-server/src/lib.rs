@@ -228,6 +228,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tokio::spawn(cluster::follow_revocations(state.clone())),
         tokio::spawn(cluster::follow_announcements(state.clone())),
         tokio::spawn(services::dualconfirm::run_ticker(state.clone())),
+        tokio::spawn(services::dualconfirm::run_pair_watch(state.clone())),
     ];
     let notes = state
         .dualconfirm_audit

@@ -376,6 +376,9 @@ pub trait PairRepo: Send + Sync {
     async fn set_language(&self, id: &str, language: &str, now: i64) -> Result<bool, StoreError>;
     /// Removes a pair; returns whether it existed.
     async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+    /// Which of `ids` are pairs, in one round trip for a few hundred (a node checks that the
+    /// pairs of its open consoles were not removed by another process).
+    async fn existing(&self, ids: &[&str]) -> Result<Vec<String>, StoreError>;
 }
 
 /// Database health, for `/health/detailed`.

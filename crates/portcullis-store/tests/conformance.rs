@@ -70,7 +70,7 @@ conformance! {
     audit: [chain, concurrent_appends, by_actor_returns_the_latest_in_order],
     health: [ping_and_backend(with_db)],
     clients: [create_get_list_and_conflicts, rotate_disable_and_delete, refresh_tokens_name_their_session],
-    pairs: [each_side_sees_its_own_pairs, invitations_are_accepted_and_pairs_removed, shredding_an_account_removes_its_pairs],
+    pairs: [each_side_sees_its_own_pairs, invitations_are_accepted_and_pairs_removed, shredding_an_account_removes_its_pairs, a_batch_lookup_tells_which_pairs_still_exist],
     cascade: [
         shredding_removes_credentials(with_db),
         shredded_accounts_take_no_credentials,

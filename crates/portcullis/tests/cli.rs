@@ -290,3 +290,142 @@ fn dualconfirm_pairs_are_managed_offline() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("no such pair"));
 }
+
+/// `portcullis serve` on a free port of a data directory the CLI also works on; killed when
+/// dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Served {
+    fn start(data_dir: &Path) -> Self {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("PORTCULLIS_PASSWORD__ARGON2__MEMORY_KIB", "1024")
+            .env("PORTCULLIS_PASSWORD__ARGON2__ITERATIONS", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn portcullis serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the listening line");
+        let url = line
+            .trim()
+            .strip_prefix("Portcullis listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Feed =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Logs `email` in on `url` and opens its DualConfirm feed.
+async fn console(url: &str, email: &str) -> Feed {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let login: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/v1/sessions"))
+        .json(&serde_json::json!({"email": email, "password": "violet tangerine submarine 42"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = login["access_token"].as_str().expect("an access token");
+    let mut req = format!("{url}/v1/dualconfirm/live")
+        .replacen("http", "ws", 1)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {access}").parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+/// The next feed message for which `wanted` holds, within `limit`.
+async fn next_message(
+    feed: &mut Feed,
+    limit: std::time::Duration,
+    what: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::time::timeout(limit, async {
+        loop {
+            match feed.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let v: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+                    if wanted(&v) {
+                        return v;
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("the feed ended while waiting for {what}: {other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within {limit:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_pair_from_the_cli_ends_its_live_session_on_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    add_user(dir.path(), "advisor@example.com", &["advisor"]);
+    add_user(dir.path(), "client@example.com", &["client"]);
+    let pair = ok(&portcullis(
+        dir.path(),
+        &[
+            "dualconfirm",
+            "pair",
+            "add",
+            "--advisor",
+            "advisor@example.com",
+            "--client",
+            "client@example.com",
+        ],
+    ))
+    .trim()
+    .to_owned();
+    let server = Served::start(dir.path());
+    let mut advisor = console(&server.url, "advisor@example.com").await;
+    let mut client = console(&server.url, "client@example.com").await;
+    let five = std::time::Duration::from_secs(5);
+    for feed in [&mut advisor, &mut client] {
+        next_message(feed, five, "the words", |v| v["type"] == "words").await;
+    }
+
+    let dir_path = dir.path().to_owned();
+    let pair_id = pair.clone();
+    let removed = tokio::task::spawn_blocking(move || {
+        portcullis(&dir_path, &["dualconfirm", "pair", "remove", &pair_id])
+    })
+    .await
+    .unwrap();
+    ok(&removed);
+    // Both open consoles hear at once that the session ended: no more words for a pair that
+    // no longer exists.
+    let two = std::time::Duration::from_secs(2);
+    for feed in [&mut advisor, &mut client] {
+        let ended = next_message(feed, two, "a session-ended message", |v| {
+            v["type"] == "session"
+        })
+        .await;
+        assert_eq!(ended["state"], "ended", "{ended}");
+        assert_eq!(ended["pair"], pair.as_str(), "{ended}");
+    }
+}

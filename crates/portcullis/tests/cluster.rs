@@ -624,3 +624,85 @@ async fn with_redis_dualconfirm_parties_on_two_nodes_verify_each_other() {
         .expect("words request");
     assert_eq!(r.status(), 409, "no words without the advisor");
 }
+
+/// The advisor's console is on A, the client's on B; `portcullis dualconfirm pair remove`,
+/// run as its own process, ends the session on both nodes within 2 s.
+async fn pair_removal_reaches_every_node(env: &ClusterEnv, live: bool) {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let (advisor_email, client_email) = (
+        format!("advisor.{tag}@example.com"),
+        format!("client.{tag}@example.com"),
+    );
+    env.add_user(&advisor_email, &["advisor"]);
+    env.add_user(&client_email, &["client"]);
+    let out = env
+        .command(&[
+            "dualconfirm",
+            "pair",
+            "add",
+            "--advisor",
+            &advisor_email,
+            "--client",
+            &client_email,
+        ])
+        .output()
+        .expect("run portcullis");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pair = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+
+    let a = env.start_node();
+    let b = env.start_node();
+    let http = reqwest::Client::new();
+    let advisor = logged_in(&http, &a.url, &advisor_email).await;
+    let client = logged_in(&http, &b.url, &client_email).await;
+    let mut on_a = dualconfirm_feed(&a.url, &advisor.access).await;
+    let mut on_b = dualconfirm_feed(&b.url, &client.access).await;
+    // Each console is registered on its node (and, with Redis, the session is live).
+    let kind = if live { "words" } else { "presence" };
+    for feed in [&mut on_a, &mut on_b] {
+        next_message(feed, "the first message", |v| v["type"] == kind).await;
+    }
+
+    let remove = env.command(&["dualconfirm", "pair", "remove", &pair]);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut remove = remove;
+        remove.output()
+    })
+    .await
+    .expect("join")
+    .expect("run portcullis");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let removed_at = Instant::now();
+    for feed in [&mut on_a, &mut on_b] {
+        let ended = next_message(feed, "the end of the session", |v| {
+            v["type"] == "session" && v["state"] == "ended"
+        })
+        .await;
+        assert_eq!(ended["pair"], pair.as_str(), "{ended}");
+    }
+    let took = removed_at.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the consoles heard of the removal after {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_a_pair_removed_by_the_cli_ends_its_session_on_every_node() {
+    let env = ClusterEnv::new(true, &[]).await;
+    pair_removal_reaches_every_node(&env, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgresql_only_a_pair_removed_by_the_cli_ends_its_session_on_every_node() {
+    let env = ClusterEnv::new(false, &[]).await;
+    pair_removal_reaches_every_node(&env, false).await;
+}

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::error::ApiError;
 use crate::extract::{AuthSession, authenticate, bearer_or_access_cookie};
+use crate::services::dualconfirm::hub::wire::FromConsole;
 use crate::services::dualconfirm::hub::{Membership, SOCKET_QUEUE};
 use crate::services::dualconfirm::pairs;
 use crate::state::AppState;
@@ -119,10 +120,7 @@ async fn serve(
                 },
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        let kind = serde_json::from_str::<serde_json::Value>(text.as_str())
-                            .ok()
-                            .and_then(|v| v["type"].as_str().map(str::to_owned));
-                        if kind.as_deref() == Some("active") {
+                        if FromConsole::parse(text.as_str()) == Some(FromConsole::Active) {
                             hub.activity(id, state.now());
                         }
                     }

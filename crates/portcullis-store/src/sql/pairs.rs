@@ -140,4 +140,39 @@ impl<DB: Backend> PairRepo for SqlStore<DB> {
             .await?;
         Ok(changed == 1)
     }
+
+    #[instrument(level = "debug", skip_all, fields(pairs = ids.len()))]
+    async fn existing(&self, ids: &[&str]) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(EXISTING_BATCH) {
+            // A short chunk repeats its first id: the statement keeps its one static text.
+            let padding = chunk.first().into_iter().cycle();
+            let statement = chunk
+                .iter()
+                .chain(padding)
+                .take(EXISTING_BATCH)
+                .fold(sql(existing_statement()), |q, id| q.bind(*id));
+            for row in self.fetch_all(statement).await? {
+                found.push(row.get("id")?);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Ids looked up per statement by [`PairRepo::existing`] (far below both backends' caps on the
+/// parameters of one statement).
+const EXISTING_BATCH: usize = 100;
+
+/// `SELECT id … WHERE id IN ($1, …, $100)`, written once: statements are `'static` text
+/// (see [`sql`]), and this one's placeholder list is long enough to build rather than type.
+fn existing_statement() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let placeholders: Vec<String> = (1..=EXISTING_BATCH).map(|n| format!("${n}")).collect();
+        format!(
+            "SELECT id FROM dualconfirm_pairs WHERE id IN ({})",
+            placeholders.join(", ")
+        )
+    })
 }

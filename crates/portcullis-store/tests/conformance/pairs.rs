@@ -111,3 +111,29 @@ pub async fn shredding_an_account_removes_its_pairs(store: Store) {
     assert_eq!(store.pairs.get("pair-1").await.unwrap(), None);
     assert!(store.pairs.get("pair-2").await.unwrap().is_some());
 }
+
+pub async fn a_batch_lookup_tells_which_pairs_still_exist(store: Store) {
+    for n in 1..=4 {
+        create_account(&store, n).await;
+    }
+    store.pairs.create(&pair(1, 1, 2)).await.unwrap();
+    store.pairs.create(&pair(2, 3, 4)).await.unwrap();
+    assert!(store.pairs.existing(&[]).await.unwrap().is_empty());
+    let mut found = store
+        .pairs
+        .existing(&["pair-2", "pair-9", "pair-1"])
+        .await
+        .unwrap();
+    found.sort();
+    assert_eq!(found, vec!["pair-1".to_owned(), "pair-2".to_owned()]);
+    store.pairs.delete("pair-1").await.unwrap();
+    // More ids than one statement takes: every batch is looked up.
+    let many: Vec<String> = (0..1_200).map(|n| format!("gone-{n}")).collect();
+    let mut ids: Vec<&str> = many.iter().map(String::as_str).collect();
+    ids.push("pair-1");
+    ids.push("pair-2");
+    assert_eq!(
+        store.pairs.existing(&ids).await.unwrap(),
+        vec!["pair-2".to_owned()]
+    );
+}

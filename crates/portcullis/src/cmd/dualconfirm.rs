@@ -5,7 +5,7 @@ use clap::Subcommand;
 use portcullis_core::dualconfirm::words::Language;
 use portcullis_server::config::Config;
 use portcullis_server::services::ServiceError;
-use portcullis_server::services::dualconfirm::pairs;
+use portcullis_server::services::dualconfirm::{pairs, relay};
 
 use crate::cmd::user::find;
 
@@ -32,7 +32,7 @@ pub enum PairCommand {
     },
     /// List pairs (id, status, language, advisor, client).
     List,
-    /// Remove a pair; its words stop at once.
+    /// Remove a pair; its words stop at once, on running nodes too.
     Remove {
         /// Pair id.
         id: String,
@@ -84,6 +84,11 @@ pub async fn run(config: Config, cmd: DualConfirmCommand) -> anyhow::Result<()> 
             pairs::remove(&state, &id, "cli".into(), None)
                 .await
                 .map_err(err)?;
+            // Running nodes end the pair's live session: at once when Redis carries the
+            // removal, else at their next look at the store (within a second or so).
+            if let Err(e) = relay::publish_queued(&state).await {
+                tracing::warn!(error = %e, "running nodes were not told; they notice the removal by polling");
+            }
             println!("removed {id}");
         }
     }

@@ -1,11 +1,13 @@
-//! DualConfirm: pairs (who verifies whom), the hub of live sessions and words, and the audit
-//! worker that writes what the hub noted.
+//! DualConfirm: pairs (who verifies whom), the hub of live sessions and words, and the
+//! workers around it: the audit worker that writes what the hub noted, the ticker that
+//! drives rotations, and the watch that ends the sessions of pairs removed elsewhere.
 
 pub mod hub;
 pub mod pairs;
 pub mod relay;
 
 use portcullis_core::dualconfirm::Role;
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -35,15 +37,8 @@ pub async fn check(
     let counted = match &state.cluster.redis {
         Some(redis) => {
             let window = hub.window_at(now);
-            let name = format!("dc:checks:{pair}:{}:{window}", role.as_str());
-            let ttl = u64::try_from(state.config.dualconfirm.window_secs.max(1)).unwrap_or(60) * 2;
-            match redis.count(&name, ttl).await {
-                Ok(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "DualConfirm checks counted on this node alone");
-                    None
-                }
-            }
+            let window_secs = state.config.dualconfirm.window_secs;
+            hub::limiter::shared_count(redis, pair, role, window, window_secs).await
         }
         None => None,
     };
@@ -84,4 +79,45 @@ pub async fn run_ticker(state: AppState) {
                 .increment(delivered as u64);
         }
     }
+}
+
+/// How often a node checks that the pairs of its consoles still exist.
+const PAIR_WATCH: Duration = Duration::from_secs(1);
+
+/// Ends, until aborted, the live sessions of pairs removed by another process: the CLI
+/// (`portcullis dualconfirm pair remove`) or, without Redis to tell it, another node. Every
+/// [`PAIR_WATCH`] the pairs with a console here are looked up in one batch.
+pub async fn run_pair_watch(state: AppState) {
+    loop {
+        tokio::time::sleep(PAIR_WATCH).await;
+        if let Err(e) = end_removed_pairs(&state).await {
+            tracing::warn!(error = %e, "DualConfirm pairs were not checked; the next round retries");
+        }
+    }
+}
+
+/// Forgets (as a removal does) every pair with a console here that the store no longer
+/// holds; how many.
+///
+/// # Errors
+/// Storage failure.
+pub async fn end_removed_pairs(state: &AppState) -> Result<usize, portcullis_store::StoreError> {
+    let served = state.dualconfirm.served_pairs();
+    if served.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = served.iter().map(|p| &**p).collect();
+    let existing: HashSet<String> = state
+        .store
+        .pairs
+        .existing(&ids)
+        .await?
+        .into_iter()
+        .collect();
+    let mut ended = 0;
+    for pair in ids.iter().filter(|p| !existing.contains(**p)) {
+        state.dualconfirm.forget_pair(pair);
+        ended += 1;
+    }
+    Ok(ended)
 }

@@ -3,9 +3,11 @@
 //! nodes. Without Redis there is nothing to carry, and every node serves only its own sockets.
 
 use serde::{Deserialize, Serialize};
+use std::sync::PoisonError;
 use tokio::sync::mpsc;
 
 use super::hub::Relay;
+use crate::cluster::redis_link::RedisFailure;
 use crate::state::AppState;
 
 /// The Redis channel, after the configured prefix.
@@ -19,6 +21,21 @@ struct Envelope {
     relay: Relay,
 }
 
+/// `relay` from `node`, as published.
+fn payload(node: &str, relay: Relay) -> Option<String> {
+    let envelope = Envelope {
+        node: node.to_owned(),
+        relay,
+    };
+    match serde_json::to_string(&envelope) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialize a DualConfirm relay message");
+            None
+        }
+    }
+}
+
 /// Publishes what this node's hub relays, until the hub is dropped.
 pub async fn run_outbound(
     state: AppState,
@@ -29,21 +46,41 @@ pub async fn run_outbound(
         return;
     };
     while let Some(relay) = relays.recv().await {
-        let envelope = Envelope {
-            node: node.clone(),
-            relay,
-        };
-        let payload = match serde_json::to_string(&envelope) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialize a DualConfirm relay message");
-                continue;
-            }
+        let Some(payload) = payload(&node, relay) else {
+            continue;
         };
         if let Err(e) = redis.publish(TOPIC, &payload).await {
             tracing::warn!(error = %e, "a DualConfirm relay message was not published");
         }
     }
+}
+
+/// Publishes, once, what the hub of a process that runs no outbound worker has queued for
+/// the other nodes: a CLI command that removed a pair tells the running nodes at once, as
+/// the API would (without Redis they notice by polling). Returns how many messages went out.
+///
+/// # Errors
+/// Redis failed or was too slow; what was not published is dropped.
+pub async fn publish_queued(state: &AppState) -> Result<usize, RedisFailure> {
+    let queued = state
+        .dualconfirm_relay
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let (Some(redis), Some(mut queued)) = (state.cluster.redis.as_ref(), queued) else {
+        return Ok(0);
+    };
+    let node = uuid::Uuid::from_bytes(state.random::<16>())
+        .simple()
+        .to_string();
+    let mut published = 0;
+    while let Ok(relay) = queued.try_recv() {
+        if let Some(payload) = payload(&node, relay) {
+            redis.publish(TOPIC, &payload).await?;
+            published += 1;
+        }
+    }
+    Ok(published)
 }
 
 /// Hands other nodes' messages to this node's hub, until aborted. After each (re)subscription
@@ -315,7 +352,7 @@ mod tests {
             node: "n1".into(),
             relay: Relay::Presence {
                 pair: "p".into(),
-                role: "client".into(),
+                role: Role::Client,
                 sockets: 2,
                 last_active: 7,
             },

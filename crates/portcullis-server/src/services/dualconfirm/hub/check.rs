@@ -1,0 +1,112 @@
+//! The check of a word one party heard from the other: bounded per side and window by the
+//! [`limiter`](super::limiter), decided by the pair's key, audited, and a mismatch alerts the
+//! other party on whichever node it is.
+
+use portcullis_core::dualconfirm::words::{WordList, normalise};
+use portcullis_core::dualconfirm::{Check, Role, derive};
+use serde_json::json;
+
+use super::presence::Event;
+use super::wire::{AlertReason, Feed, Relay};
+use super::{AuditNote, Hub, PairKey, serialized};
+
+/// Why a check was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckRefusal {
+    /// No live session: the other party is absent or inactive.
+    NotLive,
+    /// The attempts of this window are used up.
+    TooManyAttempts {
+        /// Seconds until the next window.
+        retry_after: u64,
+    },
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckResult {
+    /// Whether the heard word was the other party's word.
+    pub matched: bool,
+    /// Checks left in this window.
+    pub attempts_left: u32,
+}
+
+impl Hub {
+    /// `role` heard `heard` from the other party of `pair` (whose key the caller read from
+    /// the store): is it the other party's word? At most `max_checks_per_window` per side and
+    /// window; a mismatch alerts the other party, on whichever node it is.
+    ///
+    /// `counted` is this side's attempts in this window counted by every node (this one
+    /// included), when they share a counter; `None` counts on this node alone.
+    ///
+    /// # Errors
+    /// [`CheckRefusal`].
+    pub fn check(
+        &self,
+        pair: &str,
+        key: &PairKey,
+        role: Role,
+        heard: &str,
+        now: i64,
+        counted: Option<u32>,
+    ) -> Result<CheckResult, CheckRefusal> {
+        let mut st = self.lock();
+        if !st.presence.is_live(pair) {
+            return Err(CheckRefusal::NotLive);
+        }
+        let attempts_left = st.limiter.admit(pair, role, now, counted).map_err(|e| {
+            CheckRefusal::TooManyAttempts {
+                retry_after: e.retry_after,
+            }
+        })?;
+        self.handle(&mut st, Event::Checked { pair, role }, now);
+        let list = WordList::get(key.language);
+        let outcome = derive::check(
+            &key.secret,
+            &self.schedule(),
+            list.len(),
+            role.other(),
+            &normalise(heard),
+            now,
+            |i| normalise(list.word(i)),
+        );
+        let matched = matches!(outcome, Check::Match { .. });
+        let window = self.window_at(now);
+        let by = role.as_str();
+        let note = |event, detail| AuditNote {
+            event,
+            pair: Some(pair.to_owned()),
+            detail,
+        };
+        self.note(note(
+            "dualconfirm.check",
+            json!({"by": by, "matched": matched, "window": window}),
+        ));
+        if !matched {
+            metrics::counter!("portcullis_dualconfirm_mismatches_total").increment(1);
+            self.note(note(
+                "dualconfirm.alert",
+                json!({"by": by, "reason": "mismatch", "window": window}),
+            ));
+            let alert = Feed::Alert {
+                pair: pair.to_owned(),
+                reason: AlertReason::Mismatch,
+                by: role,
+                attempts_left,
+            };
+            if let Some(alert) = serialized(&alert) {
+                st.fanout.send(pair, role.other(), &alert);
+                // The other party may be connected to another node.
+                self.send_relay(Relay::Alert {
+                    pair: pair.to_owned(),
+                    to: role.other(),
+                    message: alert.to_string(),
+                });
+            }
+        }
+        Ok(CheckResult {
+            matched,
+            attempts_left,
+        })
+    }
+}

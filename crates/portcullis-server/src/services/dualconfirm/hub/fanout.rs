@@ -1,0 +1,256 @@
+//! The sockets of this node and the pairs they listen to: who gets a message meant for one
+//! side of a pair, and the pair's key while a party of it is connected here (words are
+//! derived for this node's own sockets only).
+//!
+//! Sends never wait: each socket has a queue of [`SOCKET_QUEUE`] messages, and a message for
+//! a socket whose queue is full is dropped (the console is too slow; its next message
+//! brings it up to date). A message is serialized once and shared by every socket it goes to.
+
+use portcullis_core::dualconfirm::Role;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use tokio::sync::mpsc;
+
+use super::presence::{PairId, idx};
+use super::wire::Push;
+use super::{Membership, PairKey};
+
+/// Messages queued per socket before it is considered too slow and dropped.
+pub const SOCKET_QUEUE: usize = 64;
+
+struct Socket {
+    /// The pairs it joined, with its side of each.
+    pairs: Vec<(PairId, Role)>,
+    tx: mpsc::Sender<Push>,
+}
+
+/// The sockets of one pair on this node.
+struct Members {
+    /// What its words are derived from (from the first socket that joined).
+    key: PairKey,
+    /// Socket ids per side (see [`idx`]).
+    sides: [Vec<u64>; 2],
+}
+
+/// This node's sockets.
+#[derive(Default)]
+pub struct Fanout {
+    sockets: HashMap<u64, Socket>,
+    pairs: HashMap<PairId, Members>,
+}
+
+impl Fanout {
+    /// Registers socket `id` for `memberships`; the pairs and sides it joined.
+    pub fn join(
+        &mut self,
+        id: u64,
+        memberships: Vec<Membership>,
+        tx: mpsc::Sender<Push>,
+    ) -> Vec<(PairId, Role)> {
+        let mut joined = Vec::with_capacity(memberships.len());
+        for m in memberships {
+            let pair = match self.pairs.get_key_value(m.pair.as_str()) {
+                Some((pair, _)) => pair.clone(),
+                None => PairId::from(m.pair),
+            };
+            let members = match self.pairs.entry(pair.clone()) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(Members {
+                    key: m.key,
+                    sides: Default::default(),
+                }),
+            };
+            members.sides[idx(m.role)].push(id);
+            joined.push((pair, m.role));
+        }
+        let pairs = joined.clone();
+        self.sockets.insert(id, Socket { pairs, tx });
+        joined
+    }
+
+    /// Unregisters socket `id`; the pairs and sides it had joined (none for an unknown id).
+    pub fn leave(&mut self, id: u64) -> Option<Vec<(PairId, Role)>> {
+        let socket = self.sockets.remove(&id)?;
+        for (pair, role) in &socket.pairs {
+            if let Some(members) = self.pairs.get_mut(pair) {
+                members.sides[idx(*role)].retain(|s| *s != id);
+                if members.sides.iter().all(Vec::is_empty) {
+                    // No socket of the pair here any more: no words to push from this node.
+                    self.pairs.remove(pair);
+                }
+            }
+        }
+        Some(socket.pairs)
+    }
+
+    /// The pairs and sides socket `id` listens to.
+    pub fn memberships(&self, id: u64) -> Option<Vec<(PairId, Role)>> {
+        self.sockets.get(&id).map(|s| s.pairs.clone())
+    }
+
+    /// Sends `message` to this node's sockets on side `to` of `pair`; how many took it.
+    pub fn send(&self, pair: &str, to: Role, message: &Push) -> usize {
+        let Some(members) = self.pairs.get(pair) else {
+            return 0;
+        };
+        self.send_each(&members.sides[idx(to)], message)
+    }
+
+    /// Sends `message` to socket `id`.
+    pub fn send_to(&self, id: u64, message: Push) {
+        if let Some(socket) = self.sockets.get(&id) {
+            let _ = socket.tx.try_send(message);
+        }
+    }
+
+    fn send_each(&self, ids: &[u64], message: &Push) -> usize {
+        let mut sent = 0;
+        for id in ids {
+            if let Some(socket) = self.sockets.get(id)
+                && socket.tx.try_send(message.clone()).is_ok()
+            {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Pushes each side of `pair` the message `words` makes for it from the pair's key (once
+    /// per side, shared by its sockets); how many sockets took one. Stops at a side for
+    /// which `words` makes none.
+    pub fn push(&self, pair: &str, mut words: impl FnMut(&PairKey, Role) -> Option<Push>) -> usize {
+        let Some(members) = self.pairs.get(pair) else {
+            return 0;
+        };
+        let mut sent = 0;
+        for role in [Role::Client, Role::Advisor] {
+            let ids = &members.sides[idx(role)];
+            if ids.is_empty() {
+                continue;
+            }
+            let Some(message) = words(&members.key, role) else {
+                return sent;
+            };
+            sent += self.send_each(ids, &message);
+        }
+        sent
+    }
+
+    /// Sends `message` to every socket of `pair` here, and they stop listening to it.
+    pub fn end(&mut self, pair: &str, message: &Push) {
+        let Some(members) = self.pairs.remove(pair) else {
+            return;
+        };
+        for id in members.sides.iter().flatten() {
+            if let Some(socket) = self.sockets.get_mut(id) {
+                let _ = socket.tx.try_send(message.clone());
+                socket.pairs.retain(|(p, _)| &**p != pair);
+            }
+        }
+    }
+
+    /// Open sockets.
+    pub fn sockets(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// The pairs with a socket here.
+    pub fn pairs(&self) -> Vec<PairId> {
+        self.pairs.keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failure is a test failure")]
+mod tests {
+    use super::*;
+    use portcullis_core::dualconfirm::PairSecret;
+    use portcullis_core::dualconfirm::words::Language;
+
+    fn member(pair: &str, role: Role, byte: u8) -> Membership {
+        Membership {
+            pair: pair.into(),
+            key: PairKey {
+                secret: PairSecret::from_bytes([byte; 32]),
+                language: Language::En,
+            },
+            role,
+        }
+    }
+
+    fn socket(f: &mut Fanout, id: u64, m: Vec<Membership>) -> mpsc::Receiver<Push> {
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        f.join(id, m, tx);
+        rx
+    }
+
+    fn received(rx: &mut mpsc::Receiver<Push>) -> Vec<String> {
+        std::iter::from_fn(|| rx.try_recv().ok().map(|m| m.to_string())).collect()
+    }
+
+    #[test]
+    fn messages_reach_the_sockets_of_one_side() {
+        let mut f = Fanout::default();
+        let mut c1 = socket(&mut f, 1, vec![member("p", Role::Client, 1)]);
+        let mut c2 = socket(&mut f, 2, vec![member("p", Role::Client, 1)]);
+        let mut a = socket(
+            &mut f,
+            3,
+            vec![member("p", Role::Advisor, 1), member("q", Role::Advisor, 2)],
+        );
+        assert_eq!(f.send("p", Role::Client, &Push::from("hello")), 2);
+        assert_eq!(
+            (received(&mut c1), received(&mut c2)),
+            (vec!["hello".into()], vec!["hello".into()])
+        );
+        assert!(received(&mut a).is_empty());
+        assert_eq!(f.send("nowhere", Role::Client, &Push::from("x")), 0);
+        // Words are made once per side, from the key of the first socket that joined.
+        let mut made = Vec::new();
+        let sent = f.push("p", |key, role| {
+            made.push((key.secret.words(1, 2048).of(role), role));
+            Some(Push::from(role.as_str()))
+        });
+        assert_eq!((sent, made.len()), (3, 2));
+        assert_eq!(received(&mut a), vec!["advisor".to_owned()]);
+        assert_eq!(f.memberships(3).unwrap().len(), 2);
+        let mut pairs = f.pairs();
+        pairs.sort();
+        assert_eq!(pairs, vec![PairId::from("p"), PairId::from("q")]);
+    }
+
+    #[test]
+    fn leaving_and_ending_drop_the_pair_when_no_socket_is_left() {
+        let mut f = Fanout::default();
+        let mut c = socket(&mut f, 1, vec![member("p", Role::Client, 1)]);
+        let mut a = socket(
+            &mut f,
+            2,
+            vec![member("p", Role::Advisor, 1), member("q", Role::Advisor, 2)],
+        );
+        assert_eq!(f.leave(1).unwrap(), vec![(PairId::from("p"), Role::Client)]);
+        assert!(f.leave(1).is_none());
+        assert_eq!(f.sockets(), 1);
+        f.end("p", &Push::from("ended"));
+        assert_eq!(received(&mut a), vec!["ended".to_owned()]);
+        assert!(received(&mut c).is_empty());
+        // The socket listens to its other pair only.
+        assert_eq!(
+            f.memberships(2).unwrap(),
+            vec![(PairId::from("q"), Role::Advisor)]
+        );
+        assert_eq!(f.pairs(), vec![PairId::from("q")]);
+        f.leave(2);
+        assert!(f.pairs().is_empty());
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_message_and_never_waits() {
+        let mut f = Fanout::default();
+        let (tx, mut rx) = mpsc::channel(1);
+        f.join(1, vec![member("p", Role::Client, 1)], tx);
+        assert_eq!(f.send("p", Role::Client, &Push::from("one")), 1);
+        assert_eq!(f.send("p", Role::Client, &Push::from("two")), 0);
+        assert_eq!(received(&mut rx), vec!["one".to_owned()]);
+    }
+}

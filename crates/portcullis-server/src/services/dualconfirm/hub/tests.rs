@@ -1,0 +1,154 @@
+//! The hub as the routes drive it: sockets join and leave, time passes, words are checked.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failure is a test failure"
+)]
+
+use super::*;
+
+fn key() -> PairKey {
+    PairKey {
+        secret: PairSecret::from_bytes([9; 32]),
+        language: Language::En,
+    }
+}
+
+const T0: i64 = 1_800_000_000; // a multiple of 60: a window boundary
+
+fn hub() -> (Hub, mpsc::UnboundedReceiver<AuditNote>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let config = DualConfirmConfig {
+        window_secs: 60,
+        grace_secs: 10,
+        inactivity_secs: 180,
+        max_checks_per_window: 5,
+    };
+    (Hub::new(config, tx, None), rx)
+}
+
+fn join(hub: &Hub, role: Role, now: i64) -> (u64, mpsc::Receiver<Push>) {
+    let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+    let m = Membership {
+        pair: "p".into(),
+        key: key(),
+        role,
+    };
+    (hub.connect(vec![m], tx, now), rx)
+}
+
+fn drain(rx: &mut mpsc::Receiver<Push>, kind: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    while let Ok(m) = rx.try_recv() {
+        let v: serde_json::Value = serde_json::from_str(&m).unwrap();
+        if v["type"] == kind {
+            out.push(v);
+        }
+    }
+    out
+}
+
+fn events(rx: &mut mpsc::UnboundedReceiver<AuditNote>) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    while let Ok(n) = rx.try_recv() {
+        out.push(n.event);
+    }
+    out
+}
+
+#[test]
+fn words_only_while_both_are_present_and_once_per_window() {
+    let (hub, mut audit) = hub();
+    hub.tick(T0 - 1);
+    let (_c, mut client) = join(&hub, Role::Client, T0 + 1);
+    assert!(hub.words("p", &key(), Role::Client, T0 + 1).is_none());
+    let (advisor_socket, mut advisor) = join(&hub, Role::Advisor, T0 + 1);
+    assert_eq!(drain(&mut client, "words").len(), 1);
+    assert_eq!(drain(&mut advisor, "words").len(), 1);
+    // The ticker sees the boundary after the session started in it: no second push.
+    hub.tick(T0 + 1);
+    assert!(drain(&mut client, "words").is_empty());
+    // The next boundary pushes new words to both.
+    assert_eq!(hub.tick(T0 + 60), 2);
+    let next = drain(&mut client, "words");
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0]["window"].as_u64(), Some((T0 / 60 + 1) as u64));
+    // The pushed message is the `words` answer of the API, tagged, and nothing more.
+    let words = hub.words("p", &key(), Role::Client, T0 + 60).unwrap();
+    let mut expected = serde_json::to_value(&words).unwrap();
+    expected["type"] = json!("words");
+    assert_eq!(next[0], expected);
+    let advisor_words = drain(&mut advisor, "words");
+    assert_eq!(advisor_words.len(), 1);
+    assert_eq!(advisor_words[0]["say"], next[0]["expect"]);
+    assert_eq!(advisor_words[0]["expect"], next[0]["say"]);
+    assert_eq!(advisor_words[0]["role"], "advisor");
+    hub.disconnect(advisor_socket, T0 + 61);
+    assert!(hub.words("p", &key(), Role::Client, T0 + 61).is_none());
+    assert_eq!(hub.tick(T0 + 120), 0, "no words without the advisor");
+    let log = events(&mut audit);
+    assert!(log.contains(&"dualconfirm.session_started"));
+    assert!(log.contains(&"dualconfirm.rotation_delivered"));
+    assert!(log.contains(&"dualconfirm.session_ended"));
+}
+
+#[test]
+fn a_shared_count_of_attempts_decides_over_this_nodes_own() {
+    let (hub, _audit) = hub();
+    let (_c, _client) = join(&hub, Role::Client, T0);
+    let (_a, _advisor) = join(&hub, Role::Advisor, T0);
+    // Other nodes counted four: this node's first attempt is the fifth and last.
+    let r = hub
+        .check("p", &key(), Role::Client, "nope", T0, Some(5))
+        .unwrap();
+    assert_eq!(r.attempts_left, 0);
+    assert_eq!(
+        hub.check("p", &key(), Role::Client, "nope", T0, Some(6)),
+        Err(CheckRefusal::TooManyAttempts { retry_after: 60 })
+    );
+    // Counting alone, this node goes on from what it saw.
+    assert_eq!(
+        hub.check("p", &key(), Role::Client, "nope", T0, None),
+        Err(CheckRefusal::TooManyAttempts { retry_after: 60 })
+    );
+    // The advisor's side has its own count.
+    let r = hub
+        .check("p", &key(), Role::Advisor, "nope", T0, None)
+        .unwrap();
+    assert_eq!(r.attempts_left, 4);
+}
+
+#[test]
+fn inactivity_ends_the_session_and_activity_restarts_it() {
+    let (hub, mut audit) = hub();
+    let (client_socket, mut client) = join(&hub, Role::Client, T0);
+    let (advisor_socket, _advisor) = join(&hub, Role::Advisor, T0);
+    assert!(hub.words("p", &key(), Role::Client, T0 + 100).is_some());
+    hub.activity(client_socket, T0 + 100);
+    hub.tick(T0 + 179);
+    assert!(hub.words("p", &key(), Role::Client, T0 + 179).is_some());
+    // The advisor did nothing for 180 s.
+    hub.tick(T0 + 180);
+    assert!(hub.words("p", &key(), Role::Client, T0 + 180).is_none());
+    let presence = drain(&mut client, "presence");
+    let last = presence.last().unwrap();
+    assert_eq!(
+        (last["connected"].as_bool(), last["active"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(last["session"], "waiting");
+    assert!(
+        hub.check("p", &key(), Role::Client, "anything", T0 + 181, None)
+            == Err(CheckRefusal::NotLive)
+    );
+    hub.activity(advisor_socket, T0 + 200);
+    assert!(hub.words("p", &key(), Role::Client, T0 + 200).is_some());
+    let log = events(&mut audit);
+    assert_eq!(
+        log.iter()
+            .filter(|e| **e == "dualconfirm.session_started")
+            .count(),
+        2
+    );
+}
