@@ -11,6 +11,7 @@ use portcullis_store::model::SessionRecord;
 use serde::de::DeserializeOwned;
 use std::net::IpAddr;
 
+use crate::config::DurationExt as _;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tls::ClientAddr;
@@ -136,7 +137,7 @@ pub fn bearer_or_access_cookie(
 /// # Errors
 /// [`ApiError::Unauthenticated`] for any bad, expired or revoked token.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthSession, ApiError> {
-    authenticate_with_leeway(state, token, state.config.tokens.leeway_secs).await
+    authenticate_with_leeway(state, token, state.config.tokens.leeway.as_secs_i64()).await
 }
 
 /// As [`authenticate`], with an explicit clock-skew allowance (introspection uses none: the

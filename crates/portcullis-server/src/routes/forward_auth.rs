@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::DurationExt as _;
 use crate::error::{ApiError, Problem};
 use crate::extract::bearer_or_access_cookie;
 use crate::services::forward_auth::{self, Refusal};
@@ -107,7 +108,12 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<HeaderMap, Deni
         Err(refusal) => return Err(Denial::StepUp(refusal)),
     }
     match &rule.audience {
-        Some(audience) => Ok(identity(state, &session, audience, config.token_ttl_secs)?),
+        Some(audience) => Ok(identity(
+            state,
+            &session,
+            audience,
+            config.token_ttl.as_secs_i64(),
+        )?),
         None => Ok(HeaderMap::new()),
     }
 }

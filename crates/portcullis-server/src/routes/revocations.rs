@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::DurationExt as _;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{bearer, session_of, verify_token};
 use crate::services::clients;
@@ -29,7 +30,7 @@ impl FromRequestParts<AppState> for FeedCaller {
         let token = bearer(parts).ok_or(ApiError::Unauthenticated(
             "a bearer access token is required",
         ))?;
-        let claims = verify_token(state, token, state.config.tokens.leeway_secs)?;
+        let claims = verify_token(state, token, state.config.tokens.leeway.as_secs_i64())?;
         if clients::client_of(&claims).is_some() {
             let client = clients::active_client_of(state, &claims).await?;
             return if clients::token_allows(&claims, &client, clients::REVOCATIONS_SCOPE) {

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::config::DurationExt as _;
 use crate::error::ApiError;
 use crate::extract::{ClientInfo, ids_of, verify_token};
 use crate::services::audit;
@@ -296,7 +297,7 @@ pub async fn grant(
     }
     let scopes = granted_scopes(&client, scope)?;
     let now = state.now();
-    let ttl = state.config.tokens.access_ttl_secs;
+    let ttl = state.config.tokens.access_ttl.as_secs_i64();
     let subject = format!("{SUBJECT_PREFIX}{}", client.id);
     let scope = scopes.join(" ");
     let claims = AccessClaims {
@@ -390,7 +391,7 @@ pub async fn revoke(
             .session_of_refresh(&refresh.hash())
             .await?
     } else {
-        match verify_token(state, token, state.config.tokens.leeway_secs) {
+        match verify_token(state, token, state.config.tokens.leeway.as_secs_i64()) {
             Ok(claims) => ids_of(&claims).ok().map(|(_, s)| s),
             Err(_) => None,
         }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::config::DurationExt as _;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::mail::{self, Mail};
@@ -72,7 +73,7 @@ pub struct TotpEnrolment {
 /// # Errors
 /// [`ApiError::StepUpRequired`] with the allowed age.
 pub fn require_fresh(state: &AppState, auth: &AuthSession) -> Result<(), ApiError> {
-    let max_age = state.config.mfa.fresh_auth_secs;
+    let max_age = state.config.mfa.fresh_auth.as_secs_i64();
     if auth.claims.auth_time + max_age >= state.now() {
         Ok(())
     } else {

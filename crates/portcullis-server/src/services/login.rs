@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use crate::config::DurationExt as _;
 use crate::error::ApiError;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::sessions::{self, TokenResponse};
@@ -117,9 +118,10 @@ fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), ApiEr
         .unwrap_or(u32::MAX)
         .min(30);
     let wait = cfg
-        .backoff_base_secs
+        .backoff_base
+        .as_secs_i64()
         .saturating_mul(1i64 << exp)
-        .min(cfg.backoff_max_secs);
+        .min(cfg.backoff_max.as_secs_i64());
     let until = last + wait;
     let now = state.now();
     if now < until {

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 use crate::config::DualConfirmConfig;
+use crate::config::DurationExt as _;
 
 /// Messages queued per socket before it is considered too slow and dropped.
 pub const SOCKET_QUEUE: usize = 64;
@@ -345,7 +346,7 @@ impl Hub {
                 let Some(role) = role_named(&role) else {
                     return;
                 };
-                let inactivity = self.config.inactivity_secs;
+                let inactivity = self.config.inactivity.as_secs_i64();
                 if sockets > 0 && !st.pairs.contains_key(&pair) {
                     // Tracked here too, so a request for the pair's words or a check that
                     // lands on this node knows whether the session is live.
@@ -406,8 +407,8 @@ impl Hub {
 
     fn schedule(&self) -> Schedule {
         Schedule {
-            window_secs: self.config.window_secs,
-            grace_secs: self.config.grace_secs,
+            window_secs: self.config.window.as_secs_i64(),
+            grace_secs: self.config.grace.as_secs_i64(),
         }
     }
 
@@ -588,7 +589,7 @@ impl Hub {
 
     /// Milliseconds from `now_ms` (unix) to the next window boundary.
     pub fn millis_to_rotation(&self, now_ms: u64) -> u64 {
-        let window_ms = u64::try_from(self.config.window_secs.max(1)).unwrap_or(1) * 1000;
+        let window_ms = self.config.window.as_secs().max(1) * 1000;
         window_ms - now_ms % window_ms
     }
 
@@ -731,7 +732,7 @@ impl Hub {
     /// Recomputes whether the pair is live; on a change, notes it, tells both sides and
     /// (when it became live) pushes the words. `changed` is a side whose presence changed.
     fn refresh_pair(&self, st: &mut State, pair: &str, now: i64, changed: Option<Role>) {
-        let inactivity = self.config.inactivity_secs;
+        let inactivity = self.config.inactivity.as_secs_i64();
         let Some(p) = st.pairs.get_mut(pair) else {
             return;
         };
@@ -771,7 +772,7 @@ impl Hub {
         let p = st.pairs.get(pair)?;
         let side = &p.sides[idx(about)];
         let connected = side.connected(now);
-        let active = side.active(now, self.config.inactivity_secs);
+        let active = side.active(now, self.config.inactivity.as_secs_i64());
         Some(
             json!({
                 "type": "presence", "pair": pair, "party": about.as_str(),
@@ -868,9 +869,9 @@ mod tests {
     fn hub() -> (Hub, mpsc::UnboundedReceiver<AuditNote>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let config = DualConfirmConfig {
-            window_secs: 60,
-            grace_secs: 10,
-            inactivity_secs: 180,
+            window: std::time::Duration::from_secs(60),
+            grace: std::time::Duration::from_secs(10),
+            inactivity: std::time::Duration::from_secs(180),
             max_checks_per_window: 5,
         };
         (Hub::new(config, tx, None), rx)

@@ -36,7 +36,7 @@ pub async fn check(
         Some(redis) => {
             let window = hub.window_at(now);
             let name = format!("dc:checks:{pair}:{}:{window}", role.as_str());
-            let ttl = u64::try_from(state.config.dualconfirm.window_secs.max(1)).unwrap_or(60) * 2;
+            let ttl = state.config.dualconfirm.window.as_secs().max(1) * 2;
             match redis.count(&name, ttl).await {
                 Ok(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
                 Err(e) => {
