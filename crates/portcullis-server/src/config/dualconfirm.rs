@@ -1,7 +1,7 @@
 //! `[dualconfirm]`: timing and limits of the rotating words advisors and clients say on calls.
 
 use super::duration::secs;
-use super::error::InvalidValue;
+use super::error::{InvalidValue, positive};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -52,18 +52,10 @@ impl DualConfirmConfig {
                 "must be below window_secs",
             ));
         }
-        if self.inactivity.is_zero() {
-            return Err(InvalidValue::new(
-                "dualconfirm.inactivity_secs",
-                "must be positive",
-            ));
-        }
-        if self.max_checks_per_window == 0 {
-            return Err(InvalidValue::new(
-                "dualconfirm.max_checks_per_window",
-                "must be positive",
-            ));
-        }
-        Ok(())
+        positive("dualconfirm.inactivity_secs", self.inactivity.is_zero())?;
+        positive(
+            "dualconfirm.max_checks_per_window",
+            self.max_checks_per_window == 0,
+        )
     }
 }
