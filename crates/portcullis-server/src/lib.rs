@@ -67,7 +67,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
              but production keys belong in a secret store"
         );
     }
-    let store = portcullis_store::open(&config.database_url(), true)
+    let store = portcullis_store::open(config.database_url().expose_secret(), true)
         .await
         .context("database")?;
     let hasher = PasswordHasher::new(config.password.argon2)?;
@@ -82,7 +82,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
             RedisLink::connect(
                 url.expose_secret(),
                 &config.cluster.redis_prefix,
-                Duration::from_millis(config.cluster.redis_timeout_ms),
+                config.cluster.redis_timeout,
             )
             .await
             .context("redis")?,
@@ -215,7 +215,8 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     };
     if config.public_url.is_none() {
         let scheme = if tls.is_some() { "https" } else { "http" };
-        config.public_url = Some(format!("{scheme}://{addr}"));
+        let url = format!("{scheme}://{addr}");
+        config.public_url = Some(url.parse().with_context(|| format!("public URL {url}"))?);
     }
     let transport = Transport::from_config(&config.mail, &config.data_dir)?;
     let state = build_state(config).await?;

@@ -7,58 +7,12 @@
 //!   optional bearer secret, for any other gateway.
 //! - `file` (development default): one `.txt` file per message under `data_dir/sms`.
 
+pub use crate::config::{SmsConfig, SmsProvider};
+
+use crate::config::Secret;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// SMS configuration.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmsConfig {
-    /// `file`, `twilio` or `webhook`.
-    pub provider: SmsProvider,
-    /// Twilio API base URL (tests point it at a local server).
-    pub twilio_base_url: String,
-    /// Twilio account SID.
-    pub twilio_account_sid: String,
-    /// Twilio auth token (also from `PORTCULLIS_SMS__TWILIO_AUTH_TOKEN`).
-    #[serde(serialize_with = "crate::config::redact")]
-    pub twilio_auth_token: Option<SecretString>,
-    /// Sender number (E.164) or messaging service.
-    pub from: String,
-    /// Webhook URL.
-    pub webhook_url: String,
-    /// Bearer secret sent to the webhook.
-    #[serde(serialize_with = "crate::config::redact")]
-    pub webhook_secret: Option<SecretString>,
-}
-
-impl Default for SmsConfig {
-    fn default() -> Self {
-        Self {
-            provider: SmsProvider::File,
-            twilio_base_url: "https://api.twilio.com".into(),
-            twilio_account_sid: String::new(),
-            twilio_auth_token: None,
-            from: String::new(),
-            webhook_url: String::new(),
-            webhook_secret: None,
-        }
-    }
-}
-
-/// Which SMS provider.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SmsProvider {
-    /// Files in the data directory (development).
-    File,
-    /// Twilio's REST API.
-    Twilio,
-    /// A generic JSON webhook.
-    Webhook,
-}
 
 /// Why a message was not sent.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +66,7 @@ impl SmsSender {
                 let token = cfg
                     .twilio_auth_token
                     .clone()
+                    .map(Secret::into_inner)
                     .ok_or_else(|| SmsError("sms.twilio_auth_token is required".into()))?;
                 if cfg.twilio_account_sid.is_empty() || cfg.from.is_empty() {
                     return Err(SmsError(
@@ -122,7 +77,7 @@ impl SmsSender {
                     client: http()?,
                     url: format!(
                         "{}/2010-04-01/Accounts/{}/Messages.json",
-                        cfg.twilio_base_url.trim_end_matches('/'),
+                        cfg.twilio_base_url.as_str().trim_end_matches('/'),
                         cfg.twilio_account_sid
                     ),
                     sid: cfg.twilio_account_sid.clone(),
@@ -131,13 +86,13 @@ impl SmsSender {
                 }
             }
             SmsProvider::Webhook => {
-                if cfg.webhook_url.is_empty() {
+                let Some(url) = &cfg.webhook_url else {
                     return Err(SmsError("sms.webhook_url is required".into()));
-                }
+                };
                 SmsSender::Webhook {
                     client: http()?,
-                    url: cfg.webhook_url.clone(),
-                    secret: cfg.webhook_secret.clone(),
+                    url: url.to_string(),
+                    secret: cfg.webhook_secret.clone().map(Secret::into_inner),
                 }
             }
         })

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::auth::AuthSession;
+use crate::config::DurationExt as _;
 use crate::services::ServiceError;
 use crate::state::AppState;
 
@@ -159,7 +160,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>
     }
     metrics::counter!("portcullis_verified_cache_total", "outcome" => "miss").increment(1);
     let (session, record) =
-        crate::auth::authenticate_session(state, token, state.config.tokens.leeway_secs).await?;
+        crate::auth::authenticate_session(state, token, state.config.tokens.leeway.as_secs_i64())
+            .await?;
     let until = [
         session.claims.exp,
         record.idle_expires_at,

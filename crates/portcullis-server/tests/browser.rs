@@ -298,8 +298,8 @@ async fn an_expired_access_cookie_is_refreshed_transparently_and_a_dead_one_clea
         .configure(|c| {
             // Whole seconds: a 1 s token can be issued a millisecond before its expiry
             // second, so the refreshed one would already be dead under load.
-            c.tokens.access_ttl_secs = 3;
-            c.tokens.leeway_secs = 0;
+            c.tokens.access_ttl = Duration::from_secs(3);
+            c.tokens.leeway = Duration::from_secs(0);
         })
         .spawn()
         .await;
@@ -361,7 +361,7 @@ async fn an_expired_access_cookie_is_refreshed_transparently_and_a_dead_one_clea
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_session_steps_up_with_its_password_before_a_change() {
     let app = TestApp::builder()
-        .configure(|c| c.mfa.fresh_auth_secs = 1)
+        .configure(|c| c.mfa.fresh_auth = Duration::from_secs(1))
         .spawn()
         .await;
     let email = unique_email("page-stepup");
@@ -707,9 +707,9 @@ async fn dualconfirm_consoles_show_matching_live_words_checks_and_alerts_in_chro
 
     let app = TestApp::builder()
         .configure(|c| {
-            c.dualconfirm.window_secs = 4;
-            c.dualconfirm.grace_secs = 1;
-            c.tokens.access_ttl_secs = 30;
+            c.dualconfirm.window = Duration::from_secs(4);
+            c.dualconfirm.grace = Duration::from_secs(1);
+            c.tokens.access_ttl = Duration::from_secs(30);
         })
         .spawn()
         .await;

@@ -67,8 +67,8 @@ async fn advisor_and_client_see_matching_rotating_words_and_check_them() {
     let app = TestApp::builder()
         .file_mail()
         .configure(|c| {
-            c.dualconfirm.window_secs = 3;
-            c.dualconfirm.grace_secs = 1;
+            c.dualconfirm.window = Duration::from_secs(3);
+            c.dualconfirm.grace = Duration::from_secs(1);
         })
         .spawn()
         .await;

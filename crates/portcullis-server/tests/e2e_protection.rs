@@ -107,7 +107,7 @@ async fn failed_logins_back_off_even_for_the_right_password() {
         .configure(|c| {
             c.rate_limit.auth_per_ip_per_minute = 1000;
             c.rate_limit.per_account_per_minute = 1000;
-            c.login.backoff_base_secs = BASE as i64;
+            c.login.backoff_base = Duration::from_secs(BASE);
         })
         .spawn()
         .await;

@@ -183,9 +183,9 @@ async fn sessions_are_listed_and_ended() {
 async fn tokens_and_sessions_expire() {
     let app = TestApp::builder()
         .configure(|c| {
-            c.tokens.access_ttl_secs = 2;
-            c.tokens.session_idle_secs = 5;
-            c.tokens.leeway_secs = 0;
+            c.tokens.access_ttl = Duration::from_secs(2);
+            c.tokens.session_idle = Duration::from_secs(5);
+            c.tokens.leeway = Duration::from_secs(0);
         })
         .spawn()
         .await;

@@ -41,7 +41,7 @@ fn rules() -> ForwardAuthConfig {
     let mut public = rule("/public", None);
     public.public = true;
     ForwardAuthConfig {
-        token_ttl_secs: 60,
+        token_ttl: Duration::from_secs(60),
         rules: vec![admin, secure, public, rule("/api", Some("ledger-api"))],
     }
 }

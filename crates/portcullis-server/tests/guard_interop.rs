@@ -204,8 +204,8 @@ async fn a_guard_reading_the_feed_as_a_service_account_outlives_its_tokens() {
     let app = TestApp::builder()
         .file_mail()
         .configure(|c| {
-            c.tokens.access_ttl_secs = TTL_SECS as i64;
-            c.tokens.leeway_secs = 0;
+            c.tokens.access_ttl = std::time::Duration::from_secs(TTL_SECS);
+            c.tokens.leeway = std::time::Duration::from_secs(0);
         })
         .spawn()
         .await;

@@ -47,7 +47,7 @@ async fn answer(app: &TestApp, challenge: &Value, body: Value) -> support::Reply
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totp_and_recovery_codes_end_to_end() {
     let app = TestApp::builder()
-        .configure(|c| c.mfa.fresh_auth_secs = 3)
+        .configure(|c| c.mfa.fresh_auth = std::time::Duration::from_secs(3))
         .spawn()
         .await;
     let email = unique_email("mfa");

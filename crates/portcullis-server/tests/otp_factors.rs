@@ -124,7 +124,7 @@ async fn app_with_twilio(base: &str) -> TestApp {
     TestApp::builder()
         .configure(move |c| {
             c.sms.provider = portcullis_server::sms::SmsProvider::Twilio;
-            c.sms.twilio_base_url = base;
+            c.sms.twilio_base_url = base.parse().expect("base URL");
             c.sms.twilio_account_sid = SID.into();
             c.sms.twilio_auth_token = Some(TOKEN.to_owned().into());
             c.sms.from = FROM.into();
@@ -260,7 +260,7 @@ async fn a_failing_gateway_is_a_502_and_sends_are_bounded() {
     let app = TestApp::builder()
         .configure(move |c| {
             c.sms.provider = portcullis_server::sms::SmsProvider::Twilio;
-            c.sms.twilio_base_url = base;
+            c.sms.twilio_base_url = base.parse().expect("base URL");
             c.sms.twilio_account_sid = SID.into();
             c.sms.twilio_auth_token = Some("wrong".to_owned().into());
             c.sms.from = FROM.into();
@@ -398,7 +398,7 @@ async fn sms_through_a_generic_webhook() {
     let app = TestApp::builder()
         .configure(move |c| {
             c.sms.provider = portcullis_server::sms::SmsProvider::Webhook;
-            c.sms.webhook_url = url;
+            c.sms.webhook_url = Some(url.parse().expect("webhook URL"));
             c.sms.webhook_secret = Some("hook-secret".to_owned().into());
         })
         .spawn()

@@ -6,6 +6,7 @@ mod cmd;
 
 use clap::{Parser, Subcommand};
 use portcullis_server::config::Config;
+use secrecy::ExposeSecret as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,12 +84,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             server.run_until_signal().await
         }
         Command::Migrate => {
-            let backend = portcullis_store::repo::migrate(&config.database_url()).await?;
+            let backend =
+                portcullis_store::repo::migrate(config.database_url().expose_secret()).await?;
             println!("migrations applied ({backend})");
             Ok(())
         }
         Command::Config => {
-            print!("{}", config.to_redacted_toml());
+            print!("{}", config.to_redacted_toml()?);
             Ok(())
         }
         Command::User(c) => cmd::user::run(config, c).await,

@@ -73,6 +73,76 @@ fn config_prints_effective_values_and_redacts_secrets() {
 }
 
 #[test]
+fn config_never_prints_the_database_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["config", "--data-dir"])
+        .arg(dir.path())
+        .env(
+            "PORTCULLIS_DATABASE_URL",
+            "postgres://app:Pg-pass-77@db.example:5432/portcullis",
+        )
+        .output()
+        .unwrap();
+    let text = ok(&out);
+    assert!(!text.contains("Pg-pass-77"), "{text}");
+    assert!(
+        text.contains("postgres://app:<redacted>@db.example:5432/portcullis"),
+        "{text}"
+    );
+}
+
+#[test]
+fn printed_config_loads_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.toml");
+    std::fs::write(
+        &input,
+        r#"
+public_url = "https://auth.example.com"
+
+[login.required_factors]
+"*" = 2
+admin = 3
+
+[login.mfa_factors]
+admin = ["passkey", "totp"]
+
+[[forward_auth.rules]]
+host = "*.example.com"
+path_prefix = "/api"
+methods = ["GET"]
+audience = "api"
+roles = ["reader"]
+acr = "aal2"
+max_age = 600
+
+[[forward_auth.rules]]
+path_prefix = "/public"
+public = true
+"#,
+    )
+    .unwrap();
+    let print = |file: &Path| {
+        ok(&Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .args(["config", "--config"])
+            .arg(file)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap())
+    };
+    let first = print(&input);
+    assert!(
+        first.contains(r#""*" = 2"#) && first.matches("[[forward_auth.rules]]").count() == 2,
+        "{first}"
+    );
+    let printed = dir.path().join("printed.toml");
+    std::fs::write(&printed, &first).unwrap();
+    assert_eq!(print(&printed), first);
+}
+
+#[test]
 fn bad_config_fails_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))

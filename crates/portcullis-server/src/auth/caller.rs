@@ -4,6 +4,7 @@
 
 use super::check::Caller;
 use super::token::{session_of, verify_token};
+use crate::config::DurationExt as _;
 use crate::services::ServiceError;
 use crate::services::clients::{self, ClientCredentials, OAuthError};
 use crate::state::AppState;
@@ -14,7 +15,7 @@ use crate::state::AppState;
 /// [`ServiceError::Unauthenticated`] for a bad or expired token, an ended session or a client
 /// that is no longer active; storage failure.
 pub async fn bearer_caller(state: &AppState, token: &str) -> Result<Caller, ServiceError> {
-    let claims = verify_token(state, token, state.config.tokens.leeway_secs)?;
+    let claims = verify_token(state, token, state.config.tokens.leeway.as_secs_i64())?;
     if clients::client_of(&claims).is_some() {
         let client = clients::active_client_of(state, &claims).await?;
         return Ok(Caller::Client {

@@ -5,6 +5,7 @@ use portcullis_core::ids::{AccountId, SessionId};
 use portcullis_core::token::{AccessClaims, Expectation};
 use portcullis_store::model::SessionRecord;
 
+use crate::config::DurationExt as _;
 use crate::services::ServiceError;
 use crate::state::AppState;
 
@@ -33,7 +34,7 @@ const INVALID_TOKEN: ServiceError = ServiceError::Unauthenticated("the access to
 /// # Errors
 /// [`ServiceError::Unauthenticated`] for any bad, expired or revoked token.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthSession, ServiceError> {
-    authenticate_with_leeway(state, token, state.config.tokens.leeway_secs).await
+    authenticate_with_leeway(state, token, state.config.tokens.leeway.as_secs_i64()).await
 }
 
 /// As [`authenticate`], with an explicit clock-skew allowance (introspection uses none: the

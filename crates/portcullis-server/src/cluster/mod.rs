@@ -96,7 +96,7 @@ pub async fn revocations_changed(state: &AppState) {
 
 /// Keeps the revoked set current until aborted: polls, and wakes early on announcements.
 pub async fn follow_revocations(state: AppState) {
-    let poll = Duration::from_millis(state.config.cluster.revocation_poll_ms);
+    let poll = state.config.cluster.revocation_poll;
     let mut since_prune = Duration::ZERO;
     loop {
         tokio::select! {

@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::DurationExt as _;
 use crate::error::{ApiError, Problem};
 use crate::extract::bearer_or_access_cookie;
 use crate::services::ServiceError;
@@ -68,7 +69,7 @@ async fn forward_auth(State(state): State<AppState>, headers: HeaderMap) -> Resp
         uri: get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default(),
     };
     let token = bearer_or_access_cookie(&state, &headers);
-    let ttl_secs = state.config.forward_auth.token_ttl_secs;
+    let ttl_secs = state.config.forward_auth.token_ttl.as_secs_i64();
     match decide(&state, original, token).await {
         Ok(Pass::Anonymous) => StatusCode::OK.into_response(),
         Ok(Pass::Identity { session, audience }) => {

@@ -18,6 +18,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::auth::{AuthCheck, Caller, ids_of, verify_token};
+use crate::config::DurationExt as _;
 use crate::extract::ClientInfo;
 use crate::services::audit;
 use crate::services::error::{Invalid, ServiceError};
@@ -304,7 +305,7 @@ pub async fn grant(
     }
     let scopes = granted_scopes(&client, scope)?;
     let now = state.now();
-    let ttl = state.config.tokens.access_ttl_secs;
+    let ttl = state.config.tokens.access_ttl.as_secs_i64();
     let subject = format!("{SUBJECT_PREFIX}{}", client.id);
     let scope = scopes.join(" ");
     let claims = AccessClaims {
@@ -402,7 +403,7 @@ pub async fn revoke(
             .session_of_refresh(&refresh.hash())
             .await?
     } else {
-        match verify_token(state, token, state.config.tokens.leeway_secs) {
+        match verify_token(state, token, state.config.tokens.leeway.as_secs_i64()) {
             Ok(claims) => ids_of(&claims).ok().map(|(_, s)| s),
             Err(_) => None,
         }

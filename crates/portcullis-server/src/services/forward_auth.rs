@@ -10,93 +10,12 @@
 
 pub mod decide;
 
-use portcullis_core::login::Assurance;
 use portcullis_core::token::AccessClaims;
 use portcullis_core::token::requirement::{self, Shortfall};
-use serde::{Deserialize, Serialize};
 
-/// The `[forward_auth]` section.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ForwardAuthConfig {
-    /// Lifetime of the internal token handed to the upstream, in seconds.
-    pub token_ttl_secs: i64,
-    /// Rules, first match wins.
-    pub rules: Vec<Rule>,
-}
-
-impl Default for ForwardAuthConfig {
-    fn default() -> Self {
-        Self {
-            token_ttl_secs: 60,
-            rules: Vec::new(),
-        }
-    }
-}
-
-/// One rule: which requests it covers and what it demands of them.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    /// Host the rule covers (`example.com` or `*.example.com`); any host when absent.
-    #[serde(default)]
-    pub host: Option<String>,
-    /// Path prefix, matched on whole segments (`/api` covers `/api` and `/api/x`, not `/apix`).
-    #[serde(default = "root")]
-    pub path_prefix: String,
-    /// Methods the rule covers (upper case); all when empty.
-    #[serde(default)]
-    pub methods: Vec<String>,
-    /// `aud` of the internal token: the upstream service. Required unless `public`.
-    #[serde(default)]
-    pub audience: Option<String>,
-    /// Roles the session must all carry.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// Least acceptable `acr` (`aal1`, `aal2`).
-    #[serde(default)]
-    pub acr: Option<String>,
-    /// Largest acceptable authentication age, in seconds.
-    #[serde(default)]
-    pub max_age: Option<i64>,
-    /// Let requests through without a token (identity headers are still sent when one is valid).
-    #[serde(default)]
-    pub public: bool,
-}
-
-fn root() -> String {
-    "/".to_owned()
-}
+pub use crate::config::{ForwardAuthConfig, Rule};
 
 impl ForwardAuthConfig {
-    /// Checks the rules once at start-up.
-    ///
-    /// # Errors
-    /// A message naming the first bad rule.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.token_ttl_secs <= 0 {
-            return Err("forward_auth.token_ttl_secs must be positive".into());
-        }
-        for (i, rule) in self.rules.iter().enumerate() {
-            let bad = |what: &str| Err(format!("forward_auth.rules[{i}]: {what}"));
-            if !rule.path_prefix.starts_with('/') {
-                return bad("path_prefix must start with '/'");
-            }
-            if !rule.public && rule.audience.as_deref().is_none_or(str::is_empty) {
-                return bad("audience is required unless public = true");
-            }
-            if let Some(acr) = &rule.acr
-                && Assurance::from_acr(acr).is_none()
-            {
-                return bad("acr must be aal1 or aal2");
-            }
-            if rule.max_age.is_some_and(|a| a < 0) {
-                return bad("max_age must not be negative");
-            }
-        }
-        Ok(())
-    }
-
     /// The first rule covering `method host uri`, or `None` (deny).
     pub fn find(&self, method: Option<&str>, host: &str, uri: &str) -> Option<&Rule> {
         let path = normalize_path(uri)?;
@@ -273,7 +192,7 @@ mod tests {
 
     fn config(rules: Vec<Rule>) -> ForwardAuthConfig {
         ForwardAuthConfig {
-            token_ttl_secs: 60,
+            token_ttl: std::time::Duration::from_secs(60),
             rules,
         }
     }
@@ -412,7 +331,7 @@ mod tests {
             .extract()
             .unwrap();
         assert_eq!(parsed.rules[0].roles, ["reader"]);
-        assert_eq!(parsed.token_ttl_secs, 60);
+        assert_eq!(parsed.token_ttl, std::time::Duration::from_secs(60));
         assert!(parsed.validate().is_ok());
     }
 }

@@ -8,6 +8,7 @@ use portcullis_core::ids::AccountId;
 use portcullis_store::model::OtpOutcome;
 use serde_json::json;
 
+use crate::config::DurationExt as _;
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
 use crate::services::audit;
@@ -73,10 +74,10 @@ pub async fn send(
             target,
             &code_hash,
             now,
-            now + cfg.otp_ttl_secs,
+            now + cfg.otp_ttl.as_secs_i64(),
         )
         .await?;
-    let minutes = (cfg.otp_ttl_secs + 59) / 60;
+    let minutes = (cfg.otp_ttl.as_secs_i64() + 59) / 60;
     let text = format!(
         "Your Portcullis code is {}. It expires in {minutes} minute(s). Never share it.",
         code.expose()
@@ -100,7 +101,7 @@ pub async fn send(
         json!({"channel": channel.as_str()}),
     )
     .await?;
-    Ok(cfg.otp_ttl_secs)
+    Ok(cfg.otp_ttl.as_secs_i64())
 }
 
 /// Checks a code typed for `target`; true exactly once for the right code.

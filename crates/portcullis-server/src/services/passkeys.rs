@@ -46,13 +46,7 @@ pub fn relying_party(config: &Config) -> anyhow::Result<Webauthn> {
             public.host_str().unwrap_or("localhost").to_owned()
         }
     });
-    let mut origins: Vec<Url> = config
-        .webauthn
-        .origins
-        .iter()
-        .map(|o| Url::parse(o))
-        .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("webauthn.origins: {e}"))?;
+    let mut origins: Vec<Url> = config.webauthn.origins.clone();
     if origins.is_empty() {
         let mut origin = public.clone();
         if loopback_ip {

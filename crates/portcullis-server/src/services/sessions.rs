@@ -10,6 +10,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::cluster;
+use crate::config::DurationExt as _;
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
 use crate::services::audit;
@@ -42,7 +43,7 @@ pub fn access_token(
     session: &SessionRecord,
 ) -> Result<String, ServiceError> {
     let now = state.now();
-    let exp = (now + state.config.tokens.access_ttl_secs).min(session.absolute_expires_at);
+    let exp = (now + state.config.tokens.access_ttl.as_secs_i64()).min(session.absolute_expires_at);
     let jti = uuid::Uuid::from_bytes(state.random::<16>())
         .simple()
         .to_string();
@@ -79,7 +80,7 @@ pub fn access_only(
         token_type: "Bearer",
         expires_in: session
             .absolute_expires_at
-            .min(now + state.config.tokens.access_ttl_secs)
+            .min(now + state.config.tokens.access_ttl.as_secs_i64())
             - now,
         refresh_token: None,
         session_id: session.id.to_string(),
@@ -100,7 +101,7 @@ pub async fn issue(
 ) -> Result<TokenResponse, ServiceError> {
     let now = state.now();
     let t = &state.config.tokens;
-    let absolute = now + t.session_absolute_secs;
+    let absolute = now + t.session_absolute.as_secs_i64();
     let session = SessionRecord {
         id: SessionId::new(state.clock.now_millis(), state.random::<10>()),
         account_id: account.id,
@@ -109,14 +110,14 @@ pub async fn issue(
         auth_time: now,
         created_at: now,
         last_seen_at: now,
-        idle_expires_at: (now + t.session_idle_secs).min(absolute),
+        idle_expires_at: (now + t.session_idle.as_secs_i64()).min(absolute),
         absolute_expires_at: absolute,
         revoked_at: None,
         user_agent: client.user_agent.clone(),
         ip: client.ip.map(|ip| ip.to_string()),
     };
     let refresh = OpaqueToken::generate(state.entropy.as_ref());
-    let refresh_expires = (now + t.refresh_ttl_secs).min(absolute);
+    let refresh_expires = (now + t.refresh_ttl.as_secs_i64()).min(absolute);
     state
         .store
         .sessions
@@ -126,7 +127,10 @@ pub async fn issue(
     Ok(TokenResponse {
         access_token: access,
         token_type: "Bearer",
-        expires_in: (session.absolute_expires_at.min(now + t.access_ttl_secs)) - now,
+        expires_in: (session
+            .absolute_expires_at
+            .min(now + t.access_ttl.as_secs_i64()))
+            - now,
         refresh_token: Some(refresh.expose().to_owned()),
         session_id: session.id.to_string(),
     })
@@ -156,8 +160,8 @@ pub async fn refresh(
             &old.hash(),
             &new.hash(),
             now,
-            t.session_idle_secs,
-            now + t.refresh_ttl_secs,
+            t.session_idle.as_secs_i64(),
+            now + t.refresh_ttl.as_secs_i64(),
         )
         .await?;
     match outcome {
@@ -187,7 +191,10 @@ pub async fn refresh(
             Ok(TokenResponse {
                 access_token: access,
                 token_type: "Bearer",
-                expires_in: (session.absolute_expires_at.min(now + t.access_ttl_secs)) - now,
+                expires_in: (session
+                    .absolute_expires_at
+                    .min(now + t.access_ttl.as_secs_i64()))
+                    - now,
                 refresh_token: Some(new.expose().to_owned()),
                 session_id: session.id.to_string(),
             })

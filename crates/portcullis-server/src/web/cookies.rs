@@ -8,6 +8,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
+use crate::config::DurationExt as _;
 use crate::services::sessions::TokenResponse;
 use crate::state::AppState;
 
@@ -63,7 +64,10 @@ impl Cookies {
         }
         if let Some(refresh) = &t.refresh_token {
             let tokens = &state.config.tokens;
-            let max_age = tokens.refresh_ttl_secs.min(tokens.session_absolute_secs);
+            let max_age = tokens
+                .refresh_ttl
+                .min(tokens.session_absolute)
+                .as_secs_i64();
             if let Some(v) = self.cookie(self.refresh(), refresh, max_age) {
                 out.push((self.refresh(), v));
             }

@@ -92,7 +92,7 @@ fn own_origins(state: &AppState) -> Vec<String> {
             out.push(local);
         }
     } else {
-        out.extend(configured.iter().map(|o| origin_of(o)));
+        out.extend(configured.iter().map(|o| origin_of(o.as_str())));
     }
     out
 }

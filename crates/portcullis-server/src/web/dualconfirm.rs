@@ -24,6 +24,7 @@ use portcullis_store::model::PairStatus;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::config::DurationExt as _;
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
 use crate::services::dualconfirm;
@@ -164,7 +165,7 @@ fn console_html(state: &AppState, session: &PageSession, list: &[Entry], console
         .filter(|e| e.status == PairStatus::Invited)
         .map(|e| invitation(e, &csrf))
         .collect();
-    let window = state.config.dualconfirm.window_secs;
+    let window = state.config.dualconfirm.window.as_secs_i64();
     let (intro, list_title, empty, waiting) = match console {
         Role::Advisor => (
             "When you call a client (or a client calls you), select them here. Each of you sees the word to say and the word to expect from the other; check the word your client says.",

@@ -130,7 +130,7 @@ impl Builder {
             config.mail.transport = MailTransportKind::File;
         }
         if backend == Backend::Postgres {
-            config.database_url = Some(fresh_pg_database().await);
+            config.database_url = Some(fresh_pg_database().await.into());
         }
         let server = portcullis_server::start(config)
             .await

@@ -218,9 +218,9 @@ struct Delivery {
 async fn delivery(args: &DualConfirmArgs) -> anyhow::Result<Delivery> {
     let dir = tempfile::tempdir()?;
     let mut config = super::server::bench_config(dir.path());
-    config.dualconfirm.window_secs = args.window_secs;
-    config.dualconfirm.grace_secs = 1;
-    config.dualconfirm.inactivity_secs = 3600;
+    config.dualconfirm.window = Duration::from_secs(u64::try_from(args.window_secs)?);
+    config.dualconfirm.grace = Duration::from_secs(1);
+    config.dualconfirm.inactivity = Duration::from_secs(3600);
     // Cheap hashing: the accounts are made here, not logged in with passwords.
     config.password.argon2.memory_kib = 1024;
     config.password.argon2.iterations = 1;

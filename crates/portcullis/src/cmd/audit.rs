@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use portcullis_core::audit::{AuditRecord, verify_chain};
 use portcullis_server::config::Config;
+use secrecy::ExposeSecret as _;
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
@@ -13,7 +14,8 @@ pub enum AuditCommand {
 pub async fn run(config: Config, cmd: AuditCommand) -> anyhow::Result<()> {
     match cmd {
         AuditCommand::Verify => {
-            let store = portcullis_store::open(&config.database_url(), false).await?;
+            let store =
+                portcullis_store::open(config.database_url().expose_secret(), false).await?;
             let mut records: Vec<AuditRecord> = Vec::new();
             let mut after = 0;
             loop {

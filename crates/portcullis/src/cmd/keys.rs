@@ -2,10 +2,11 @@
 
 use clap::Subcommand;
 use portcullis_core::audit::AuditEvent;
-use portcullis_server::config::Config;
+use portcullis_server::config::{Config, DurationExt as _};
 use portcullis_server::keyfiles;
 use portcullis_store::keyring::Keyring;
 use portcullis_store::pii;
+use secrecy::ExposeSecret as _;
 use serde_json::json;
 
 #[derive(Subcommand, Debug)]
@@ -24,7 +25,7 @@ fn now() -> i64 {
 }
 
 async fn audit(config: &Config, event: &str, detail: serde_json::Value) -> anyhow::Result<()> {
-    let store = portcullis_store::open(&config.database_url(), true).await?;
+    let store = portcullis_store::open(config.database_url().expose_secret(), true).await?;
     store
         .audit
         .append(
@@ -52,7 +53,7 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
             keys.rotate(seed, now())?;
             let pruned = keys.prune(
                 now(),
-                config.tokens.access_ttl_secs + config.tokens.leeway_secs,
+                (config.tokens.access_ttl + config.tokens.leeway).as_secs_i64(),
             );
             keyfiles::save(&path, &keys)?;
             audit(
@@ -73,7 +74,7 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
             let version = keyring.add_master(now())?;
             // The new master must be on disk before any data key depends on it.
             keyring.save(&path)?;
-            let store = portcullis_store::open(&config.database_url(), true).await?;
+            let store = portcullis_store::open(config.database_url().expose_secret(), true).await?;
             let keys = store.accounts.all_data_keys().await?;
             let mut rewrapped = 0;
             for (id, wrapped) in keys {

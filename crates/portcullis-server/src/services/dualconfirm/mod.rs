@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+use crate::config::DurationExt as _;
 use crate::services::audit;
 use crate::state::AppState;
 use hub::{CheckRefusal, CheckResult, PairKey};
@@ -37,7 +38,7 @@ pub async fn check(
     let counted = match &state.cluster.redis {
         Some(redis) => {
             let window = hub.window_at(now);
-            let window_secs = state.config.dualconfirm.window_secs;
+            let window_secs = state.config.dualconfirm.window.as_secs_i64();
             hub::limiter::shared_count(redis, pair, role, window, window_secs).await
         }
         None => None,

@@ -116,6 +116,7 @@ mod tests {
     };
     use portcullis_core::dualconfirm::words::Language;
     use portcullis_core::dualconfirm::{PairSecret, Role};
+    use std::time::Duration;
 
     fn key() -> PairKey {
         PairKey {
@@ -138,9 +139,9 @@ mod tests {
         let (audit, audit_rx) = mpsc::unbounded_channel();
         let (relay, out) = mpsc::unbounded_channel();
         let config = DualConfirmConfig {
-            window_secs: 60,
-            grace_secs: 10,
-            inactivity_secs: 180,
+            window: Duration::from_secs(60),
+            grace: Duration::from_secs(10),
+            inactivity: Duration::from_secs(180),
             max_checks_per_window: 5,
         };
         Node {

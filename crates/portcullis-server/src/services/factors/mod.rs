@@ -24,6 +24,7 @@ use portcullis_store::model::FactorRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::config::DurationExt as _;
 use crate::extract::{AuthSession, ClientInfo};
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::otp;
@@ -62,12 +63,12 @@ pub struct FactorList {
     pub recovery_codes_left: i64,
 }
 
-/// Refuses when the session authenticated longer ago than `mfa.fresh_auth_secs`.
+/// Refuses when the session authenticated longer ago than `mfa.fresh_auth.as_secs_i64()`.
 ///
 /// # Errors
 /// [`ServiceError::StepUpRequired`] with the allowed age.
 pub fn require_fresh(state: &AppState, auth: &AuthSession) -> Result<(), ServiceError> {
-    let max_age = state.config.mfa.fresh_auth_secs;
+    let max_age = state.config.mfa.fresh_auth.as_secs_i64();
     if policy::is_fresh(auth.claims.auth_time, max_age, state.now()) {
         Ok(())
     } else {

@@ -23,6 +23,7 @@ use portcullis_store::pii;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::config::DurationExt as _;
 use crate::extract::ClientInfo;
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::sessions::TokenResponse;
@@ -106,8 +107,8 @@ fn check_backoff(state: &AppState, failures: i64, last: i64) -> Result<(), Servi
     let cfg = &state.config.login;
     let backoff = Backoff {
         free_failures: cfg.free_failures,
-        base_secs: cfg.backoff_base_secs,
-        max_secs: cfg.backoff_max_secs,
+        base_secs: cfg.backoff_base.as_secs_i64(),
+        max_secs: cfg.backoff_max.as_secs_i64(),
     };
     match backoff.retry_after(failures, last, state.now()) {
         Some(retry_after) => {

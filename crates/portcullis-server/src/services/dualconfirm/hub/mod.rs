@@ -36,6 +36,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc;
 
 use crate::config::DualConfirmConfig;
+use crate::config::DurationExt as _;
 pub use check::{CheckRefusal, CheckResult};
 use fanout::Fanout;
 pub use fanout::SOCKET_QUEUE;
@@ -99,12 +100,12 @@ impl Hub {
         relay: Option<mpsc::UnboundedSender<Relay>>,
     ) -> Self {
         let schedule = Schedule {
-            window_secs: config.window_secs,
-            grace_secs: config.grace_secs,
+            window_secs: config.window.as_secs_i64(),
+            grace_secs: config.grace.as_secs_i64(),
         };
         let rules = Rules {
             schedule,
-            inactivity_secs: config.inactivity_secs,
+            inactivity_secs: config.inactivity.as_secs_i64(),
         };
         let state = State {
             presence: Presence::new(rules, relay.is_some()),
@@ -122,8 +123,8 @@ impl Hub {
 
     fn schedule(&self) -> Schedule {
         Schedule {
-            window_secs: self.config.window_secs,
-            grace_secs: self.config.grace_secs,
+            window_secs: self.config.window.as_secs_i64(),
+            grace_secs: self.config.grace.as_secs_i64(),
         }
     }
 
@@ -276,7 +277,7 @@ impl Hub {
 
     /// Milliseconds from `now_ms` (unix) to the next window boundary.
     pub fn millis_to_rotation(&self, now_ms: u64) -> u64 {
-        let window_ms = u64::try_from(self.config.window_secs.max(1)).unwrap_or(1) * 1000;
+        let window_ms = u64::try_from(self.config.window.as_secs_i64().max(1)).unwrap_or(1) * 1000;
         window_ms - now_ms % window_ms
     }
 

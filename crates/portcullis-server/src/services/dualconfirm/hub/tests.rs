@@ -20,9 +20,9 @@ const T0: i64 = 1_800_000_000; // a multiple of 60: a window boundary
 fn hub() -> (Hub, mpsc::UnboundedReceiver<AuditNote>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let config = DualConfirmConfig {
-        window_secs: 60,
-        grace_secs: 10,
-        inactivity_secs: 180,
+        window: std::time::Duration::from_secs(60),
+        grace: std::time::Duration::from_secs(10),
+        inactivity: std::time::Duration::from_secs(180),
         max_checks_per_window: 5,
     };
     (Hub::new(config, tx, None), rx)

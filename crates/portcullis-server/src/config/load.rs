@@ -1,0 +1,57 @@
+//! Loading: defaults → TOML file → `PORTCULLIS_*` environment, through figment, then one
+//! validation. figment names the key of a type error; the sections name theirs.
+
+use super::{Config, ConfigError};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use std::path::Path;
+
+/// `PORTCULLIS_*` variables that are read by the CLI or by scripts/fuzz (which the test command
+/// runs), not configuration keys (`PORTCULLIS_TEST_*` belong to the test command and are
+/// skipped too).
+const NOT_CONFIG_ENV: &[&str] = &["config", "user_password", "fuzz_seconds"];
+
+impl Config {
+    /// Loads defaults, then `file` (if given, it must exist), then the environment.
+    ///
+    /// # Errors
+    /// A missing file, an unknown key, a badly typed value or one out of bounds; each names
+    /// the offending key.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("PORTCULLIS_")
+                .filter(|k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    !k.starts_with("test_") && !NOT_CONFIG_ENV.contains(&k.as_str())
+                })
+                .split("__"),
+        );
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Syntax(describe(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Every error figment found, each with its key (`key `tokens.access_ttl_secs`: …`).
+fn describe(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("key `{key}`: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

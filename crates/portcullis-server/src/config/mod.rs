@@ -1,0 +1,214 @@
+//! Configuration: defaults, then a TOML file, then `PORTCULLIS_*` environment variables
+//! (`PORTCULLIS_SECTION__KEY` for nested keys). Validated once at start-up; unknown keys are
+//! refused so a typo fails fast with the key's name.
+//!
+//! One file per section (`[tokens]` in `tokens.rs`, …), each owning its struct, its
+//! defaults and its `validate()`; this file holds the top-level keys and [`Config::validate`],
+//! which asks every section once. Values are typed: durations are [`Duration`]s (the keys
+//! keep their `_secs`/`_ms` suffix, see `duration.rs`), URLs are [`Url`]s, and secrets are
+//! [`Secret`]/[`SecretUrl`], whose `Debug` and `Serialize` never show them — so the TOML that
+//! `portcullis config` prints (`render.rs`) is redacted by construction and loads back.
+//!
+//! [`Duration`]: std::time::Duration
+
+mod cluster;
+mod cors;
+mod dualconfirm;
+mod duration;
+mod error;
+mod forward_auth;
+mod load;
+mod login;
+mod mail;
+mod mfa;
+mod password;
+mod rate_limit;
+mod render;
+mod secret;
+mod sms;
+mod tls;
+mod tokens;
+mod webauthn;
+
+#[cfg(test)]
+mod tests;
+
+pub use cluster::ClusterConfig;
+pub use cors::CorsConfig;
+pub use dualconfirm::DualConfirmConfig;
+pub use duration::DurationExt;
+pub use error::{ConfigError, InvalidValue};
+pub use forward_auth::{ForwardAuthConfig, Rule};
+pub use login::LoginConfig;
+pub use mail::{MailConfig, MailTransportKind, SmtpSecurity};
+pub use mfa::MfaConfig;
+pub use password::PasswordConfig;
+pub use rate_limit::RateLimitConfig;
+pub use secret::{REDACTED, Secret, SecretUrl};
+pub use sms::{SmsConfig, SmsProvider};
+pub use tls::TlsConfig;
+pub use tokens::TokenConfig;
+pub use webauthn::WebauthnConfig;
+
+use secrecy::ExposeSecret as _;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use url::Url;
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Where the embedded default keeps everything it writes.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (a password in it is a secret); default: SQLite in
+    /// the data directory.
+    pub database_url: Option<SecretUrl>,
+    /// Public base URL, used in mail links and as the token issuer; default from `listen`.
+    pub public_url: Option<Url>,
+    /// `aud` of access tokens.
+    pub audience: String,
+    /// `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// Token and session lifetimes.
+    pub tokens: TokenConfig,
+    /// Password hashing and policy.
+    pub password: PasswordConfig,
+    /// Login challenge bounds and back-off.
+    pub login: LoginConfig,
+    /// Request rate limits.
+    pub rate_limit: RateLimitConfig,
+    /// Outgoing mail.
+    pub mail: MailConfig,
+    /// Cross-origin requests.
+    pub cors: CorsConfig,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Serve HTTPS with this certificate and key (PEM); plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+    /// Roles whose sessions may call `POST /v1/introspect`.
+    pub introspection_roles: Vec<String>,
+    /// Second factors.
+    pub mfa: MfaConfig,
+    /// SMS delivery.
+    pub sms: SmsConfig,
+    /// WebAuthn relying party.
+    pub webauthn: WebauthnConfig,
+    /// Forward authentication rules for reverse proxies (`GET /v1/forward-auth`).
+    pub forward_auth: ForwardAuthConfig,
+    /// `redis://…` (also `PORTCULLIS_REDIS_URL`): when set, rate limits are counted across
+    /// every node and revocations reach every node at once through Redis.
+    pub redis_url: Option<SecretUrl>,
+    /// Running several nodes on one database.
+    pub cluster: ClusterConfig,
+    /// DualConfirm: rotating words for advisors and clients on calls.
+    pub dualconfirm: DualConfirmConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            public_url: None,
+            audience: "portcullis".into(),
+            log_format: LogFormat::Pretty,
+            tokens: TokenConfig::default(),
+            password: PasswordConfig::default(),
+            login: LoginConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            mail: MailConfig::default(),
+            cors: CorsConfig::default(),
+            max_body_bytes: 64 * 1024,
+            tls: None,
+            introspection_roles: vec!["admin".into(), "service".into()],
+            mfa: MfaConfig::default(),
+            sms: SmsConfig::default(),
+            webauthn: WebauthnConfig::default(),
+            forward_auth: ForwardAuthConfig::default(),
+            redis_url: None,
+            cluster: ClusterConfig::default(),
+            dualconfirm: DualConfirmConfig::default(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// Checks every section once; [`Config::load`] calls it.
+    ///
+    /// # Errors
+    /// The first value out of bounds, naming its key.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        self.tokens.validate()?;
+        self.login.validate()?;
+        self.password.validate()?;
+        self.forward_auth.validate()?;
+        self.cors.validate()?;
+        self.validate_urls()?;
+        self.rate_limit.validate()?;
+        self.dualconfirm.validate()?;
+        self.cluster.validate()
+    }
+
+    /// The top-level URLs: links in mail must be web links, and TLS to Redis is not built in.
+    fn validate_urls(&self) -> Result<(), InvalidValue> {
+        if let Some(url) = &self.public_url
+            && !matches!(url.scheme(), "http" | "https")
+        {
+            return Err(InvalidValue::new(
+                "public_url",
+                "must start with http:// or https://",
+            ));
+        }
+        if let Some(url) = &self.redis_url
+            && !url.expose_secret().starts_with("redis://")
+        {
+            return Err(InvalidValue::new(
+                "redis_url",
+                "must start with redis:// (TLS to Redis is not built in; use a local proxy \
+                 such as stunnel for rediss)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> SecretUrl {
+        self.database_url.clone().unwrap_or_else(|| {
+            SecretUrl::from(format!(
+                "sqlite://{}",
+                self.data_dir.join("portcullis.db").display()
+            ))
+        })
+    }
+
+    /// The public base URL in effect, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+            None => {
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{}", self.listen)
+            }
+        }
+    }
+
+    /// The `iss` of our tokens.
+    pub fn issuer(&self) -> String {
+        self.public_url()
+    }
+}
