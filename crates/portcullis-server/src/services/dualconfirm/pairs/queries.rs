@@ -1,0 +1,121 @@
+//! A caller's own pairs: which pairs they see, which side of a pair they are on, and what
+//! a side (or an administrator) may change: the word-list language, or the pair's removal.
+//! Others' pairs do not exist for a caller (404), so no answer tells whom others verify.
+
+use portcullis_core::dualconfirm::words::Language;
+use portcullis_store::model::PairRecord;
+use serde_json::json;
+
+use super::{ADVISOR_ROLE, CLIENT_ROLE};
+use crate::extract::{AuthSession, ClientInfo};
+use crate::services::audit;
+use crate::services::error::ServiceError;
+use crate::state::AppState;
+
+/// The pairs `caller` may see: an administrator all, an advisor theirs, a client theirs.
+///
+/// # Errors
+/// Storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account))]
+pub async fn visible_to(
+    state: &AppState,
+    caller: &AuthSession,
+) -> Result<Vec<PairRecord>, ServiceError> {
+    if caller.has_role("admin") {
+        return Ok(state.store.pairs.list().await?);
+    }
+    let mut pairs = Vec::new();
+    if caller.has_role(ADVISOR_ROLE) {
+        pairs.extend(state.store.pairs.of_advisor(caller.account).await?);
+    }
+    if caller.has_role(CLIENT_ROLE) {
+        pairs.extend(state.store.pairs.of_client(caller.account).await?);
+    }
+    Ok(pairs)
+}
+
+/// Which side of `pair` the caller is on, if any (by account and role).
+pub fn side_of(
+    pair: &PairRecord,
+    caller: &AuthSession,
+) -> Option<portcullis_core::dualconfirm::Role> {
+    use portcullis_core::dualconfirm::Role;
+    if pair.advisor == caller.account && caller.has_role(ADVISOR_ROLE) {
+        Some(Role::Advisor)
+    } else if pair.client == caller.account && caller.has_role(CLIENT_ROLE) {
+        Some(Role::Client)
+    } else {
+        None
+    }
+}
+
+/// The pair, if the caller is one of its sides (else 404: others' pairs do not exist for
+/// them).
+///
+/// # Errors
+/// [`ServiceError::NotFound`]; storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account, pair.id = %id))]
+pub async fn own(
+    state: &AppState,
+    caller: &AuthSession,
+    id: &str,
+) -> Result<(PairRecord, portcullis_core::dualconfirm::Role), ServiceError> {
+    let pair = state
+        .store
+        .pairs
+        .get(id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let side = side_of(&pair, caller).ok_or(ServiceError::NotFound)?;
+    Ok((pair, side))
+}
+
+/// Either side changes the pair's word-list language.
+///
+/// # Errors
+/// Not a side of the pair; storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account, pair.id = %id))]
+pub async fn set_language(
+    state: &AppState,
+    caller: &AuthSession,
+    id: &str,
+    language: Language,
+) -> Result<PairRecord, ServiceError> {
+    let (mut pair, _) = own(state, caller, id).await?;
+    let now = state.now();
+    state
+        .store
+        .pairs
+        .set_language(id, language.as_str(), now)
+        .await?;
+    pair.language = language.as_str().to_owned();
+    pair.updated_at = now;
+    state.dualconfirm.forget_pair(id);
+    Ok(pair)
+}
+
+/// Removes a pair: an administrator, the CLI (`actor` = `cli`) or either side.
+///
+/// # Errors
+/// Unknown pair (or not the caller's); storage failure.
+#[tracing::instrument(skip_all, fields(pair.id = %id))]
+pub async fn remove(
+    state: &AppState,
+    id: &str,
+    actor: String,
+    info: Option<&ClientInfo>,
+) -> Result<(), ServiceError> {
+    if !state.store.pairs.delete(id).await? {
+        return Err(ServiceError::NotFound);
+    }
+    state.dualconfirm.forget_pair(id);
+    audit::record(
+        state,
+        "dualconfirm.pair_removed",
+        Some(actor),
+        Some(id.to_owned()),
+        info,
+        json!({}),
+    )
+    .await
+}
