@@ -44,12 +44,39 @@ use crate::state::{AppState, Inner};
 use crate::verified::VerifiedSessions;
 use secrecy::ExposeSecret as _;
 
-/// Builds the application state: opens (and migrates) the database, loads or generates the
-/// signing keys and the keyring in the data directory.
+/// What a state is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    /// A serving node: the process-wide metrics recorder and its upkeep thread, a hashing
+    /// thread per core.
+    Serve,
+    /// One administrative command run beside the servers on the same database: the same
+    /// store, keys and services, but nothing running in the background.
+    Command,
+}
+
+/// Builds the application state of a serving node: opens (and migrates) the database, loads
+/// or generates the signing keys and the keyring in the data directory.
 ///
 /// # Errors
 /// Unreachable database, unreadable key files.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    build(config, Purpose::Serve).await
+}
+
+/// Builds the state of one administrative command (`portcullis user|client|dualconfirm …`):
+/// the server's store, keys and services, without background work. Metrics go to a private
+/// recorder nobody scrapes (no process-wide recorder, no upkeep thread) and passwords are
+/// hashed on a single thread; no worker is started, so what the command queues for other
+/// nodes (a DualConfirm pair removal over Redis) is published by the command itself.
+///
+/// # Errors
+/// As [`build_state`].
+pub async fn command_state(config: Config) -> anyhow::Result<AppState> {
+    build(config, Purpose::Command).await
+}
+
+async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
     std::fs::create_dir_all(&config.data_dir)
@@ -71,11 +98,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("database")?;
     let hasher = PasswordHasher::new(config.password.argon2)?;
-    let permits = config.password.max_concurrent_hashes.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-    });
+    let permits = match purpose {
+        Purpose::Command => 1,
+        Purpose::Serve => config.password.max_concurrent_hashes.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
+    };
     let public_url = config.public_url();
     let redis = match &config.redis_url {
         Some(url) => Some(Arc::new(
@@ -120,7 +150,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mail_notify: Notify::new(),
         sms: sms::SmsSender::from_config(&config.sms, &config.data_dir)?,
         webauthn: services::passkeys::relying_party(&config)?,
-        metrics: telemetry::metrics_handle(),
+        metrics: match purpose {
+            Purpose::Serve => telemetry::metrics_handle(),
+            Purpose::Command => telemetry::private_metrics_handle(),
+        },
         issuer: public_url.clone(),
         public_url,
         config,

@@ -68,6 +68,12 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// A recorder's handle that is not installed process-wide: what a one-off command holds in
+/// its state, so it neither takes the global recorder nor starts the upkeep thread.
+pub fn private_metrics_handle() -> PrometheusHandle {
+    PrometheusBuilder::new().build_recorder().handle()
+}
+
 /// Counts requests (`portcullis_http_requests_total`) and their durations
 /// (`portcullis_http_request_duration_seconds`) by method, route and status.
 ///

@@ -40,7 +40,7 @@ fn err(e: ServiceError) -> anyhow::Error {
 }
 
 pub async fn run(config: Config, cmd: ClientCommand) -> anyhow::Result<()> {
-    let state = portcullis_server::build_state(config).await?;
+    let state = portcullis_server::command_state(config).await?;
     match cmd {
         ClientCommand::Add { name, scopes } => {
             if scopes.is_empty() {

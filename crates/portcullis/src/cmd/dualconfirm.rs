@@ -47,7 +47,7 @@ fn err(e: ServiceError) -> anyhow::Error {
 }
 
 pub async fn run(config: Config, cmd: DualConfirmCommand) -> anyhow::Result<()> {
-    let state = portcullis_server::build_state(config).await?;
+    let state = portcullis_server::command_state(config).await?;
     let DualConfirmCommand::Pair(cmd) = cmd;
     match cmd {
         PairCommand::Add {

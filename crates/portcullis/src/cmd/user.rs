@@ -115,7 +115,7 @@ async fn admin_audit(
 }
 
 pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
-    let state = portcullis_server::build_state(config).await?;
+    let state = portcullis_server::command_state(config).await?;
     let err = anyhow::Error::new::<portcullis_server::services::ServiceError>;
     match cmd {
         UserCommand::Add {
