@@ -122,10 +122,7 @@ async fn remove_pair(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if !auth.has_role("admin") {
-        pairs::own(&state, &auth, &id).await?;
-    }
-    pairs::remove(&state, &id, auth.account.to_string(), Some(&client)).await?;
+    pairs::remove_as(&state, &auth, &id, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

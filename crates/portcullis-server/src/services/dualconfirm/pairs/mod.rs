@@ -13,7 +13,7 @@ mod records;
 
 pub use admin::create;
 pub use invitations::{accept, invite};
-pub use queries::{own, remove, set_language, side_of, visible_to};
+pub use queries::{own, remove, remove_as, set_language, side_of, visible_to};
 pub use records::{PairView, PartyView, key_of, open_secret, view};
 
 /// Role an account needs to be the advisor of a pair.

@@ -7,7 +7,8 @@ use portcullis_store::model::PairRecord;
 use serde_json::json;
 
 use super::{ADVISOR_ROLE, CLIENT_ROLE};
-use crate::extract::{AuthSession, ClientInfo};
+use crate::auth::{ADMIN_ROLE, AuthCheck, AuthSession};
+use crate::extract::ClientInfo;
 use crate::services::audit;
 use crate::services::error::ServiceError;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ pub async fn visible_to(
     state: &AppState,
     caller: &AuthSession,
 ) -> Result<Vec<PairRecord>, ServiceError> {
-    if caller.has_role("admin") {
+    if caller.has_role(ADMIN_ROLE) {
         return Ok(state.store.pairs.list().await?);
     }
     let mut pairs = Vec::new();
@@ -94,10 +95,33 @@ pub async fn set_language(
     Ok(pair)
 }
 
-/// Removes a pair: an administrator, the CLI (`actor` = `cli`) or either side.
+/// Removes a pair for a caller: an administrator removes any pair, anyone else only a pair
+/// they are a side of.
 ///
 /// # Errors
-/// Unknown pair (or not the caller's); storage failure.
+/// Unknown pair, or not the caller's ([`ServiceError::NotFound`] either way); storage failure.
+#[tracing::instrument(skip_all, fields(account.id = %caller.account, pair.id = %id))]
+pub async fn remove_as(
+    state: &AppState,
+    caller: &AuthSession,
+    id: &str,
+    info: &ClientInfo,
+) -> Result<(), ServiceError> {
+    let administrator = AuthCheck::new("not an administrator")
+        .admin()
+        .allows_session(caller)
+        .is_ok();
+    if !administrator {
+        own(state, caller, id).await?;
+    }
+    remove(state, id, caller.account.to_string(), Some(info)).await
+}
+
+/// Removes a pair on behalf of `actor`, who was allowed to (an administrator, a side, or the
+/// CLI with `actor` = `cli`).
+///
+/// # Errors
+/// Unknown pair; storage failure.
 #[tracing::instrument(skip_all, fields(pair.id = %id))]
 pub async fn remove(
     state: &AppState,
