@@ -141,7 +141,7 @@ impl VerifiedSessions {
     }
 }
 
-/// [`extract::authenticate`] through the cache.
+/// [`crate::auth::authenticate_session`] through the cache.
 ///
 /// # Errors
 /// [`ServiceError::Unauthenticated`] for any bad, expired or revoked token.

@@ -119,8 +119,13 @@ pub fn acr_satisfies(have: &str, want: &str) -> bool {
     }
 }
 
-fn aal_level(acr: &str) -> Option<u8> {
-    acr.strip_prefix("aal")?.parse().ok()
+/// The level of an `aalN` class: one to three digits, no sign, no leading zero.
+fn aal_level(acr: &str) -> Option<u16> {
+    let digits = acr.strip_prefix("aal")?;
+    let canonical = (1..=3).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    canonical.then(|| digits.parse().ok()).flatten()
 }
 
 /// The RFC 9470 `WWW-Authenticate` challenge asking for a stronger or more recent
@@ -201,6 +206,10 @@ mod tests {
         assert!(!acr_satisfies("gold", "aal1"));
         assert!(acr_satisfies("gold", "gold"));
         assert!(!acr_satisfies("aal", "aal1"));
+        for odd in ["aal+2", "aal02", "aal 2", "aal2x", "aal1000"] {
+            assert!(!acr_satisfies(odd, "aal1"), "{odd}");
+        }
+        assert!(acr_satisfies("aal3", "aal2"));
     }
 
     #[test]

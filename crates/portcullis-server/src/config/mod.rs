@@ -28,6 +28,7 @@ mod secret;
 mod sms;
 mod tls;
 mod tokens;
+mod verbatim_url;
 mod webauthn;
 
 #[cfg(test)]
@@ -48,13 +49,13 @@ pub use secret::{REDACTED, Secret, SecretUrl};
 pub use sms::{SmsConfig, SmsProvider};
 pub use tls::TlsConfig;
 pub use tokens::TokenConfig;
+pub use verbatim_url::VerbatimUrl;
 pub use webauthn::WebauthnConfig;
 
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use url::Url;
 
 /// The whole configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -68,7 +69,7 @@ pub struct Config {
     /// the data directory.
     pub database_url: Option<SecretUrl>,
     /// Public base URL, used in mail links and as the token issuer; default from `listen`.
-    pub public_url: Option<Url>,
+    pub public_url: Option<VerbatimUrl>,
     /// `aud` of access tokens.
     pub audience: String,
     /// `pretty` or `json`.
@@ -167,7 +168,7 @@ impl Config {
     /// The top-level URLs: links in mail must be web links, and TLS to Redis is not built in.
     fn validate_urls(&self) -> Result<(), InvalidValue> {
         if let Some(url) = &self.public_url
-            && !matches!(url.scheme(), "http" | "https")
+            && !matches!(url.scheme().as_str(), "http" | "https")
         {
             return Err(InvalidValue::new(
                 "public_url",

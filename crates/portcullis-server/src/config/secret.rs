@@ -103,8 +103,10 @@ impl SecretUrl {
 /// `url` with its password and `*password*` query values replaced, or `None` when it has
 /// neither (the caller then shows the original text unchanged).
 fn masked(url: &Url) -> Option<String> {
+    // The key as the client will read it: `pass%77ord` is a password too.
     let secret_param = |pair: &str| {
-        pair.split_once('=')
+        url::form_urlencoded::parse(pair.as_bytes())
+            .next()
             .is_some_and(|(k, _)| k.to_ascii_lowercase().contains("password"))
     };
     let query = url.query().unwrap_or_default();
@@ -210,6 +212,10 @@ mod tests {
         assert_eq!(
             shown("postgres://db/portcullis?user=app&password=s3cret"),
             "postgres://db/portcullis?user=app&password=<redacted>"
+        );
+        assert_eq!(
+            shown("postgres://db/portcullis?pass%77ord=s3cret"),
+            "postgres://db/portcullis?pass%77ord=<redacted>"
         );
     }
 

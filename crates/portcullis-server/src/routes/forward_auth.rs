@@ -68,8 +68,8 @@ async fn forward_auth(State(state): State<AppState>, headers: HeaderMap) -> Resp
         host: get(&["x-forwarded-host"]).unwrap_or_default(),
         uri: get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default(),
     };
-    let token = bearer_or_access_cookie(&state, &headers);
     let ttl_secs = state.config.forward_auth.token_ttl.as_secs_i64();
+    let token = || bearer_or_access_cookie(&state, &headers);
     match decide(&state, original, token).await {
         Ok(Pass::Anonymous) => StatusCode::OK.into_response(),
         Ok(Pass::Identity { session, audience }) => {

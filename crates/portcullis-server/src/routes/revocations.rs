@@ -2,7 +2,8 @@
 //! session is refused by every service within the polling interval.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -10,12 +11,24 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::services::revocations;
+use crate::services::revocations::{self, FeedReader};
 use crate::state::AppState;
 
 /// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(feed))
+}
+
+/// A caller the feed's check let through: decided before the query is read, so a refused
+/// caller hears 403 whatever it asked.
+pub struct Reader(FeedReader);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        Ok(Reader(revocations::authorize(state, &caller)?))
+    }
 }
 
 /// Where to read from.
@@ -54,7 +67,7 @@ pub struct RevocationFeed {
     responses((status = 200, body = RevocationFeed), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn feed(
     State(state): State<AppState>,
-    caller: Caller,
+    Reader(reader): Reader,
     Query(q): Query<FeedQuery>,
 ) -> ApiResult<Json<RevocationFeed>> {
     let now = state.now();
@@ -66,7 +79,7 @@ async fn feed(
             "limit must be 1 to 1000 and since not negative",
         ));
     }
-    let page = revocations::feed(&state, &caller, since, limit).await?;
+    let page = revocations::feed(&state, &reader, since, limit).await?;
     Ok(Json(RevocationFeed {
         revoked: page
             .revoked

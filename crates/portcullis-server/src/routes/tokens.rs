@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiForm, ApiJson, ClientInfo};
 use crate::routes::oauth::basic_credentials;
 use crate::services::clients::OAuthError;
-use crate::services::introspection::{self, Active};
+use crate::services::introspection::{self, Active, Introspector};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 
@@ -94,23 +94,28 @@ pub struct Introspection {
 }
 
 /// The caller of introspection: a service account authenticating with HTTP Basic (RFC 7662
-/// §2.1), or a user's live session (bearer). Whether it may introspect is the service's
-/// [`AuthCheck`](crate::auth::AuthCheck).
-pub struct IntrospectionCaller(Caller);
+/// §2.1), or a user's live session (bearer), that the service's check let through: decided
+/// before the body is read, so a refused caller hears 403 whatever it sent.
+pub struct IntrospectionCaller(Introspector);
 
 impl FromRequestParts<AppState> for IntrospectionCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let unauthenticated = || ApiError::Unauthenticated("client authentication failed");
         if let Some(creds) = basic_credentials(&parts.headers).map_err(|_| unauthenticated())? {
-            return match client_caller(state, &creds).await {
-                Ok(caller) => Ok(IntrospectionCaller(caller)),
-                Err(OAuthError::Api(e)) => Err(e.into()),
-                Err(_) => Err(unauthenticated()),
+            let caller = match client_caller(state, &creds).await {
+                Ok(caller) => caller,
+                Err(OAuthError::Api(e)) => return Err(e.into()),
+                Err(_) => return Err(unauthenticated()),
             };
+            return Ok(IntrospectionCaller(introspection::authorize(
+                state, &caller,
+            )?));
         }
-        let session = AuthSession::from_request_parts(parts, state).await?;
-        Ok(IntrospectionCaller(Caller::Session(session)))
+        let caller = Caller::Session(AuthSession::from_request_parts(parts, state).await?);
+        Ok(IntrospectionCaller(introspection::authorize(
+            state, &caller,
+        )?))
     }
 }
 
@@ -121,10 +126,10 @@ impl FromRequestParts<AppState> for IntrospectionCaller {
     responses((status = 200, body = Introspection), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn introspect(
     State(state): State<AppState>,
-    IntrospectionCaller(caller): IntrospectionCaller,
+    IntrospectionCaller(introspector): IntrospectionCaller,
     ApiForm(req): ApiForm<IntrospectRequest>,
 ) -> ApiResult<Json<Introspection>> {
-    let answer = match introspection::introspect(&state, &caller, &req.token).await? {
+    let answer = match introspection::introspect(&state, &introspector, &req.token).await? {
         None => Introspection::default(),
         Some(Active::Client(c, client)) => Introspection {
             active: true,

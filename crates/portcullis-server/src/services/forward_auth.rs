@@ -5,8 +5,9 @@
 //! Rules are matched in order and the first match wins; a request no rule matches is refused
 //! (deny by default). Paths are normalised before matching (percent-decoded, repeated slashes
 //! collapsed) and a path with `.`/`..` segments matches nothing, so `/public/../admin` cannot
-//! borrow a public rule. Everything here is pure: it runs on every proxied request, and the
-//! only I/O is the session look-up the handler already makes to authenticate.
+//! borrow a public rule. The rules here are pure, as they run on every proxied request;
+//! [`decide`] adds the one I/O, the session look-up (through the verified-session cache), and
+//! the route mints the internal token.
 
 pub mod decide;
 

@@ -17,6 +17,19 @@ pub enum Active {
     Client(AccessClaims, ClientRecord),
 }
 
+/// Proof that a caller may introspect; only [`authorize`] makes one.
+#[derive(Debug)]
+pub struct Introspector(());
+
+/// Whether `caller` may introspect (see [`check`]).
+///
+/// # Errors
+/// [`ServiceError::Forbidden`] for a caller not allowed to.
+pub fn authorize(state: &AppState, caller: &Caller) -> Result<Introspector, ServiceError> {
+    check(state).allows(caller)?;
+    Ok(Introspector(()))
+}
+
 /// Who may introspect: a session holding one of `introspection_roles` (RFC 7662 §4: the
 /// endpoint must not let any user scan other people's tokens), or a service account allowed
 /// `portcullis:introspect`.
@@ -33,14 +46,13 @@ fn check(state: &AppState) -> AuthCheck<'_> {
 /// leeway) and a live session or an active client behind it; `None` when it is not.
 ///
 /// # Errors
-/// [`ServiceError::Forbidden`] for a caller not allowed to introspect; storage failure.
+/// Storage failure.
 #[tracing::instrument(skip_all)]
 pub async fn introspect(
     state: &AppState,
-    caller: &Caller,
+    _introspector: &Introspector,
     token: &str,
 ) -> Result<Option<Active>, ServiceError> {
-    check(state).allows(caller)?;
     if let Ok(claims) = auth::verify_token(state, token, 0)
         && clients::client_of(&claims).is_some()
     {

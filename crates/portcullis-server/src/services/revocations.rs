@@ -17,19 +17,17 @@ pub struct FeedPage {
     pub next_since: i64,
 }
 
-/// Sessions revoked at or after `since`, at most `limit`, for a caller allowed the feed: a
-/// service account allowed `portcullis:revocations` (what a guard uses), or a session with one
-/// of `introspection_roles`.
+/// Proof that a caller may read the feed; only [`authorize`] makes one, so [`feed`] cannot be
+/// reached without the check.
+#[derive(Debug)]
+pub struct FeedReader(());
+
+/// Whether `caller` may read the feed: a service account allowed `portcullis:revocations`
+/// (what a guard uses), or a session with one of `introspection_roles`.
 ///
 /// # Errors
-/// [`ServiceError::Forbidden`] for any other caller; storage failure.
-#[tracing::instrument(skip_all, fields(since, limit))]
-pub async fn feed(
-    state: &AppState,
-    caller: &Caller,
-    since: i64,
-    limit: i64,
-) -> Result<FeedPage, ServiceError> {
+/// [`ServiceError::Forbidden`] for any other caller.
+pub fn authorize(state: &AppState, caller: &Caller) -> Result<FeedReader, ServiceError> {
     AuthCheck::new("the revocation feed is for services and administrators")
         .session_with_configured_role(&state.config.introspection_roles)
         .client_with_scope(
@@ -37,6 +35,20 @@ pub async fn feed(
             "this client may not read the revocation feed: it lacks the portcullis:revocations scope",
         )
         .allows(caller)?;
+    Ok(FeedReader(()))
+}
+
+/// Sessions revoked at or after `since`, at most `limit`, for an authorized reader.
+///
+/// # Errors
+/// Storage failure.
+#[tracing::instrument(skip_all, fields(since, limit))]
+pub async fn feed(
+    state: &AppState,
+    _reader: &FeedReader,
+    since: i64,
+    limit: i64,
+) -> Result<FeedPage, ServiceError> {
     let revoked = state.store.sessions.revoked_since(since, limit).await?;
     let next_since = revoked.last().map_or(since, |(_, at)| *at);
     Ok(FeedPage {

@@ -63,7 +63,7 @@ pub struct FactorList {
     pub recovery_codes_left: i64,
 }
 
-/// Refuses when the session authenticated longer ago than `mfa.fresh_auth.as_secs_i64()`.
+/// Refuses when the session authenticated longer ago than `mfa.fresh_auth_secs`.
 ///
 /// # Errors
 /// [`ServiceError::StepUpRequired`] with the allowed age.

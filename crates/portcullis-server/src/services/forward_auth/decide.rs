@@ -48,21 +48,22 @@ impl From<ServiceError> for Denial {
     }
 }
 
-/// Decides `original` for the bearer `token` (or page cookie) it came with: the first
-/// `[forward_auth]` rule that covers it governs, and none covering it is a refusal.
+/// Decides `original` for the bearer token (or page cookie) it came with, which `token` reads
+/// only once a rule covers the request: the first `[forward_auth]` rule that covers it
+/// governs, and none covering it is a refusal.
 ///
 /// # Errors
 /// [`Denial`] as above; storage failure.
 pub async fn decide<'a>(
     state: &'a AppState,
     original: Original<'_>,
-    token: Option<String>,
+    token: impl FnOnce() -> Option<String>,
 ) -> Result<Pass<'a>, Denial> {
     let config = &state.config.forward_auth;
     let rule = config
         .find(original.method, original.host, original.uri)
         .ok_or(ServiceError::Forbidden("no rule allows this request"))?;
-    let session = match (rule.public, token) {
+    let session = match (rule.public, token()) {
         (true, Some(t)) => verified::authenticate(state, &t).await.ok(),
         (true, None) => None,
         (false, Some(t)) => Some(verified::authenticate(state, &t).await?),
