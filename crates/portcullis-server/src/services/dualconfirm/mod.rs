@@ -90,11 +90,41 @@ const PAIR_WATCH: Duration = Duration::from_secs(1);
 /// [`PAIR_WATCH`] the pairs with a console here are looked up in one batch.
 pub async fn run_pair_watch(state: AppState) {
     loop {
-        tokio::time::sleep(PAIR_WATCH).await;
+        let window = state.dualconfirm.window_millis();
+        let to_boundary = state
+            .dualconfirm
+            .millis_to_rotation(state.clock.now_millis());
+        tokio::time::sleep(watch_delay(window, to_boundary)).await;
         if let Err(e) = end_removed_pairs(&state).await {
             tracing::warn!(error = %e, "DualConfirm pairs were not checked; the next round retries");
         }
     }
+}
+
+/// How far from a window boundary the watch keeps its query: at the boundary every live
+/// session's words go out at once, and the look-up of thousands of pairs would compete with
+/// that delivery for the CPU.
+const QUIET_MS: u64 = 300;
+
+/// How long the watch sleeps: about [`PAIR_WATCH`], moved on so that it wakes at least
+/// [`QUIET_MS`] from either boundary of its window (`window_ms` long, the next boundary
+/// `to_boundary_ms` away).
+fn watch_delay(window_ms: u64, to_boundary_ms: u64) -> Duration {
+    let base = u64::try_from(PAIR_WATCH.as_millis()).unwrap_or(1000);
+    let window_ms = window_ms.max(1);
+    let since_boundary = window_ms.saturating_sub(to_boundary_ms);
+    // Where in its window the watch would wake.
+    let at = (since_boundary + base) % window_ms;
+    let extra = if window_ms <= 2 * QUIET_MS {
+        0
+    } else if at < QUIET_MS {
+        QUIET_MS - at
+    } else if window_ms - at < QUIET_MS {
+        window_ms - at + QUIET_MS
+    } else {
+        0
+    };
+    Duration::from_millis(base + extra)
 }
 
 /// Forgets (as a removal does) every pair with a console here that the store no longer
@@ -121,4 +151,31 @@ pub async fn end_removed_pairs(state: &AppState) -> Result<usize, portcullis_sto
         ended += 1;
     }
     Ok(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pair_watch_keeps_off_window_boundaries() {
+        // A 2 s window; the watch lands `(since + 1000) % 2000` into its window.
+        #[rustfmt::skip]
+        let table = [
+            // (to the next boundary, expected sleep)
+            (1500, 1000), // wakes 1500 ms in: clear of both boundaries
+            (1000, 1300), // would wake on a boundary: 300 ms later
+            (1100, 1400), // would wake 100 ms before one: past it, plus 300
+            (900,  1200), // would wake 100 ms after one: 200 ms more
+        ];
+        for (to_boundary, sleep) in table {
+            assert_eq!(
+                watch_delay(2000, to_boundary),
+                Duration::from_millis(sleep),
+                "{to_boundary}"
+            );
+        }
+        // A window too short for quiet margins: the watch keeps its pace.
+        assert_eq!(watch_delay(500, 100), Duration::from_millis(1000));
+    }
 }

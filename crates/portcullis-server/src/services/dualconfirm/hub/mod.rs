@@ -275,6 +275,11 @@ impl Hub {
         delivered
     }
 
+    /// The window's length in milliseconds.
+    pub fn window_millis(&self) -> u64 {
+        u64::try_from(self.config.window.as_secs_i64().max(1)).unwrap_or(1) * 1000
+    }
+
     /// Milliseconds from `now_ms` (unix) to the next window boundary.
     pub fn millis_to_rotation(&self, now_ms: u64) -> u64 {
         let window_ms = u64::try_from(self.config.window.as_secs_i64().max(1)).unwrap_or(1) * 1000;
