@@ -158,11 +158,33 @@ impl Config {
         self.login.validate()?;
         self.password.validate()?;
         self.forward_auth.validate()?;
+        self.validate_forward_audiences()?;
         self.cors.validate()?;
         self.validate_urls()?;
         self.rate_limit.validate()?;
         self.dualconfirm.validate()?;
         self.cluster.validate()
+    }
+
+    /// No forward-auth rule may address its identity token to Portcullis itself: that token
+    /// is signed with our keys, so with our own audience an upstream (or anyone who reads the
+    /// header on its way) could present it to our API as an access token.
+    fn validate_forward_audiences(&self) -> Result<(), InvalidValue> {
+        match self
+            .forward_auth
+            .rules
+            .iter()
+            .position(|r| r.audience.as_deref() == Some(self.audience.as_str()))
+        {
+            Some(i) => Err(InvalidValue::new(
+                format!("forward_auth.rules[{i}].audience"),
+                format!(
+                    "must not be Portcullis's own audience ({:?}): the upstream's identity token                      would be accepted by the API as an access token",
+                    self.audience
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The top-level URLs: links in mail must be web links, and TLS to Redis is not built in.

@@ -82,6 +82,15 @@ fn typed_values_are_checked_where_they_are_read() {
                 "[[forward_auth.rules]]\npath_prefix = \"api\"\naudience = \"a\"\n",
                 "forward_auth.rules[0].path_prefix",
             ),
+            (
+                "[[forward_auth.rules]]\naudience = \"ledger\"\n\
+                 [[forward_auth.rules]]\naudience = \"portcullis\"\n",
+                "forward_auth.rules[1].audience",
+            ),
+            (
+                "audience = \"auth\"\n[[forward_auth.rules]]\naudience = \"auth\"\n",
+                "forward_auth.rules[0].audience",
+            ),
         ] {
             jail.create_file("c.toml", file)?;
             let err = Config::load(Some(Path::new("c.toml")))
