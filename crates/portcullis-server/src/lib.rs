@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod cluster;
 pub mod config;
+pub mod datadir;
 pub mod error;
 pub mod extract;
 pub mod keyfiles;
@@ -79,8 +80,13 @@ pub async fn command_state(config: Config) -> anyhow::Result<AppState> {
 async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
-    std::fs::create_dir_all(&config.data_dir)
+    datadir::create(&config.data_dir)
         .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    if config.database_url.is_none() {
+        let db = config.data_dir.join("portcullis.db");
+        datadir::create_private_file(&db)
+            .with_context(|| format!("cannot create database file {}", db.display()))?;
+    }
     let keyring_path = keyfiles::keyring_path(&config.data_dir);
     let (keyring, created_ring) =
         Keyring::load_or_generate(&keyring_path, now).context("keyring")?;
@@ -97,6 +103,7 @@ async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
     let store = portcullis_store::open(config.database_url().expose_secret(), true)
         .await
         .context("database")?;
+    datadir::warn_if_open(&config.data_dir);
     let hasher = PasswordHasher::new(config.password.argon2)?;
     let permits = match purpose {
         Purpose::Command => 1,
