@@ -329,3 +329,27 @@ async fn cors_admits_only_configured_origins() {
         Some("true")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_take_a_bearer_token_when_one_is_configured() {
+    let app = TestApp::builder()
+        .file_mail()
+        .configure(|c| {
+            c.metrics.bearer_token = Some(portcullis_server::config::Secret::from("scrape-me"));
+        })
+        .spawn()
+        .await;
+    let reply = app.get("/metrics", None).await;
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    reply.problem(401, Some("unauthenticated"));
+    app.get("/metrics", Some("scrape-you"))
+        .await
+        .problem(401, Some("unauthenticated"));
+    let reply = app.get("/metrics", Some("scrape-me")).await;
+    reply.expect(200);
+    assert!(
+        reply.text.contains("portcullis_http_requests_total"),
+        "{}",
+        reply.text
+    );
+}

@@ -20,6 +20,7 @@ mod forward_auth;
 mod load;
 mod login;
 mod mail;
+mod metrics;
 mod mfa;
 mod password;
 mod rate_limit;
@@ -42,6 +43,7 @@ pub use error::{ConfigError, InvalidValue};
 pub use forward_auth::{ForwardAuthConfig, Rule};
 pub use login::LoginConfig;
 pub use mail::{MailConfig, MailTransportKind, SmtpSecurity};
+pub use metrics::MetricsConfig;
 pub use mfa::MfaConfig;
 pub use password::PasswordConfig;
 pub use rate_limit::RateLimitConfig;
@@ -86,6 +88,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Cross-origin requests.
     pub cors: CorsConfig,
+    /// `[metrics]`: who may read `/metrics`.
+    pub metrics: MetricsConfig,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
     /// Serve HTTPS with this certificate and key (PEM); plain HTTP when absent.
@@ -124,6 +128,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             mail: MailConfig::default(),
             cors: CorsConfig::default(),
+            metrics: MetricsConfig::default(),
             max_body_bytes: 64 * 1024,
             tls: None,
             introspection_roles: vec!["admin".into(), "service".into()],

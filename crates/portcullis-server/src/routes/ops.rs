@@ -2,13 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret as _;
 use serde_json::json;
+use subtle::ConstantTimeEq as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::AdminSession;
 use crate::state::AppState;
 
@@ -58,9 +60,25 @@ async fn health_detailed(
     })))
 }
 
-/// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
-async fn metrics_text(State(state): State<AppState>) -> Response {
+/// Prometheus metrics (text exposition format). Open unless `[metrics] bearer_token` is set;
+/// then a scrape must present that token.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("bearer" = [])),
+    responses((status = 200, content_type = "text/plain"), (status = 401, body = Problem)))]
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.config.metrics.bearer_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim().as_bytes());
+        let matches =
+            presented.is_some_and(|p| bool::from(p.ct_eq(expected.expose_secret().as_bytes())));
+        if !matches {
+            return ApiError::Unauthenticated("the metrics bearer token is required")
+                .into_response();
+        }
+    }
     let mut response = state.metrics.render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
