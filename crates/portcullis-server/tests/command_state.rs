@@ -5,18 +5,22 @@
 
 use portcullis_server::config::Config;
 
-/// The names of this process's threads, once the newest have named themselves (a thread
-/// shows its parent's name until it runs).
-async fn settled_thread_names(expected_argon2: impl Fn(usize) -> bool) -> Vec<String> {
+/// The names of this process's threads once `settled` holds of them, or after two seconds:
+/// a new thread shows its parent's name until it runs and names itself.
+async fn settled_thread_names(settled: impl Fn(&[String]) -> bool) -> Vec<String> {
     let mut names = thread_names();
     for _ in 0..100 {
-        if expected_argon2(names.iter().filter(|n| n.starts_with("argon2-")).count()) {
+        if settled(&names) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         names = thread_names();
     }
     names
+}
+
+fn argon2(names: &[String]) -> usize {
+    names.iter().filter(|n| n.starts_with("argon2-")).count()
 }
 
 fn thread_names() -> Vec<String> {
@@ -41,7 +45,7 @@ async fn a_command_state_starts_no_background_work_and_a_server_state_does() {
     let command = portcullis_server::command_state(config.clone())
         .await
         .expect("command state");
-    let names = settled_thread_names(|n| n == 1).await;
+    let names = settled_thread_names(|names| argon2(names) == 1).await;
     assert!(!names.is_empty(), "threads are listed in /proc/self/task");
     assert!(!names.iter().any(|n| n == "metrics-upkeep"), "{names:?}");
     assert_eq!(
@@ -63,7 +67,10 @@ async fn a_command_state_starts_no_background_work_and_a_server_state_does() {
     // The control: a serving node's state starts both.
     let _serving = portcullis_server::build_state(config).await.expect("state");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let names = settled_thread_names(|n| n == 1 + cores).await;
+    let names = settled_thread_names(|names| {
+        argon2(names) == 1 + cores && names.iter().any(|n| n == "metrics-upkeep")
+    })
+    .await;
     assert!(names.iter().any(|n| n == "metrics-upkeep"), "{names:?}");
     assert_eq!(
         names.iter().filter(|n| n.starts_with("argon2-")).count(),
