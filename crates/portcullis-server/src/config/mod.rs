@@ -184,7 +184,8 @@ impl Config {
             Some(i) => Err(InvalidValue::new(
                 format!("forward_auth.rules[{i}].audience"),
                 format!(
-                    "must not be Portcullis's own audience ({:?}): the upstream's identity token                      would be accepted by the API as an access token",
+                    "must not be Portcullis's own audience ({:?}): the upstream's identity token \
+                     would be accepted by the API as an access token",
                     self.audience
                 ),
             )),
