@@ -8,8 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use std::net::IpAddr;
 
-use crate::auth::{AuthCheck, Caller, bearer_caller};
-pub use crate::auth::{AuthSession, authenticate};
+use crate::auth::{AuthCheck, AuthSession, Caller, authenticate, bearer_caller};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tls::ClientAddr;

@@ -10,8 +10,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::AuthSession;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{AdminSession, ApiJson, AuthSession, ClientInfo};
+use crate::extract::{AdminSession, ApiJson, ClientInfo};
 use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::{CheckRefusal, Words};
 use crate::services::dualconfirm::pairs::{self, PairView};

@@ -19,8 +19,9 @@ use portcullis_store::model::PairStatus;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+use crate::auth::{AuthSession, authenticate};
 use crate::error::ApiError;
-use crate::extract::{AuthSession, authenticate, bearer_or_access_cookie};
+use crate::extract::bearer_or_access_cookie;
 use crate::services::dualconfirm::hub::wire::FromConsole;
 use crate::services::dualconfirm::hub::{Membership, SOCKET_QUEUE};
 use crate::services::dualconfirm::pairs;

@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::AuthSession;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{ApiJson, AuthSession, ClientInfo};
+use crate::extract::{ApiJson, ClientInfo};
 use crate::services::accounts::{self, Profile, ProfileUpdate};
 use crate::services::credentials;
 use crate::state::AppState;

@@ -12,8 +12,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::AuthSession;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ApiJson, AuthSession, ClientInfo};
+use crate::extract::{ApiJson, ClientInfo};
 use crate::services::accounts::session_json;
 use crate::services::login::{self, Answer, LoginStep, PendingLogin};
 use crate::services::sessions::{self, TokenResponse};

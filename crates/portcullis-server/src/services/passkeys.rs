@@ -22,8 +22,9 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use crate::auth::AuthSession;
 use crate::config::Config;
-use crate::extract::{AuthSession, ClientInfo};
+use crate::extract::ClientInfo;
 use crate::services::accounts;
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::factors::enrolment::{self, NewFactor, Proof};

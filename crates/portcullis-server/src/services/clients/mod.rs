@@ -8,7 +8,7 @@
 //!
 //! A client's access token is one of our EdDSA JWTs with `sub` and `sid` both
 //! `client:<id>` and a `scope` claim. It names no session, so the user extractors
-//! ([`crate::extract::authenticate`]) refuse it; introspection checks the client instead.
+//! ([`crate::auth::authenticate`]) refuse it; introspection checks the client instead.
 //!
 //! Management (create, rotate, remove) is in `manage`, the grant and client authentication
 //! in `grant`, the verification of issued client tokens in `tokens` and RFC 7009 revocation

@@ -5,7 +5,8 @@ use portcullis_core::factor::FactorKind;
 use portcullis_core::factor::otp::Channel;
 use portcullis_core::ids::AccountId;
 
-use crate::extract::{AuthSession, ClientInfo};
+use crate::auth::AuthSession;
+use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
 use crate::services::factors::enrolment::{self, NewFactor};
 use crate::services::factors::{FactorView, check_label, require_fresh, view};

@@ -10,7 +10,8 @@ use portcullis_core::ids::AccountId;
 use portcullis_store::model::FactorRecord;
 use serde_json::json;
 
-use crate::extract::{AuthSession, ClientInfo};
+use crate::auth::AuthSession;
+use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
 use crate::services::factors::{require_fresh, secret_aad};
 use crate::services::{accounts, audit};

@@ -24,8 +24,9 @@ use portcullis_store::model::FactorRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::AuthSession;
 use crate::config::DurationExt as _;
-use crate::extract::{AuthSession, ClientInfo};
+use crate::extract::ClientInfo;
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::otp;
 use crate::state::AppState;

@@ -8,7 +8,8 @@ use portcullis_core::ids::AccountId;
 use portcullis_store::keyring::Keyring;
 use serde_json::json;
 
-use crate::extract::{AuthSession, ClientInfo};
+use crate::auth::AuthSession;
+use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
 use crate::services::factors::require_fresh;
 use crate::services::mail::{self, Mail};

@@ -10,7 +10,8 @@ use portcullis_store::model::FactorRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::extract::{AuthSession, ClientInfo};
+use crate::auth::AuthSession;
+use crate::extract::ClientInfo;
 use crate::services::accounts;
 use crate::services::error::ServiceError;
 use crate::services::factors::enrolment::{self, NewFactor};

@@ -8,7 +8,8 @@ use portcullis_store::model::{AccountRecord, SessionRecord};
 use serde_json::json;
 
 use super::{LoginStep, new_challenge, pending, usable_second_factors};
-use crate::extract::{AuthSession, ClientInfo};
+use crate::auth::AuthSession;
+use crate::extract::ClientInfo;
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::{accounts, audit, sessions};
 use crate::state::AppState;
