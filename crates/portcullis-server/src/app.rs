@@ -15,6 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::routes;
+use crate::services::ServiceError;
 use crate::services::error::Unexpected;
 use crate::state::AppState;
 use crate::telemetry;
@@ -37,13 +38,13 @@ pub fn router(state: AppState) -> Router {
             "/v1/dualconfirm/live",
             axum::routing::get(routes::dualconfirm_ws::live),
         )
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { ApiError::from(ServiceError::NotFound) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal(Unexpected::msg("a handler panicked")).into_response()
+            ApiError::from(Unexpected::msg("a handler panicked")).into_response()
         }));
     if !config.cors.allowed_origins.is_empty() {
         let origins: Vec<HeaderValue> = config
@@ -106,7 +107,7 @@ fn proxy_layers(routes: Router<AppState>) -> Router<AppState> {
     routes
         .layer(middleware::from_fn(telemetry::track_requests))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal(Unexpected::msg("a handler panicked")).into_response()
+            ApiError::from(Unexpected::msg("a handler panicked")).into_response()
         }))
         .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header_layer(header::CACHE_CONTROL, "no-store"))

@@ -1,8 +1,8 @@
 //! One error type for the HTTP layer, mapped once to RFC 9457 problem details.
 //!
-//! Services fail with [`ServiceError`]; it converts into [`ApiError`] through one exhaustive
-//! `From` here, so a new refusal is a compile error until it has its status and problem
-//! `type`. There is no blanket conversion from other errors. A 5xx body stays generic; its
+//! Services fail with [`ServiceError`], which [`ApiError`] wraps; one exhaustive match here
+//! gives each refusal its status and problem `type`, so a new refusal is a compile error until
+//! it has them. `ApiError`'s own variants are only what the HTTP layer alone can get wrong. There is no blanket conversion from other errors. A 5xx body stays generic; its
 //! cause chain is logged with the request id.
 
 use axum::Json;
@@ -10,7 +10,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::contact::ContactError;
 use portcullis_core::login::ChallengeError;
-use portcullis_core::password::PasswordRejection;
 use portcullis_core::token::TokenError;
 use portcullis_store::StoreError;
 
@@ -42,51 +41,19 @@ pub struct Problem {
     pub retry_after: Option<u64>,
 }
 
-/// Everything a handler can fail with.
+/// Everything a handler can fail with: a service's refusal, or what only HTTP can get wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// Malformed or invalid input.
+    /// What a service refused or failed with; [`ApiError::parts`] gives each its status.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// A request the HTTP layer could not read (a bad body, query or header).
     #[error("{detail}")]
     BadRequest {
         /// Problem slug.
         slug: &'static str,
         /// Explanation.
         detail: String,
-    },
-    /// A password the policy refused.
-    #[error("{0}")]
-    WeakPassword(PasswordRejection),
-    /// Credentials wrong or account unknown (indistinguishable on purpose).
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    /// No valid access token.
-    #[error("{0}")]
-    Unauthenticated(&'static str),
-    /// The session's authentication is too old or too weak for this action (RFC 9470).
-    #[error("{detail}")]
-    StepUpRequired {
-        /// Explanation.
-        detail: &'static str,
-        /// The largest acceptable authentication age, in seconds.
-        max_age: i64,
-    },
-    /// Authenticated but not allowed.
-    #[error("{0}")]
-    Forbidden(&'static str),
-    /// No such resource (for this caller).
-    #[error("not found")]
-    NotFound,
-    /// A conflicting concurrent change.
-    #[error("{0}")]
-    Conflict(&'static str),
-    /// A login challenge can no longer be answered.
-    #[error("{0}")]
-    Challenge(ChallengeError),
-    /// Too many requests.
-    #[error("too many requests")]
-    RateLimited {
-        /// Seconds until a retry may succeed.
-        retry_after: u64,
     },
     /// Body too large.
     #[error("request body too large")]
@@ -97,12 +64,6 @@ pub enum ApiError {
     /// Method not allowed on this route.
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// A provider we depend on (an SMS gateway) failed.
-    #[error("{0}")]
-    Upstream(&'static str),
-    /// Something failed on our side; the cause chain is logged, not returned.
-    #[error("internal error: {0}")]
-    Internal(Unexpected),
 }
 
 impl ApiError {
@@ -114,82 +75,25 @@ impl ApiError {
         }
     }
 
+    /// Status, problem slug and title: the one table of what each error means on the API.
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
-        use ApiError::*;
         match self {
-            BadRequest { slug, .. } => (StatusCode::BAD_REQUEST, slug, "Invalid request"),
-            WeakPassword(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "weak-password",
-                "Password refused",
-            ),
-            InvalidCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "invalid-credentials",
-                "Invalid credentials",
-            ),
-            Unauthenticated(_) => (
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "Authentication required",
-            ),
-            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-            StepUpRequired { .. } => (
-                StatusCode::UNAUTHORIZED,
-                "step-up-required",
-                "Fresh authentication required",
-            ),
-            NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            Challenge(ChallengeError::Rejected { .. }) => (
-                StatusCode::UNAUTHORIZED,
-                "invalid-credentials",
-                "Invalid credentials",
-            ),
-            Challenge(ChallengeError::Expired) => (
-                StatusCode::GONE,
-                "challenge-expired",
-                "Login challenge expired",
-            ),
-            Challenge(ChallengeError::Exhausted) => (
-                StatusCode::GONE,
-                "challenge-exhausted",
-                "Login challenge exhausted",
-            ),
-            Challenge(ChallengeError::FactorNotOffered) => (
-                StatusCode::BAD_REQUEST,
-                "factor-not-offered",
-                "Factor not offered",
-            ),
-            RateLimited { .. } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-            ),
-            PayloadTooLarge => (
+            ApiError::Service(e) => service_parts(e),
+            ApiError::BadRequest { slug, .. } => (StatusCode::BAD_REQUEST, slug, "Invalid request"),
+            ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "Payload too large",
             ),
-            UnsupportedMediaType(_) => (
+            ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported media type",
             ),
-            MethodNotAllowed => (
+            ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
-            ),
-            Upstream(_) => (
-                StatusCode::BAD_GATEWAY,
-                "upstream-failed",
-                "Delivery failed",
-            ),
-            Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal server error",
             ),
         }
     }
@@ -198,16 +102,18 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let (status, slug, title) = self.parts();
         let detail = match self {
-            ApiError::Internal(_) => Some("the server could not complete the request".to_owned()),
-            ApiError::NotFound | ApiError::MethodNotAllowed => None,
+            ApiError::Service(ServiceError::Unexpected(_)) => {
+                Some("the server could not complete the request".to_owned())
+            }
+            ApiError::Service(ServiceError::NotFound) | ApiError::MethodNotAllowed => None,
             other => Some(other.to_string()),
         };
         let code = match self {
-            ApiError::WeakPassword(r) => Some(r.code().to_owned()),
+            ApiError::Service(ServiceError::WeakPassword(r)) => Some(r.code().to_owned()),
             _ => None,
         };
         let retry_after = match self {
-            ApiError::RateLimited { retry_after } => Some(*retry_after),
+            ApiError::Service(ServiceError::RateLimited { retry_after }) => Some(*retry_after),
             _ => None,
         };
         Problem {
@@ -221,9 +127,75 @@ impl ApiError {
     }
 }
 
+/// The service layer's refusals, mapped to their HTTP meaning: this is the one place that
+/// decides which status and problem `type` each domain error gets on the API.
+fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'static str) {
+    use ServiceError::*;
+    match e {
+        Invalid { what, .. } => (
+            StatusCode::BAD_REQUEST,
+            invalid_slug(*what),
+            "Invalid request",
+        ),
+        WeakPassword(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak-password",
+            "Password refused",
+        ),
+        InvalidCredentials | Challenge(ChallengeError::Rejected { .. }) => (
+            StatusCode::UNAUTHORIZED,
+            "invalid-credentials",
+            "Invalid credentials",
+        ),
+        Unauthenticated(_) => (
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+        ),
+        Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+        StepUpRequired { .. } => (
+            StatusCode::UNAUTHORIZED,
+            "step-up-required",
+            "Fresh authentication required",
+        ),
+        NotFound => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+        Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+        Challenge(ChallengeError::Expired) => (
+            StatusCode::GONE,
+            "challenge-expired",
+            "Login challenge expired",
+        ),
+        Challenge(ChallengeError::Exhausted) => (
+            StatusCode::GONE,
+            "challenge-exhausted",
+            "Login challenge exhausted",
+        ),
+        Challenge(ChallengeError::FactorNotOffered) => (
+            StatusCode::BAD_REQUEST,
+            "factor-not-offered",
+            "Factor not offered",
+        ),
+        RateLimited { .. } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+        ),
+        Upstream(_) => (
+            StatusCode::BAD_GATEWAY,
+            "upstream-failed",
+            "Delivery failed",
+        ),
+        Unexpected(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        ),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
+        if let ApiError::Service(ServiceError::Unexpected(cause)) = &self {
             tracing::error!(error = %cause.chain(), "request failed");
         }
         let problem = self.problem();
@@ -236,13 +208,13 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/problem+json"),
         );
         match &self {
-            ApiError::RateLimited { retry_after } => {
+            ApiError::Service(ServiceError::RateLimited { retry_after }) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
-            ApiError::Unauthenticated(_) => {
+            ApiError::Service(ServiceError::Unauthenticated(_)) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::StepUpRequired { max_age, .. } => {
+            ApiError::Service(ServiceError::StepUpRequired { max_age, .. }) => {
                 let challenge = format!(
                     "Bearer error=\"insufficient_user_authentication\", error_description=\"A fresh authentication is required\", max_age={max_age}"
                 );
@@ -253,32 +225,6 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
-    }
-}
-
-/// The service layer's refusals, mapped to their HTTP meaning: this is the one place that
-/// decides which status and problem `type` each domain error gets on the API.
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Invalid { what, detail } => ApiError::BadRequest {
-                slug: invalid_slug(what),
-                detail: detail.into_owned(),
-            },
-            ServiceError::WeakPassword(r) => ApiError::WeakPassword(r),
-            ServiceError::InvalidCredentials => ApiError::InvalidCredentials,
-            ServiceError::Unauthenticated(why) => ApiError::Unauthenticated(why),
-            ServiceError::StepUpRequired { detail, max_age } => {
-                ApiError::StepUpRequired { detail, max_age }
-            }
-            ServiceError::Forbidden(why) => ApiError::Forbidden(why),
-            ServiceError::NotFound => ApiError::NotFound,
-            ServiceError::Conflict(why) => ApiError::Conflict(why),
-            ServiceError::Challenge(c) => ApiError::Challenge(c),
-            ServiceError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
-            ServiceError::Upstream(why) => ApiError::Upstream(why),
-            ServiceError::Unexpected(cause) => ApiError::Internal(cause),
-        }
     }
 }
 
@@ -303,7 +249,7 @@ fn invalid_slug(what: Invalid) -> &'static str {
 
 impl From<Unexpected> for ApiError {
     fn from(e: Unexpected) -> Self {
-        ApiError::Internal(e)
+        ServiceError::Unexpected(e).into()
     }
 }
 

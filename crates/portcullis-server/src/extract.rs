@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use crate::auth::{AuthCheck, AuthSession, Caller, authenticate, bearer_caller};
 use crate::error::ApiError;
+use crate::services::ServiceError;
 use crate::state::AppState;
 use crate::tls::ClientAddr;
 
@@ -114,7 +115,7 @@ pub fn bearer_or_access_cookie(
 impl FromRequestParts<AppState> for AuthSession {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
+        let token = bearer(parts).ok_or(ServiceError::Unauthenticated(
             "a bearer access token is required",
         ))?;
         Ok(authenticate(state, token).await?)
@@ -126,7 +127,7 @@ impl FromRequestParts<AppState> for AuthSession {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ApiError::Unauthenticated(
+        let token = bearer(parts).ok_or(ServiceError::Unauthenticated(
             "a bearer access token is required",
         ))?;
         Ok(bearer_caller(state, token).await?)

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::AuthSession;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{AdminSession, ApiJson, ClientInfo};
+use crate::services::ServiceError;
 use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::{CheckRefusal, Words};
 use crate::services::dualconfirm::pairs::{self, PairView};
@@ -167,9 +168,10 @@ async fn accept(
 }
 
 fn not_live() -> ApiError {
-    ApiError::Conflict(
+    ServiceError::Conflict(
         "no live DualConfirm session: both parties must have their console open and be active",
     )
+    .into()
 }
 
 /// The caller's word to say and the word to expect, while both parties are present.
@@ -233,7 +235,7 @@ async fn check(
         })),
         Err(CheckRefusal::NotLive) => Err(not_live()),
         Err(CheckRefusal::TooManyAttempts { retry_after }) => {
-            Err(ApiError::RateLimited { retry_after })
+            Err(ApiError::from(ServiceError::RateLimited { retry_after }))
         }
     }
 }

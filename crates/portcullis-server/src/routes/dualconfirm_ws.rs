@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use crate::auth::{AuthSession, authenticate};
 use crate::error::ApiError;
 use crate::extract::bearer_or_access_cookie;
+use crate::services::ServiceError;
 use crate::services::dualconfirm::hub::wire::FromConsole;
 use crate::services::dualconfirm::hub::{Membership, SOCKET_QUEUE};
 use crate::services::dualconfirm::pairs;
@@ -65,11 +66,11 @@ async fn prepare(
     // The pages' cookie rides along with the upgrade, so a browser must come from our pages
     // (the rule the pages' forms follow).
     if !crate::web::csrf::same_origin(state, headers) {
-        return Err(ApiError::Forbidden(
-            "this origin may not open the DualConfirm feed",
-        ));
+        return Err(
+            ServiceError::Forbidden("this origin may not open the DualConfirm feed").into(),
+        );
     }
-    let token = bearer_or_access_cookie(state, headers).ok_or(ApiError::Unauthenticated(
+    let token = bearer_or_access_cookie(state, headers).ok_or(ServiceError::Unauthenticated(
         "a bearer access token is required",
     ))?;
     let auth = authenticate(state, &token).await?;

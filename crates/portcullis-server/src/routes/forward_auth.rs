@@ -117,10 +117,10 @@ fn identity(
 }
 
 fn step_up(refusal: &Refusal) -> Response {
-    let mut response = ApiError::StepUpRequired {
+    let mut response = ApiError::from(ServiceError::StepUpRequired {
         detail: "a stronger or fresher authentication is required",
         max_age: 0,
-    }
+    })
     .into_response();
     if let Some(v) = refusal
         .challenge()

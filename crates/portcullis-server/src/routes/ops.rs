@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::AdminSession;
+use crate::services::ServiceError;
 use crate::state::AppState;
 
 /// The routes of this file, with their OpenAPI descriptions.
@@ -75,8 +76,10 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         let matches =
             presented.is_some_and(|p| bool::from(p.ct_eq(expected.expose_secret().as_bytes())));
         if !matches {
-            return ApiError::Unauthenticated("the metrics bearer token is required")
-                .into_response();
+            return ApiError::from(ServiceError::Unauthenticated(
+                "the metrics bearer token is required",
+            ))
+            .into_response();
         }
     }
     let mut response = state.metrics.render().into_response();

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use crate::auth::AuthSession;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
+use crate::services::ServiceError;
 use crate::services::accounts::session_json;
 use crate::services::login::{self, Answer, LoginStep, PendingLogin};
 use crate::services::sessions::{self, TokenResponse};
@@ -151,7 +152,9 @@ async fn answer_challenge(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ChallengeAnswer>,
 ) -> ApiResult<Response> {
-    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let id: ChallengeId = id
+        .parse()
+        .map_err(|_| ApiError::from(ServiceError::NotFound))?;
     Ok(step_response(
         login::answer(&state, id, req.into(), None, &client).await?,
     ))
@@ -184,7 +187,9 @@ async fn send_code(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SendCode>,
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
-    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let id: ChallengeId = id
+        .parse()
+        .map_err(|_| ApiError::from(ServiceError::NotFound))?;
     let expires_in = login::send_code(&state, id, req.factor, None, &client).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSent { expires_in })))
 }
@@ -201,7 +206,9 @@ async fn send_step_up_code(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SendCode>,
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
-    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let id: ChallengeId = id
+        .parse()
+        .map_err(|_| ApiError::from(ServiceError::NotFound))?;
     let expires_in = login::send_code(&state, id, req.factor, Some(auth.session), &client).await?;
     Ok((StatusCode::ACCEPTED, Json(CodeSent { expires_in })))
 }
@@ -215,7 +222,9 @@ async fn passkey_options(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let id: ChallengeId = id
+        .parse()
+        .map_err(|_| ApiError::from(ServiceError::NotFound))?;
     Ok(Json(
         login::passkey_options(&state, id, None, &client).await?,
     ))
@@ -231,7 +240,9 @@ async fn step_up_passkey_options(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let id: ChallengeId = id
+        .parse()
+        .map_err(|_| ApiError::from(ServiceError::NotFound))?;
     Ok(Json(
         login::passkey_options(&state, id, Some(auth.session), &client).await?,
     ))
@@ -277,7 +288,9 @@ async fn answer_step_up(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ChallengeAnswer>,
 ) -> ApiResult<Response> {
-    let id: ChallengeId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let id: ChallengeId = id
+        .parse()
+        .map_err(|_| ApiError::from(ServiceError::NotFound))?;
     Ok(step_response(
         login::answer(&state, id, req.into(), Some(auth.session), &client).await?,
     ))
@@ -340,7 +353,9 @@ async fn revoke_one(
     client: ClientInfo,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let id: SessionId = id.parse().map_err(|_| ApiError::NotFound)?;
+    let id: SessionId = id
+        .parse()
+        .map_err(|_| ApiError::from(ServiceError::NotFound))?;
     sessions::revoke(&state, auth.account, id, "revoked_by_user", &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

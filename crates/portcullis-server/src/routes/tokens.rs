@@ -12,6 +12,7 @@ use crate::auth::{AuthSession, Caller, client_caller};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiForm, ApiJson, ClientInfo};
 use crate::routes::oauth::basic_credentials;
+use crate::services::ServiceError;
 use crate::services::clients::OAuthError;
 use crate::services::introspection::{self, Active, Introspector};
 use crate::services::sessions::{self, TokenResponse};
@@ -101,7 +102,11 @@ pub struct IntrospectionCaller(Introspector);
 impl FromRequestParts<AppState> for IntrospectionCaller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let unauthenticated = || ApiError::Unauthenticated("client authentication failed");
+        let unauthenticated = || {
+            ApiError::from(ServiceError::Unauthenticated(
+                "client authentication failed",
+            ))
+        };
         if let Some(creds) = basic_credentials(&parts.headers).map_err(|_| unauthenticated())? {
             let caller = match client_caller(state, &creds).await {
                 Ok(caller) => caller,
