@@ -94,7 +94,8 @@ pub async fn authenticate(
     match found {
         Some(c) if matches && c.status == ClientStatus::Active => Ok(c),
         _ => {
-            tracing::info!(client.id = %creds.id.chars().take(64).collect::<String>(), "client authentication failed");
+            // Debug formatting escapes control characters: a presented id cannot forge a log line.
+            tracing::info!(client.id = ?creds.id.chars().take(64).collect::<String>(), "client authentication failed");
             Err(OAuthError::InvalidClient)
         }
     }
