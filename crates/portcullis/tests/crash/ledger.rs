@@ -1,8 +1,11 @@
 //! What the server acknowledged, as the load's tasks wrote it down, and the requests whose
 //! answer the kill cut off (their writes may or may not have happened).
 
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
+
+use super::Answer;
 
 /// An account registered through the API.
 pub struct Registered {
@@ -37,7 +40,7 @@ pub struct Factors {
 }
 
 /// How much of each write the server acknowledged, over all cycles.
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct Totals {
     pub registrations: u64,
     pub verifications: u64,
@@ -48,6 +51,8 @@ pub struct Totals {
     pub checks: u64,
     /// Requests whose answer the kill cut off.
     pub lost: u64,
+    /// Requests that found the server dead (never sent).
+    pub unsent: u64,
 }
 
 #[derive(Default)]
@@ -83,9 +88,16 @@ impl Ledger {
         book.families.len() - 1
     }
 
-    /// The request with this answer was lost.
-    pub fn lost(&self) {
-        self.lock().totals.lost += 1;
+    /// The body of an acknowledged answer; `None` (counted) when the kill cut it off or
+    /// the server was already gone.
+    pub fn acked(&self, answer: Answer) -> Option<Value> {
+        let mut book = self.lock();
+        match answer {
+            Answer::Ack(body) => return Some(body),
+            Answer::Lost => book.totals.lost += 1,
+            Answer::Unsent => book.totals.unsent += 1,
+        }
+        None
     }
 
     /// One line on what was acknowledged so far.
@@ -93,22 +105,31 @@ impl Ledger {
         format!("{:?}", self.lock().totals)
     }
 
-    /// Fails unless every kind of write was acknowledged at least once per cycle, so that
-    /// the checks did not pass for want of anything to check.
-    pub fn assert_exercised(&self, cycles: usize) {
-        let book = self.lock();
-        let t = &book.totals;
-        let n = u64::try_from(cycles).unwrap();
-        for (what, count) in [
-            ("registrations", t.registrations),
-            ("verifications", t.verifications),
-            ("logins", t.logins),
-            ("refreshes", t.refreshes),
-            ("factor confirmations", t.confirmations),
-            ("factor removals", t.removals),
-            ("DualConfirm checks", t.checks),
-        ] {
-            assert!(count >= n, "only {count} {what} in {cycles} cycles: {t:?}");
+    /// Waits until every kind of write was acknowledged since `before` (so that the kill
+    /// falls into a running load, not its start); fails after 30 s.
+    pub async fn wait_until_busy(&self, before: &Totals) {
+        let kinds = |t: &Totals| {
+            [
+                t.registrations,
+                t.verifications,
+                t.logins,
+                t.refreshes,
+                t.confirmations,
+                t.removals,
+                t.checks,
+            ]
+        };
+        let start = std::time::Instant::now();
+        loop {
+            let now = self.lock().totals.clone();
+            if kinds(&now).iter().zip(kinds(before)).all(|(n, b)| *n > b) {
+                return;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the load did not get going in 30 s: {before:?} then {now:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 }

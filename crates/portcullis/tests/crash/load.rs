@@ -5,7 +5,7 @@
 use futures_util::StreamExt as _;
 use reqwest::Client;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -194,15 +194,15 @@ fn verification_token(dir: &Path, email: &str) -> Option<String> {
 }
 
 /// Registers, verifies with the mailed link, logs in; again and again.
-async fn registrar(http: &Client, base: &str, mail: &PathBuf, ledger: &Ledger, stop: &AtomicBool) {
+async fn registrar(http: &Client, base: &str, mail: &Path, ledger: &Ledger, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let email = unique_email("reg");
         let password = format!("Kv{}#q", uuid::Uuid::now_v7().simple());
         let req = http
             .post(format!("{base}/v1/accounts"))
             .json(&json!({"email": email, "password": password}));
-        let Answer::Ack(body) = send(req, 201, "registration").await else {
-            return ledger.lost();
+        let Some(body) = ledger.acked(send(req, 201, "registration").await) else {
+            return;
         };
         let index = {
             let mut book = ledger.lock();
@@ -228,9 +228,9 @@ async fn registrar(http: &Client, base: &str, mail: &PathBuf, ledger: &Ledger, s
         let req = http
             .post(format!("{base}/v1/accounts/verify"))
             .json(&json!({"token": token}));
-        let Answer::Ack(_) = send(req, 204, "verification").await else {
-            return ledger.lost();
-        };
+        if ledger.acked(send(req, 204, "verification").await).is_none() {
+            return;
+        }
         {
             let mut book = ledger.lock();
             book.totals.verifications += 1;
@@ -239,8 +239,8 @@ async fn registrar(http: &Client, base: &str, mail: &PathBuf, ledger: &Ledger, s
         let req = http
             .post(format!("{base}/v1/sessions"))
             .json(&json!({"email": email, "password": password}));
-        let Answer::Ack(body) = send(req, 201, "login of a new account").await else {
-            return ledger.lost();
+        let Some(body) = ledger.acked(send(req, 201, "login of a new account").await) else {
+            return;
         };
         ledger.opened(body["refresh_token"].as_str().expect("refresh").to_owned());
     }
@@ -261,8 +261,8 @@ async fn sessions(
             let req = http
                 .post(format!("{base}/v1/sessions"))
                 .json(&json!({"email": email, "password": PASSWORD}));
-            let Answer::Ack(body) = send(req, 201, "login").await else {
-                return ledger.lost();
+            let Some(body) = ledger.acked(send(req, 201, "login").await) else {
+                return;
             };
             mine.push(ledger.opened(body["refresh_token"].as_str().expect("refresh").to_owned()));
             continue;
@@ -276,8 +276,13 @@ async fn sessions(
         let req = http
             .post(format!("{base}/v1/tokens/refresh"))
             .json(&json!({"refresh_token": old}));
-        let Answer::Ack(body) = send(req, 200, "refresh").await else {
-            return ledger.lost();
+        let answer = send(req, 200, "refresh").await;
+        if matches!(answer, Answer::Unsent) {
+            // Never sent: `current` is as unspent as it was.
+            ledger.lock().families[family].in_flight = false;
+        }
+        let Some(body) = ledger.acked(answer) else {
+            return;
         };
         let new = body["refresh_token"].as_str().expect("refresh").to_owned();
         let mut book = ledger.lock();
@@ -310,9 +315,13 @@ async fn factors(
             let req = http
                 .delete(format!("{base}/v1/me/factors/{id}"))
                 .bearer_auth(token);
-            let Answer::Ack(_) = send(req, 204, "factor removal").await else {
-                return ledger.lost();
-            };
+            let answer = send(req, 204, "factor removal").await;
+            if matches!(answer, Answer::Unsent) {
+                ledger.lock().factors[me].uncertain = None;
+            }
+            if ledger.acked(answer).is_none() {
+                return;
+            }
             let mut book = ledger.lock();
             book.totals.removals += 1;
             let f = &mut book.factors[me];
@@ -325,8 +334,8 @@ async fn factors(
             .post(format!("{base}/v1/me/factors/totp"))
             .bearer_auth(token)
             .json(&json!({}));
-        let Answer::Ack(enrolled) = send(req, 201, "TOTP enrolment").await else {
-            return ledger.lost();
+        let Some(enrolled) = ledger.acked(send(req, 201, "TOTP enrolment").await) else {
+            return;
         };
         let id = enrolled["id"].as_str().expect("id").to_owned();
         let code = totp_code(enrolled["secret"].as_str().expect("secret"));
@@ -335,8 +344,12 @@ async fn factors(
             .post(format!("{base}/v1/me/factors/{id}/confirm"))
             .bearer_auth(token)
             .json(&json!({"code": code}));
-        let Answer::Ack(view) = send(req, 200, "TOTP confirmation").await else {
-            return ledger.lost();
+        let answer = send(req, 200, "TOTP confirmation").await;
+        if matches!(answer, Answer::Unsent) {
+            ledger.lock().factors[me].uncertain = None;
+        }
+        let Some(view) = ledger.acked(answer) else {
+            return;
         };
         assert_eq!(view["confirmed"], true, "{view}");
         let mut book = ledger.lock();
@@ -363,7 +376,7 @@ async fn checks(
             let req = http
                 .get(format!("{base}/v1/dualconfirm/pairs/{pair}/words"))
                 .bearer_auth(token);
-            let Answer::Ack(words) = send(req, 200, "words").await else {
+            let Some(words) = ledger.acked(send(req, 200, "words").await) else {
                 return;
             };
             words["expect"].as_str().expect("expect").to_owned()
@@ -374,9 +387,12 @@ async fn checks(
             .post(format!("{base}/v1/dualconfirm/pairs/{pair}/check"))
             .bearer_auth(token)
             .json(&json!({"word": word}));
-        let Answer::Ack(_) = send(req, 200, "DualConfirm check").await else {
-            return ledger.lost();
-        };
+        if ledger
+            .acked(send(req, 200, "DualConfirm check").await)
+            .is_none()
+        {
+            return;
+        }
         ledger.lock().totals.checks += 1;
     }
 }

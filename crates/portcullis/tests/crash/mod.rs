@@ -36,16 +36,21 @@ impl Rng {
 pub enum Answer {
     /// The expected status and the whole body arrived: the server acknowledged the write.
     Ack(Value),
-    /// No complete answer (the server died): the write may or may not have happened.
+    /// The request went out but no complete answer came back (the server died): the write
+    /// may or may not have happened.
     Lost,
+    /// No connection could be made (the server was already dead): nothing was sent.
+    Unsent,
 }
 
 /// Sends `req`; the expected status `want` is an acknowledgement, a failed exchange is
-/// [`Answer::Lost`], and any other status fails the test (a refusal under load is a bug
-/// of its own, and would hide what this test looks for).
+/// [`Answer::Lost`] or [`Answer::Unsent`], and any other status fails the test (a refusal
+/// under load is a bug of its own, and would hide what this test looks for).
 pub async fn send(req: RequestBuilder, want: u16, what: &str) -> Answer {
-    let Ok(resp) = req.send().await else {
-        return Answer::Lost;
+    let resp = match req.send().await {
+        Ok(resp) => resp,
+        Err(e) if e.is_connect() => return Answer::Unsent,
+        Err(_) => return Answer::Lost,
     };
     let status = resp.status().as_u16();
     let Ok(body) = resp.text().await else {
