@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{AdminSession, ApiJson, ClientInfo};
 use crate::services::ServiceError;
 use crate::services::dualconfirm;
-use crate::services::dualconfirm::hub::{CheckRefusal, Words};
+use crate::services::dualconfirm::hub::Words;
 use crate::services::dualconfirm::pairs::{self, PairView};
 use crate::state::AppState;
 
@@ -168,10 +168,7 @@ async fn accept(
 }
 
 fn not_live() -> ApiError {
-    ServiceError::Conflict(
-        "no live DualConfirm session: both parties must have their console open and be active",
-    )
-    .into()
+    ServiceError::Conflict(dualconfirm::NOT_LIVE).into()
 }
 
 /// The caller's word to say and the word to expect, while both parties are present.
@@ -228,14 +225,9 @@ async fn check(
     }
     let (pair, side) = pairs::own(&state, &auth, &id).await?;
     let key = pairs::key_of(&state, &pair)?;
-    match dualconfirm::check(&state, &pair.id, &key, side, &req.word).await {
-        Ok(r) => Ok(Json(Verdict {
-            matched: r.matched,
-            attempts_left: r.attempts_left,
-        })),
-        Err(CheckRefusal::NotLive) => Err(not_live()),
-        Err(CheckRefusal::TooManyAttempts { retry_after }) => {
-            Err(ApiError::from(ServiceError::RateLimited { retry_after }))
-        }
-    }
+    let r = dualconfirm::check(&state, &pair.id, &key, side, &req.word).await?;
+    Ok(Json(Verdict {
+        matched: r.matched,
+        attempts_left: r.attempts_left,
+    }))
 }

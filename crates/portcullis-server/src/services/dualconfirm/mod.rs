@@ -7,32 +7,43 @@ pub mod pairs;
 pub mod relay;
 
 use portcullis_core::dualconfirm::Role;
+use serde_json::json;
 use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::config::DurationExt as _;
-use crate::services::audit;
+use crate::services::{ServiceError, audit};
 use crate::state::AppState;
 use hub::{CheckRefusal, CheckResult, PairKey};
+
+/// Why a check had no live session to be made in.
+pub const NOT_LIVE: &str =
+    "no live DualConfirm session: both parties must have their console open and be active";
 
 /// `role` heard `heard` on a call with the other party of `pair`: the hub's check, with the
 /// attempts of the window counted in Redis when it is configured, so a party whose requests
 /// land on several nodes still has `max_checks_per_window` attempts in all. If Redis fails,
 /// this node counts alone.
 ///
+/// The check (and a mismatch's alert) is in the audit log before the verdict is returned,
+/// not handed to the audit worker: a verdict the caller received is never missing from the
+/// log, even when the process dies right after answering.
+///
 /// # Errors
-/// [`CheckRefusal`].
+/// [`ServiceError::Conflict`] ([`NOT_LIVE`]) without a live session,
+/// [`ServiceError::RateLimited`] when this side's checks of the window are used up, or the
+/// audit log's failure.
 pub async fn check(
     state: &AppState,
     pair: &str,
     key: &PairKey,
     role: Role,
     heard: &str,
-) -> Result<CheckResult, CheckRefusal> {
+) -> Result<CheckResult, ServiceError> {
     let hub = &state.dualconfirm;
     if !hub.is_live(pair) {
-        return Err(CheckRefusal::NotLive);
+        return Err(ServiceError::Conflict(NOT_LIVE));
     }
     let now = state.now();
     let counted = match &state.cluster.redis {
@@ -43,7 +54,25 @@ pub async fn check(
         }
         None => None,
     };
-    hub.check(pair, key, role, heard, now, counted)
+    let result =
+        hub.check(pair, key, role, heard, now, counted)
+            .map_err(|refusal| match refusal {
+                CheckRefusal::NotLive => ServiceError::Conflict(NOT_LIVE),
+                CheckRefusal::TooManyAttempts { retry_after } => {
+                    ServiceError::RateLimited { retry_after }
+                }
+            })?;
+    let (by, window) = (role.as_str(), hub.window_at(now));
+    let record = async |event, detail| {
+        audit::record(state, event, None, Some(pair.to_owned()), None, detail).await
+    };
+    let detail = json!({"by": by, "matched": result.matched, "window": window});
+    record("dualconfirm.check", detail).await?;
+    if !result.matched {
+        let detail = json!({"by": by, "reason": "mismatch", "window": window});
+        record("dualconfirm.alert", detail).await?;
+    }
+    Ok(result)
 }
 
 /// Writes the hub's notes to the audit log, in order, until the hub is dropped.

@@ -14,7 +14,6 @@ use super::MAX_WORD;
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
 use crate::services::dualconfirm;
-use crate::services::dualconfirm::hub::CheckRefusal;
 use crate::services::dualconfirm::pairs;
 use crate::state::AppState;
 use crate::web::csrf::SessionForm;
@@ -145,20 +144,26 @@ pub(crate) async fn check(
             ),
             true,
         ),
-        Err(CheckRefusal::NotLive) => refusal(
+        Err(ServiceError::Conflict(_)) => refusal(
             session,
             json,
             StatusCode::CONFLICT,
             "No live session: both sides must have the console open and be active.",
             None,
         ),
-        Err(CheckRefusal::TooManyAttempts { retry_after }) => refusal(
+        Err(ServiceError::RateLimited { retry_after }) => refusal(
             session,
             json,
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too many checks: wait {retry_after} seconds for the next words."),
             Some(retry_after),
         ),
+        Err(e) if json => (
+            layout::status_of(&e),
+            Json(json!({ "error": layout::error_text(&e) })),
+        )
+            .into_response(),
+        Err(e) => failed(session, &e),
     }
 }
 

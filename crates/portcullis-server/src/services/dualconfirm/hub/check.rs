@@ -1,14 +1,13 @@
 //! The check of a word one party heard from the other: bounded per side and window by the
-//! [`limiter`](super::limiter), decided by the pair's key, audited, and a mismatch alerts the
-//! other party on whichever node it is.
+//! [`limiter`](super::limiter), decided by the pair's key, and a mismatch alerts the other
+//! party on whichever node it is. The caller writes the audit records before it answers.
 
 use portcullis_core::dualconfirm::words::{WordList, normalise};
 use portcullis_core::dualconfirm::{Check, Role, derive};
-use serde_json::json;
 
 use super::presence::Event;
 use super::wire::{AlertReason, Feed, Relay};
-use super::{AuditNote, Hub, PairKey, serialized};
+use super::{Hub, PairKey, serialized};
 
 /// Why a check was not made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,23 +70,10 @@ impl Hub {
             |i| normalise(list.word(i)),
         );
         let matched = matches!(outcome, Check::Match { .. });
-        let window = self.window_at(now);
-        let by = role.as_str();
-        let note = |event, detail| AuditNote {
-            event,
-            pair: Some(pair.to_owned()),
-            detail,
-        };
-        self.note(note(
-            "dualconfirm.check",
-            json!({"by": by, "matched": matched, "window": window}),
-        ));
+        // The caller audits the check and its alert before answering (see
+        // `services::dualconfirm::check`), so that no verdict given goes unrecorded.
         if !matched {
             metrics::counter!("portcullis_dualconfirm_mismatches_total").increment(1);
-            self.note(note(
-                "dualconfirm.alert",
-                json!({"by": by, "reason": "mismatch", "window": window}),
-            ));
             let alert = Feed::Alert {
                 pair: pair.to_owned(),
                 reason: AlertReason::Mismatch,

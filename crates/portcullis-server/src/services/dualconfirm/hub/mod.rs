@@ -17,7 +17,8 @@
 //! I/O: events in, effects out), [`fanout`] delivers to this node's sockets, [`limiter`]
 //! bounds checks (made in `check.rs`), and [`wire`] is every message's shape. Everything here is synchronous and
 //! quick (one mutex held for map updates and non-blocking sends); what must be written down
-//! goes to the audit worker through a channel, never the words themselves.
+//! goes to the audit worker through a channel, never the words themselves. A check is the
+//! exception: its caller writes the record before answering, so no verdict goes unrecorded.
 
 mod check;
 pub mod fanout;
