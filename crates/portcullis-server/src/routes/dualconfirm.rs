@@ -228,7 +228,7 @@ async fn check(
     }
     let (pair, side) = pairs::own(&state, &auth, &id).await?;
     let key = pairs::key_of(&state, &pair)?;
-    match dualconfirm::check(&state, &pair.id, &key, side, &req.word).await {
+    match dualconfirm::check(&state, &pair.id, &key, side, &req.word).await? {
         Ok(r) => Ok(Json(Verdict {
             matched: r.matched,
             attempts_left: r.attempts_left,

@@ -11,39 +11,39 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use crate::config::DurationExt as _;
-use crate::services::audit;
+use crate::services::{ServiceError, audit};
 use crate::state::AppState;
 use hub::{CheckRefusal, CheckResult, PairKey};
 
-/// `role` heard `heard` on a call with the other party of `pair`: the hub's check, with the
-/// attempts of the window counted in Redis when it is configured, so a party whose requests
-/// land on several nodes still has `max_checks_per_window` attempts in all. If Redis fails,
-/// this node counts alone.
+/// `role` heard `heard` on a call with the other party of `pair`: the hub's check, counted
+/// first in the store, where every node shares one count per side and window and a console
+/// that reconnects finds it as it was, so a party has `max_checks_per_window` attempts in all.
 ///
 /// # Errors
-/// [`CheckRefusal`].
+/// The outer error when the store failed (nothing was checked); the inner
+/// [`CheckRefusal`] when there is no live session or no attempt left.
 pub async fn check(
     state: &AppState,
     pair: &str,
     key: &PairKey,
     role: Role,
     heard: &str,
-) -> Result<CheckResult, CheckRefusal> {
+) -> Result<Result<CheckResult, CheckRefusal>, ServiceError> {
     let hub = &state.dualconfirm;
     if !hub.is_live(pair) {
-        return Err(CheckRefusal::NotLive);
+        return Ok(Err(CheckRefusal::NotLive));
     }
     let now = state.now();
-    let counted = match &state.cluster.redis {
-        Some(redis) => {
-            let window = hub.window_at(now);
-            let window_secs = state.config.dualconfirm.window.as_secs_i64();
-            hub::limiter::shared_count(redis, pair, role, window, window_secs).await
-        }
-        None => None,
-    };
-    hub.check(pair, key, role, heard, now, counted)
+    let admitted = hub
+        .limiter()
+        .admit(state.store.word_checks.as_ref(), pair, role, now)
+        .await?;
+    Ok(match admitted {
+        Ok(attempts_left) => hub.check(pair, key, role, heard, now, attempts_left),
+        Err(e) => Err(CheckRefusal::TooManyAttempts {
+            retry_after: e.retry_after,
+        }),
+    })
 }
 
 /// Writes the hub's notes to the audit log, in order, until the hub is dropped.
