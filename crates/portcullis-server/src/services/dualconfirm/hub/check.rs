@@ -36,7 +36,7 @@ impl Hub {
     /// the store): is it the other party's word? A mismatch alerts the other party, on
     /// whichever node it is.
     ///
-    /// The check must have been counted first ([`Limiter::admit`](super::limiter::Limiter)
+    /// The check must have been counted first ([`Limiter::admit`](super::limiter::Limiter::admit)
     /// in the store, which bounds it to `max_checks_per_window` per side and window);
     /// `attempts_left` is what that count left.
     ///
