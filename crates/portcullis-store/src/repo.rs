@@ -245,8 +245,9 @@ pub trait OtpRepo: Send + Sync {
         channel: &str,
         since: i64,
     ) -> Result<i64, StoreError>;
-    /// Checks a code against the live one: spends it when it matches, counts an attempt when
-    /// not; a code with `max_attempts` failures is dead.
+    /// Checks a code against the live one. Every check first takes one of the code's
+    /// `max_attempts` atomically, so concurrent checks compare at most `max_attempts` codes in
+    /// all; a code whose attempts are taken is dead. A match spends the code (once).
     async fn check(
         &self,
         account: AccountId,
@@ -263,9 +264,18 @@ pub trait OtpRepo: Send + Sync {
 pub trait ChallengeRepo: Send + Sync {
     /// Stores a new challenge.
     async fn insert(&self, challenge: &Challenge) -> Result<(), StoreError>;
-    /// Reads a challenge with its version.
+    /// Reads a challenge with its version. Its `failures` are the attempts taken so far
+    /// (see [`ChallengeRepo::reserve_attempt`]), whatever its last write said.
     async fn get(&self, id: ChallengeId) -> Result<Option<(Challenge, i64)>, StoreError>;
-    /// Writes a challenge if nobody changed it since `version` was read.
+    /// Takes one attempt before an answer is checked, atomically: the attempts taken,
+    /// this one included, or `None` when `max` are taken already (or the challenge is gone),
+    /// in which case the answer must not be checked. Of any number of concurrent callers at
+    /// most `max` in all get one.
+    async fn reserve_attempt(&self, id: ChallengeId, max: u32) -> Result<Option<u32>, StoreError>;
+    /// Gives back an attempt whose answer was verified: only failures stay counted.
+    async fn release_attempt(&self, id: ChallengeId) -> Result<(), StoreError>;
+    /// Writes a challenge if nobody changed it since `version` was read (its attempts are
+    /// left as they are).
     ///
     /// # Errors
     /// [`StoreError::Concurrent`] when it was changed.
@@ -379,6 +389,25 @@ pub trait PairRepo: Send + Sync {
     /// Which of `ids` are pairs, in one round trip for a few hundred (a node checks that the
     /// pairs of its open consoles were not removed by another process).
     async fn existing(&self, ids: &[&str]) -> Result<Vec<String>, StoreError>;
+}
+
+/// Checks of heard DualConfirm words, counted per pair, side and word window (the bound on
+/// guessing a word), shared by every node and kept across reconnections.
+#[async_trait]
+pub trait WordCheckRepo: Send + Sync {
+    /// Counts one check by `side` of `pair` in `window`, atomically: the checks of the window,
+    /// this one included, or `None` when `max` were counted already (this one is not). The
+    /// count may be removed after `expires_at` (unix seconds).
+    async fn count(
+        &self,
+        pair: &str,
+        side: &str,
+        window: i64,
+        max: i64,
+        expires_at: i64,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Removes counts that expired at or before `now`; returns how many.
+    async fn purge_expired(&self, now: i64) -> Result<u64, StoreError>;
 }
 
 /// Database health, for `/health/detailed`.

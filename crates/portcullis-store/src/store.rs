@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::error::StoreError;
 use crate::repo::{
     AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, EmailTokenRepo, FactorRepo, HealthRepo,
-    OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
+    OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo, WordCheckRepo,
 };
 
 /// Every repository of one database, shared by the server.
@@ -36,6 +36,8 @@ pub struct Store {
     pub clients: Arc<dyn ClientRepo>,
     /// DualConfirm pairs.
     pub pairs: Arc<dyn PairRepo>,
+    /// Checks of heard DualConfirm words, per window.
+    pub word_checks: Arc<dyn WordCheckRepo>,
 }
 
 impl Store {
@@ -53,6 +55,7 @@ impl Store {
             + HealthRepo
             + ClientRepo
             + PairRepo
+            + WordCheckRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -68,6 +71,7 @@ impl Store {
             audit: b.clone(),
             clients: b.clone(),
             pairs: b.clone(),
+            word_checks: b.clone(),
             health: b,
         }
     }

@@ -41,6 +41,8 @@ mod sessions;
 mod throttle;
 #[path = "conformance/upgrade.rs"]
 mod upgrade;
+#[path = "conformance/word_checks.rs"]
+mod word_checks;
 
 conformance! {
     accounts: [
@@ -63,14 +65,27 @@ conformance! {
         recovery_codes_are_single_use,
         secrets_replaced_on_confirmation_and_use,
     ],
-    otp: [single_use_bounded_attempts_and_expiry, a_code_is_accepted_once_under_concurrency],
-    challenges: [versioned_updates, concurrent_updates, purge_expired],
+    otp: [
+        single_use_bounded_attempts_and_expiry,
+        a_code_is_accepted_once_under_concurrency,
+        concurrent_wrong_codes_are_compared_at_most_max_times,
+    ],
+    challenges: [
+        versioned_updates,
+        concurrent_updates,
+        purge_expired,
+        attempts_are_taken_before_answers_are_checked,
+    ],
     throttle: [counts_failures, concurrent_failures],
     outbox: [claims_and_retries, concurrent_claims, erases_payloads(with_db)],
     audit: [chain, concurrent_appends, by_actor_returns_the_latest_in_order],
     health: [ping_and_backend(with_db)],
     clients: [create_get_list_and_conflicts, rotate_disable_and_delete, refresh_tokens_name_their_session],
     pairs: [each_side_sees_its_own_pairs, invitations_are_accepted_and_pairs_removed, shredding_an_account_removes_its_pairs, a_batch_lookup_tells_which_pairs_still_exist],
+    word_checks: [
+        counts_are_bounded_per_pair_side_and_window,
+        concurrent_checks_are_counted_up_to_the_bound,
+    ],
     cascade: [
         shredding_removes_credentials(with_db),
         shredded_accounts_take_no_credentials,

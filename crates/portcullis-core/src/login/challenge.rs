@@ -46,7 +46,9 @@ pub struct Challenge {
     pub satisfied: Vec<FactorKind>,
     /// How many distinct factors the policy demands.
     pub required: usize,
-    /// Failed answers so far.
+    /// Failed answers so far. A stored challenge reads it from the store's attempt count,
+    /// which an answer takes before it is checked (and a verified one gives back), so it
+    /// includes answers still being checked.
     pub failures: u32,
     /// Unix seconds.
     pub created_at: i64,

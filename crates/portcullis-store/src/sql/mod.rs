@@ -26,6 +26,7 @@ mod outbox;
 mod pairs;
 mod sessions;
 mod throttle;
+mod word_checks;
 
 use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
 use portcullis_core::secret::TokenHash;

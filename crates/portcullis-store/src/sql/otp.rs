@@ -1,5 +1,8 @@
 //! [`OtpRepo`]: the `otp_codes` table of codes sent by e-mail or SMS, kept only as keyed hashes.
 //!
+//! A check takes one of the code's attempts before it compares (a wrong answer keeps it
+//! counted), so concurrent checks cannot compare more codes than the bound allows.
+//!
 //! The address a code was sent to (`target`) is personal data: spans here name the account and
 //! the channel, never the target.
 
@@ -83,12 +86,17 @@ impl<DB: Backend> OtpRepo for SqlStore<DB> {
         now: i64,
         max_attempts: i64,
     ) -> Result<OtpOutcome, StoreError> {
+        // Take one attempt on the newest live code first, in one statement, and compare
+        // only then: of concurrent checks at most `max_attempts` in all get a code to compare.
         let live = self
             .fetch_optional(
-                sql("SELECT id, code_hash FROM otp_codes \
-                     WHERE account_id = $1 AND channel = $2 AND target = $3 AND used_at IS NULL \
-                     AND expires_at > $4 AND attempts < $5 \
-                     ORDER BY created_at DESC LIMIT 1")
+                sql("UPDATE otp_codes SET attempts = attempts + 1 \
+                     WHERE id = (SELECT id FROM otp_codes \
+                                 WHERE account_id = $1 AND channel = $2 AND target = $3 \
+                                 AND used_at IS NULL AND expires_at > $4 \
+                                 ORDER BY created_at DESC LIMIT 1) \
+                     AND used_at IS NULL AND attempts < $5 \
+                     RETURNING id, code_hash")
                 .bind(account)
                 .bind(channel)
                 .bind(target)
@@ -101,28 +109,21 @@ impl<DB: Backend> OtpRepo for SqlStore<DB> {
         };
         let id: String = live.get("id")?;
         let stored: Vec<u8> = live.get("code_hash")?;
-        if bool::from(stored.ct_eq(code_hash)) {
-            // Conditional, so of two concurrent right answers only one spends the code.
-            let spent = self
-                .execute(
-                    sql("UPDATE otp_codes SET used_at = $1 \
-                         WHERE id = $2 AND used_at IS NULL AND attempts < $3")
+        if !bool::from(stored.ct_eq(code_hash)) {
+            return Ok(OtpOutcome::Wrong);
+        }
+        // Conditional, so of two concurrent right answers only one spends the code.
+        let spent = self
+            .execute(
+                sql("UPDATE otp_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
                     .bind(now)
-                    .bind(&id)
-                    .bind(max_attempts),
-                )
-                .await?;
-            Ok(if spent == 1 {
-                OtpOutcome::Accepted
-            } else {
-                OtpOutcome::NoLiveCode
-            })
-        } else {
-            self.execute(
-                sql("UPDATE otp_codes SET attempts = attempts + 1 WHERE id = $1").bind(&id),
+                    .bind(&id),
             )
             .await?;
-            Ok(OtpOutcome::Wrong)
-        }
+        Ok(if spent == 1 {
+            OtpOutcome::Accepted
+        } else {
+            OtpOutcome::NoLiveCode
+        })
     }
 }

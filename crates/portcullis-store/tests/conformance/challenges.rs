@@ -1,4 +1,5 @@
-//! [`ChallengeRepo`](portcullis_store::repo::ChallengeRepo): optimistic versioning and expiry.
+//! [`ChallengeRepo`](portcullis_store::repo::ChallengeRepo): optimistic versioning, expiry, and
+//! attempts taken atomically before an answer is checked.
 
 use portcullis_core::login::FactorKind;
 use portcullis_store::{Store, StoreError};
@@ -16,9 +17,7 @@ pub async fn versioned_updates(store: Store) {
     assert!(matches!(dup, StoreError::Conflict(_)), "{dup:?}");
 
     let mut first = c.clone();
-    first
-        .record(FactorKind::Password, false, T0 + 1)
-        .unwrap_err();
+    first.webauthn = Some(serde_json::json!({ "ceremony": 1 }));
     store.challenges.update(&first, 0).await.unwrap();
     assert_eq!(
         store.challenges.get(c.id).await.unwrap(),
@@ -74,14 +73,19 @@ pub async fn concurrent_updates(store: Store) {
     let results = race(8, |i| {
         let store = store.clone();
         let mut mine = c.clone();
-        mine.failures = i as u32 + 1;
-        async move { (mine.failures, store.challenges.update(&mine, 0).await) }
+        mine.webauthn = Some(serde_json::json!(i));
+        async move {
+            (
+                mine.webauthn.clone(),
+                store.challenges.update(&mine, 0).await,
+            )
+        }
     })
     .await;
-    let winners: Vec<u32> = results
+    let winners: Vec<Option<serde_json::Value>> = results
         .iter()
         .filter(|(_, r)| r.is_ok())
-        .map(|(f, _)| *f)
+        .map(|(w, _)| w.clone())
         .collect();
     assert_eq!(winners.len(), 1, "{results:?}");
     for (_, r) in &results {
@@ -89,8 +93,74 @@ pub async fn concurrent_updates(store: Store) {
     }
     let (stored, version) = store.challenges.get(c.id).await.unwrap().unwrap();
     assert_eq!(
-        (stored.failures, version),
-        (winners[0], 1),
+        (stored.webauthn, version),
+        (winners[0].clone(), 1),
         "the winner's state is kept"
+    );
+}
+
+pub async fn attempts_are_taken_before_answers_are_checked(store: Store) {
+    let c = challenge(1, T0, 300);
+    store.challenges.insert(&c).await.unwrap();
+    // Twenty answers at once: five get an attempt, each a different one, the rest none.
+    let results = race(20, |_| {
+        let store = store.clone();
+        async move { store.challenges.reserve_attempt(c.id, 5).await.unwrap() }
+    })
+    .await;
+    let mut taken: Vec<u32> = results.iter().flatten().copied().collect();
+    taken.sort_unstable();
+    assert_eq!(taken, [1, 2, 3, 4, 5], "{results:?}");
+    assert_eq!(
+        store.challenges.reserve_attempt(c.id, 5).await.unwrap(),
+        None
+    );
+    // Read back, the attempts are the challenge's failures, whatever its JSON said.
+    let (stored, version) = store.challenges.get(c.id).await.unwrap().unwrap();
+    assert_eq!((stored.failures, version), (5, 0));
+
+    // A verified answer gives its attempt back; a write of the JSON leaves them alone.
+    store.challenges.release_attempt(c.id).await.unwrap();
+    let mut written = stored.clone();
+    written.failures = 0;
+    store.challenges.update(&written, 0).await.unwrap();
+    let (stored, version) = store.challenges.get(c.id).await.unwrap().unwrap();
+    assert_eq!((stored.failures, version), (4, 1));
+    assert_eq!(
+        store.challenges.reserve_attempt(c.id, 5).await.unwrap(),
+        Some(5)
+    );
+
+    // Releasing never goes below zero; a challenge that is gone has no attempts to give.
+    let fresh = challenge(2, T0, 300);
+    store.challenges.insert(&fresh).await.unwrap();
+    store.challenges.release_attempt(fresh.id).await.unwrap();
+    let (stored, _) = store.challenges.get(fresh.id).await.unwrap().unwrap();
+    assert_eq!(stored.failures, 0);
+    store.challenges.delete(fresh.id).await.unwrap();
+    assert_eq!(
+        store.challenges.reserve_attempt(fresh.id, 5).await.unwrap(),
+        None
+    );
+
+    // A challenge stored with failures starts from them.
+    let mut failed = challenge(3, T0, 300);
+    failed.failures = 2;
+    store.challenges.insert(&failed).await.unwrap();
+    assert_eq!(
+        store
+            .challenges
+            .reserve_attempt(failed.id, 3)
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    assert_eq!(
+        store
+            .challenges
+            .reserve_attempt(failed.id, 3)
+            .await
+            .unwrap(),
+        None
     );
 }

@@ -124,3 +124,54 @@ pub async fn a_code_is_accepted_once_under_concurrency(store: Store) {
         .count();
     assert_eq!(accepted, 1, "{results:?}");
 }
+
+pub async fn concurrent_wrong_codes_are_compared_at_most_max_times(store: Store) {
+    let a = create_account(&store, 1).await;
+    let good = [7u8; 32];
+    store
+        .otp
+        .issue("c1", a.id, "sms", "t", &good, T0, T0 + 300)
+        .await
+        .unwrap();
+    let s = store.clone();
+    let id = a.id;
+    let results = race(20, move |i| {
+        let s = s.clone();
+        async move {
+            let wrong = [u8::try_from(i).unwrap(); 32];
+            s.otp
+                .check(id, "sms", "t", &wrong, T0 + 1, 5)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let wrong = results.iter().filter(|o| **o == OtpOutcome::Wrong).count();
+    let dead = results
+        .iter()
+        .filter(|o| **o == OtpOutcome::NoLiveCode)
+        .count();
+    assert_eq!((wrong, dead), (5, 15), "{results:?}");
+    // The bound is spent: the right code is not even compared.
+    assert_eq!(
+        store
+            .otp
+            .check(id, "sms", "t", &good, T0 + 2, 5)
+            .await
+            .unwrap(),
+        OtpOutcome::NoLiveCode
+    );
+
+    // The last attempt may still be the right one.
+    store
+        .otp
+        .issue("c2", a.id, "sms", "t", &good, T0 + 10, T0 + 300)
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        let checked = store.otp.check(id, "sms", "t", &[1u8; 32], T0 + 11, 5);
+        assert_eq!(checked.await.unwrap(), OtpOutcome::Wrong);
+    }
+    let checked = store.otp.check(id, "sms", "t", &good, T0 + 12, 5);
+    assert_eq!(checked.await.unwrap(), OtpOutcome::Accepted);
+}

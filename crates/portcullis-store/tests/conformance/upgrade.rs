@@ -1,17 +1,19 @@
-//! Migration 0008 on a database that already holds data: the credentials of live accounts are
-//! kept, those left behind by accounts shredded before it are dropped, and the new cascades
-//! work afterwards. Run on both backends, each on a fresh database migrated to 0007 first.
+//! Migrations on a database that already holds data, on both backends, each on a fresh
+//! database migrated up to the one before. 0008: the credentials of live accounts are kept,
+//! those left behind by accounts shredded before it are dropped, and the new cascades work
+//! afterwards. 0009: a challenge in flight keeps the failures its JSON recorded.
 
 use portcullis_core::ids::AccountId;
 use portcullis_store::model::OtpOutcome;
 use sqlx::Connection as _;
 use std::path::Path;
 
-use crate::fixtures::{T0, account_id};
+use crate::fixtures::{T0, account_id, challenge};
 use crate::support::TestDb;
 
-/// Applies the migrations of `backend` numbered below 8, from a copy of its folder.
-async fn migrate_to_0007(db: &TestDb, backend: &str) {
+/// Applies the migrations of `backend` numbered below `first_left_out`, from a copy of its
+/// folder.
+async fn migrate_below(db: &TestDb, backend: &str, first_left_out: &str) {
     let all = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
         .join(backend);
@@ -19,7 +21,7 @@ async fn migrate_to_0007(db: &TestDb, backend: &str) {
     for entry in std::fs::read_dir(all).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if name.as_str() < "0008" {
+        if name.as_str() < first_left_out {
             std::fs::copy(&path, dir.path().join(name)).unwrap();
         }
     }
@@ -74,7 +76,7 @@ fn seed(backend: &str, live: AccountId, peer: AccountId, shredded: AccountId) ->
 async fn upgrade(db: TestDb) {
     let backend = db.backend;
     let (live, peer, shredded) = (account_id(1), account_id(2), account_id(3));
-    migrate_to_0007(&db, backend).await;
+    migrate_below(&db, backend, "0008").await;
     db.raw_execute(seed(backend, live, peer, shredded)).await;
 
     let store = portcullis_store::open(db.url(), true).await.unwrap();
@@ -119,4 +121,39 @@ async fn sqlite_0008_keeps_live_credentials_and_cascades() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_0008_keeps_live_credentials_and_cascades() {
     upgrade(TestDb::postgres_with(false).await).await;
+}
+
+/// A challenge written before 0009 with three failures in its JSON.
+async fn upgrade_0009(db: TestDb) {
+    migrate_below(&db, db.backend, "0009").await;
+    let mut c = challenge(1, T0, 300);
+    c.failures = 3;
+    let state = serde_json::to_string(&c).unwrap().replace('\'', "''");
+    db.raw_execute(format!(
+        "INSERT INTO login_challenges (id, state, version, expires_at) \
+         VALUES ('{}', '{state}', 2, {})",
+        c.id, c.expires_at
+    ))
+    .await;
+
+    let store = portcullis_store::open(db.url(), true).await.unwrap();
+    assert_eq!(
+        store.challenges.get(c.id).await.unwrap(),
+        Some((c.clone(), 2))
+    );
+    let next = store.challenges.reserve_attempt(c.id, 5).await.unwrap();
+    assert_eq!(next, Some(4));
+
+    drop(store);
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_0009_keeps_the_failures_of_challenges_in_flight() {
+    upgrade_0009(TestDb::sqlite_with(false).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_0009_keeps_the_failures_of_challenges_in_flight() {
+    upgrade_0009(TestDb::postgres_with(false).await).await;
 }

@@ -12,7 +12,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use crate::config::DurationExt as _;
 use crate::services::{ServiceError, audit};
 use crate::state::AppState;
 use hub::{CheckRefusal, CheckResult, PairKey};
@@ -21,10 +20,9 @@ use hub::{CheckRefusal, CheckResult, PairKey};
 pub const NOT_LIVE: &str =
     "no live DualConfirm session: both parties must have their console open and be active";
 
-/// `role` heard `heard` on a call with the other party of `pair`: the hub's check, with the
-/// attempts of the window counted in Redis when it is configured, so a party whose requests
-/// land on several nodes still has `max_checks_per_window` attempts in all. If Redis fails,
-/// this node counts alone.
+/// `role` heard `heard` on a call with the other party of `pair`: the hub's check, counted
+/// first in the store, where every node shares one count per side and window and a console
+/// that reconnects finds it as it was, so a party has `max_checks_per_window` attempts in all.
 ///
 /// The check (and a mismatch's alert) is in the audit log before the verdict is returned,
 /// not handed to the audit worker: a verdict the caller received is never missing from the
@@ -33,7 +31,7 @@ pub const NOT_LIVE: &str =
 /// # Errors
 /// [`ServiceError::Conflict`] ([`NOT_LIVE`]) without a live session,
 /// [`ServiceError::RateLimited`] when this side's checks of the window are used up, or the
-/// audit log's failure.
+/// store's or the audit log's failure.
 pub async fn check(
     state: &AppState,
     pair: &str,
@@ -46,22 +44,21 @@ pub async fn check(
         return Err(ServiceError::Conflict(NOT_LIVE));
     }
     let now = state.now();
-    let counted = match &state.cluster.redis {
-        Some(redis) => {
-            let window = hub.window_at(now);
-            let window_secs = state.config.dualconfirm.window.as_secs_i64();
-            hub::limiter::shared_count(redis, pair, role, window, window_secs).await
-        }
-        None => None,
-    };
-    let result =
-        hub.check(pair, key, role, heard, now, counted)
-            .map_err(|refusal| match refusal {
-                CheckRefusal::NotLive => ServiceError::Conflict(NOT_LIVE),
-                CheckRefusal::TooManyAttempts { retry_after } => {
-                    ServiceError::RateLimited { retry_after }
-                }
-            })?;
+    let attempts_left = hub
+        .limiter()
+        .admit(state.store.word_checks.as_ref(), pair, role, now)
+        .await?
+        .map_err(|e| ServiceError::RateLimited {
+            retry_after: e.retry_after,
+        })?;
+    let result = hub
+        .check(pair, key, role, heard, now, attempts_left)
+        .map_err(|refusal| match refusal {
+            CheckRefusal::NotLive => ServiceError::Conflict(NOT_LIVE),
+            CheckRefusal::TooManyAttempts { retry_after } => {
+                ServiceError::RateLimited { retry_after }
+            }
+        })?;
     let (by, window) = (role.as_str(), hub.window_at(now));
     let record = async |event, detail| {
         audit::record(state, event, None, Some(pair.to_owned()), None, detail).await

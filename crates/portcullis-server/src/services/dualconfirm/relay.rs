@@ -232,7 +232,7 @@ mod tests {
         // A wrong word checked on A alerts the advisor on B.
         let r = a
             .hub
-            .check("p", &key(), Role::Client, "certainly-not-it", T0 + 2, None)
+            .check("p", &key(), Role::Client, "certainly-not-it", T0 + 2, 4)
             .unwrap();
         assert!(!r.matched);
         pump(&mut a, &mut b, T0 + 2);
@@ -244,7 +244,7 @@ mod tests {
         let said = aw[0]["say"].as_str().unwrap();
         assert!(
             a.hub
-                .check("p", &key(), Role::Client, said, T0 + 3, None)
+                .check("p", &key(), Role::Client, said, T0 + 3, 3)
                 .unwrap()
                 .matched
         );
@@ -261,7 +261,7 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(
-            a.hub.check("p", &key(), Role::Client, said, T0 + 5, None),
+            a.hub.check("p", &key(), Role::Client, said, T0 + 5, 2),
             Err(CheckRefusal::NotLive)
         );
     }
@@ -306,14 +306,14 @@ mod tests {
         assert_eq!((on_a.say, on_a.expect), (on_c.say, on_c.expect));
         assert!(
             c.hub
-                .check("p", &key(), Role::Client, on_c.expect, T0, None)
+                .check("p", &key(), Role::Client, on_c.expect, T0, 4)
                 .unwrap()
                 .matched
         );
         drain(&mut advisor);
         assert!(
             !c.hub
-                .check("p", &key(), Role::Client, "wrong", T0, None)
+                .check("p", &key(), Role::Client, "wrong", T0, 3)
                 .unwrap()
                 .matched
         );

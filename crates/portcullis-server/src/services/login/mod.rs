@@ -8,6 +8,10 @@
 //! same answer. Failures are counted per e-mail blind index for back-off, which slows guessing
 //! without letting an attacker lock a user out for good.
 //!
+//! An answer to a stored challenge first takes one of its attempts in the store, atomically,
+//! and is checked only then: concurrent answers cannot be checked more often than the bound
+//! allows, whichever of them wins the write of the challenge.
+//!
 //! `verify` checks one answer and records the verdict; `step_up` raises the assurance of a
 //! live session.
 
@@ -19,7 +23,7 @@ use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
 use portcullis_core::login::policy::{self, Backoff};
 use portcullis_core::login::{Challenge, ChallengeError, FactorKind};
 use portcullis_core::password::Password;
-use portcullis_store::pii;
+use portcullis_store::{StoreError, pii};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -244,15 +248,43 @@ pub async fn answer(
         Some(id) => state.store.accounts.get(id).await?,
         None => None,
     };
+    take_attempt(state, &mut challenge).await?;
     let step =
         verify::answer_factor(state, &mut challenge, account, answer, had_failures, client).await;
     match &step {
         Ok(LoginStep::Complete(_) | LoginStep::SteppedUp(_)) => {
             state.store.challenges.delete(id).await?
         }
-        _ => state.store.challenges.update(&challenge, version).await?,
+        Ok(LoginStep::Pending(_)) => {
+            state.store.challenges.release_attempt(id).await?;
+            state.store.challenges.update(&challenge, version).await?
+        }
+        // The failure is counted already; of concurrent wrong answers each is told so, not
+        // that another request wrote the challenge first.
+        Err(_) => match state.store.challenges.update(&challenge, version).await {
+            Ok(()) | Err(StoreError::Concurrent) => {}
+            Err(e) => return Err(e.into()),
+        },
     }
     step
+}
+
+/// Takes one of the challenge's attempts in the store before its answer is checked, so that
+/// concurrent answers are checked at most `max_failures` times in all (a verified answer
+/// gives its attempt back). Sets the challenge's failures to those counted before this one,
+/// answers in flight included.
+///
+/// # Errors
+/// [`ChallengeError::Exhausted`] when no attempt is left: the answer is not checked.
+async fn take_attempt(state: &AppState, challenge: &mut Challenge) -> Result<(), ServiceError> {
+    let taken = state
+        .store
+        .challenges
+        .reserve_attempt(challenge.id, challenge.max_failures)
+        .await?
+        .ok_or(ChallengeError::Exhausted)?;
+    challenge.failures = taken.saturating_sub(1);
+    Ok(())
 }
 
 /// Sends the code of an SMS or e-mail factor that `challenge` waits for.

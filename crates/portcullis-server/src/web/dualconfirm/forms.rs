@@ -43,6 +43,18 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
+/// A failed service: JSON for the script, the failure page otherwise.
+fn failure(session: &PageSession, json: bool, e: &ServiceError) -> Response {
+    if json {
+        return (
+            layout::status_of(e),
+            Json(json!({ "error": layout::error_text(e) })),
+        )
+            .into_response();
+    }
+    failed(session, e)
+}
+
 /// A refused check: JSON for the script, a page otherwise.
 fn refusal(
     session: &PageSession,
@@ -110,14 +122,7 @@ pub(crate) async fn check(
                 None,
             );
         }
-        Err(e) if json => {
-            return (
-                layout::status_of(&e),
-                Json(json!({ "error": layout::error_text(&e) })),
-            )
-                .into_response();
-        }
-        Err(e) => return failed(session, &e),
+        Err(e) => return failure(session, json, &e),
     };
     let key = match pairs::key_of(&state, &pair) {
         Ok(key) => key,

@@ -1,6 +1,7 @@
 //! The check of a word one party heard from the other: bounded per side and window by the
-//! [`limiter`](super::limiter), decided by the pair's key, and a mismatch alerts the other
-//! party on whichever node it is. The caller writes the audit records before it answers.
+//! [`limiter`](super::limiter) (counted in the store before the hub is asked), decided by the
+//! pair's key, and a mismatch alerts the other party on whichever node it is. The caller
+//! writes the audit records before it answers.
 
 use portcullis_core::dualconfirm::words::{WordList, normalise};
 use portcullis_core::dualconfirm::{Check, Role, derive};
@@ -32,14 +33,15 @@ pub struct CheckResult {
 
 impl Hub {
     /// `role` heard `heard` from the other party of `pair` (whose key the caller read from
-    /// the store): is it the other party's word? At most `max_checks_per_window` per side and
-    /// window; a mismatch alerts the other party, on whichever node it is.
+    /// the store): is it the other party's word? A mismatch alerts the other party, on
+    /// whichever node it is.
     ///
-    /// `counted` is this side's attempts in this window counted by every node (this one
-    /// included), when they share a counter; `None` counts on this node alone.
+    /// The check must have been counted first ([`Limiter::admit`](super::limiter::Limiter::admit)
+    /// in the store, which bounds it to `max_checks_per_window` per side and window);
+    /// `attempts_left` is what that count left.
     ///
     /// # Errors
-    /// [`CheckRefusal`].
+    /// [`CheckRefusal::NotLive`].
     pub fn check(
         &self,
         pair: &str,
@@ -47,17 +49,12 @@ impl Hub {
         role: Role,
         heard: &str,
         now: i64,
-        counted: Option<u32>,
+        attempts_left: u32,
     ) -> Result<CheckResult, CheckRefusal> {
         let mut st = self.lock();
         if !st.presence.is_live(pair) {
             return Err(CheckRefusal::NotLive);
         }
-        let attempts_left = st.limiter.admit(pair, role, now, counted).map_err(|e| {
-            CheckRefusal::TooManyAttempts {
-                retry_after: e.retry_after,
-            }
-        })?;
         self.handle(&mut st, Event::Checked { pair, role }, now);
         let list = WordList::get(key.language);
         let outcome = derive::check(

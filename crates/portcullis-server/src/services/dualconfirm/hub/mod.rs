@@ -79,7 +79,6 @@ pub struct Membership {
 struct State {
     presence: Presence,
     fanout: Fanout,
-    limiter: Limiter,
 }
 
 /// The hub of one node.
@@ -87,6 +86,8 @@ pub struct Hub {
     config: DualConfirmConfig,
     state: Mutex<State>,
     next_socket: AtomicU64,
+    /// The bound on checks (counted in the store, outside the mutex).
+    limiter: Limiter,
     audit: mpsc::UnboundedSender<AuditNote>,
     /// To the other nodes, when there are any to reach (Redis configured).
     relay: Option<mpsc::UnboundedSender<Relay>>,
@@ -111,15 +112,20 @@ impl Hub {
         let state = State {
             presence: Presence::new(rules, relay.is_some()),
             fanout: Fanout::default(),
-            limiter: Limiter::new(schedule, config.max_checks_per_window),
         };
         Self {
+            limiter: Limiter::new(schedule, config.max_checks_per_window),
             config,
             state: Mutex::new(state),
             next_socket: AtomicU64::new(1),
             audit,
             relay,
         }
+    }
+
+    /// The bound on checks of heard words, per side and window.
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
     }
 
     fn schedule(&self) -> Schedule {
@@ -176,7 +182,8 @@ impl Hub {
                         st.fanout.end(&pair, &text);
                     }
                 }
-                Effect::Untracked { pair } => st.limiter.forget(&pair),
+                // Check counts are the store's, kept whether the pair is tracked or not.
+                Effect::Untracked { .. } => {}
                 Effect::Relay(relay) => self.send_relay(relay),
                 Effect::Audit(note) => self.note(note),
             }

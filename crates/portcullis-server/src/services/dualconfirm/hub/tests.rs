@@ -94,29 +94,17 @@ fn words_only_while_both_are_present_and_once_per_window() {
 }
 
 #[test]
-fn a_shared_count_of_attempts_decides_over_this_nodes_own() {
+fn a_mismatch_tells_the_other_side_what_the_count_left() {
     let (hub, _audit) = hub();
     let (_c, _client) = join(&hub, Role::Client, T0);
-    let (_a, _advisor) = join(&hub, Role::Advisor, T0);
-    // Other nodes counted four: this node's first attempt is the fifth and last.
-    let r = hub
-        .check("p", &key(), Role::Client, "nope", T0, Some(5))
-        .unwrap();
-    assert_eq!(r.attempts_left, 0);
-    assert_eq!(
-        hub.check("p", &key(), Role::Client, "nope", T0, Some(6)),
-        Err(CheckRefusal::TooManyAttempts { retry_after: 60 })
-    );
-    // Counting alone, this node goes on from what it saw.
-    assert_eq!(
-        hub.check("p", &key(), Role::Client, "nope", T0, None),
-        Err(CheckRefusal::TooManyAttempts { retry_after: 60 })
-    );
-    // The advisor's side has its own count.
-    let r = hub
-        .check("p", &key(), Role::Advisor, "nope", T0, None)
-        .unwrap();
-    assert_eq!(r.attempts_left, 4);
+    let (_a, mut advisor) = join(&hub, Role::Advisor, T0);
+    // The limiter counted the check in the store first; the hub reports what it left.
+    let r = hub.check("p", &key(), Role::Client, "nope", T0, 2).unwrap();
+    assert_eq!((r.matched, r.attempts_left), (false, 2));
+    let alerts = drain(&mut advisor, "alert");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["attempts_left"], 2);
+    assert_eq!(alerts[0]["by"], "client");
 }
 
 #[test]
@@ -139,8 +127,7 @@ fn inactivity_ends_the_session_and_activity_restarts_it() {
     );
     assert_eq!(last["session"], "waiting");
     assert!(
-        hub.check("p", &key(), Role::Client, "anything", T0 + 181, None)
-            == Err(CheckRefusal::NotLive)
+        hub.check("p", &key(), Role::Client, "anything", T0 + 181, 4) == Err(CheckRefusal::NotLive)
     );
     hub.activity(advisor_socket, T0 + 200);
     assert!(hub.words("p", &key(), Role::Client, T0 + 200).is_some());
