@@ -334,7 +334,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 }
 
 /// Periodic chores: reload the signing keys when the CLI rotated them, forget idle rate-limit
-/// keys, purge expired challenges.
+/// keys, purge expired challenges and ended send-cooldown windows.
 async fn housekeeping(state: AppState) {
     let mut seen = keyfiles::modified(&state.keys_path);
     let mut seen_ring = keyfiles::modified(&state.keyring_path);
@@ -373,6 +373,9 @@ async fn housekeeping(state: AppState) {
             state.verified.prune(state.now());
             if let Err(e) = state.store.challenges.purge_expired(state.now()).await {
                 tracing::warn!(error = %e, "purging expired challenges failed");
+            }
+            if let Err(e) = services::cooldown::purge(&state).await {
+                tracing::warn!(error = %e, "purging ended send-cooldown windows failed");
             }
         }
     }

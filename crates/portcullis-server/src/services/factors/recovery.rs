@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::auth::AuthSession;
 use crate::extract::ClientInfo;
+use crate::services::cooldown::{self, Message};
 use crate::services::error::ServiceError;
 use crate::services::factors::authorise;
 use crate::services::mail::{self, Mail};
@@ -102,6 +103,10 @@ pub async fn use_recovery_code(
     .await?;
     let record = accounts::live_account(state, account).await?;
     let email = accounts::profile(state, &record).await?.email;
+    let kind = Message::RecoveryCodeUsed;
+    if !cooldown::admit(state, kind, &email, Some(account), Some(client)).await? {
+        return Ok(true);
+    }
     mail::enqueue(state, &Mail {
         to: email,
         subject: "A recovery code was used".into(),
