@@ -113,8 +113,9 @@ pub async fn start_registration(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<PasskeyEnrolment, ServiceError> {
-    authorise(state, auth, FactorChange::Enrol).await?;
     let label = check_label(label, "Passkey")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let account = accounts::live_account(state, auth.account).await?;
     let profile = accounts::profile(state, &account).await?;
     let existing: Vec<_> = passkeys_of(state, auth.account)

@@ -25,8 +25,9 @@ pub async fn enrol_email(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<FactorView, ServiceError> {
-    authorise(state, auth, FactorChange::Enrol).await?;
     let label = check_label(label, "E-mail")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let email = address(state, auth.account).await?;
     let new = NewFactor {
         kind: FactorKind::EmailOtp,

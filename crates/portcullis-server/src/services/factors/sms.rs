@@ -29,9 +29,10 @@ pub async fn enrol_sms(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<FactorView, ServiceError> {
-    authorise(state, auth, FactorChange::Enrol).await?;
     let phone = PhoneE164::parse(phone)?;
     let label = check_label(label, "Phone")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let new = NewFactor {
         kind: FactorKind::Sms,
         label,

@@ -47,8 +47,9 @@ pub async fn enrol_totp(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<TotpEnrolment, ServiceError> {
-    authorise(state, auth, FactorChange::Enrol).await?;
     let label = check_label(label, "Authenticator app")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let account = accounts::live_account(state, auth.account).await?;
     let email = accounts::profile(state, &account).await?.email;
     let secret = TotpSecret::generate(state.entropy.as_ref());
