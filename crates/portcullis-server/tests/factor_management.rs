@@ -199,3 +199,131 @@ async fn a_phone_is_changed_only_after_a_step_up_with_a_texted_code() {
         .await
         .expect(204);
 }
+
+mod pages {
+    //! The same rule on `/security`: the refusal becomes the step-up forms, which ask for
+    //! the authenticator (not the password), and the raised session then makes the change.
+
+    use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+    use reqwest::{Client, Response, StatusCode};
+
+    use super::support::factors::{enrol_totp, unix_now};
+    use super::support::{TestApp, strong_password, unique_email};
+    use portcullis_core::factor::totp::STEP_SECS;
+
+    fn no_redirects() -> Client {
+        Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    async fn post_form(
+        app: &TestApp,
+        path: &str,
+        cookie: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
+            .collect();
+        no_redirects()
+            .post(app.url(path))
+            .header(COOKIE, cookie)
+            .header(ORIGIN, app.base.as_str())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn hidden_of(html: &str, name: &str) -> String {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = html
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name} in {html}"))
+            + marker.len();
+        html[start..].split('"').next().unwrap().to_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn removing_the_authenticator_on_the_page_goes_through_a_step_up_with_it() {
+        let app = TestApp::builder().file_mail().spawn().await;
+        let email = unique_email("page-manage");
+        let password = strong_password();
+        app.register_active(&email, &password).await;
+        let t = app.login(&email, &password).await;
+        let (totp, secret) = enrol_totp(&app, &t.access).await;
+        let cookie = format!("portcullis_at={}; portcullis_rt={}", t.access, t.refresh);
+        let page = no_redirects()
+            .get(app.url("/security"))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden_of(&page, "csrf");
+
+        let refused = post_form(
+            &app,
+            "/security/factors/remove",
+            &cookie,
+            &[("csrf", &csrf), ("factor", &totp)],
+        )
+        .await;
+        assert_eq!(refused.status(), StatusCode::OK);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("Confirm it is you"), "{html}");
+        assert!(html.contains(r#"name="factor" value="totp""#), "{html}");
+        assert!(
+            !html.contains(r#"name="factor" value="password""#),
+            "{html}"
+        );
+        let challenge = hidden_of(&html, "challenge");
+
+        let code = secret.code_at(unix_now() + STEP_SECS).unwrap();
+        let stepped = post_form(
+            &app,
+            "/security/step-up",
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("challenge", &challenge),
+                ("factor", "totp"),
+                ("code", &code),
+            ],
+        )
+        .await;
+        assert_eq!(stepped.status(), StatusCode::SEE_OTHER);
+        assert_eq!(stepped.headers()[LOCATION], "/security?notice=stepped-up");
+        let raised = stepped
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.strip_prefix("portcullis_at="))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+            .next()
+            .expect("a raised access token");
+
+        let cookie = format!("portcullis_at={raised}; portcullis_rt={}", t.refresh);
+        let removed = post_form(
+            &app,
+            "/security/factors/remove",
+            &cookie,
+            &[("csrf", &csrf), ("factor", &totp)],
+        )
+        .await;
+        assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            removed.headers()[LOCATION],
+            "/security?notice=factor-removed"
+        );
+        let listed = app.get("/v1/me/factors", Some(&raised)).await.json();
+        assert_eq!(listed["factors"], serde_json::json!([]));
+    }
+}
