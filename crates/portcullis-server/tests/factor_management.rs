@@ -92,6 +92,23 @@ async fn a_password_only_session_changes_no_second_factor_until_it_steps_up() {
         .collect();
     assert_eq!(confirmed, [totp.as_str()]);
 
+    // A client answering the challenge with its `acr_values` gets a challenge, not the same
+    // one-factor token again (without them, `max_age` alone is met by the recent password).
+    let asked = json!({ "max_age": 300, "acr_values": "aal2" });
+    let step = app
+        .post("/v1/sessions/current/step-up", Some(&t.access), &asked)
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(step["factors"], json!(["totp"]));
+    app.post(
+        "/v1/sessions/current/step-up",
+        Some(&t.access),
+        &json!({ "max_age": 300 }),
+    )
+    .await
+    .expect(200);
+
     // The step-up the challenge asks for, with the authenticator, raises the same session…
     let raised = step_up_with_totp(&app, &t.access, &secret).await;
     // …which may then confirm the phone, mint recovery codes and remove the authenticator.
