@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::contact::ContactError;
 use portcullis_core::login::ChallengeError;
 use portcullis_core::token::TokenError;
+use portcullis_core::token::requirement::step_up_challenge;
 use portcullis_store::StoreError;
 
 use crate::services::error::{Invalid, ServiceError, Unexpected};
@@ -214,9 +215,11 @@ impl IntoResponse for ApiError {
             ApiError::Service(ServiceError::Unauthenticated(_)) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::Service(ServiceError::StepUpRequired { max_age, .. }) => {
-                let challenge = format!(
-                    "Bearer error=\"insufficient_user_authentication\", error_description=\"A fresh authentication is required\", max_age={max_age}"
+            ApiError::Service(ServiceError::StepUpRequired { acr, max_age, .. }) => {
+                let challenge = step_up_challenge(
+                    "A stronger or fresher authentication is required",
+                    *acr,
+                    Some(*max_age),
                 );
                 if let Ok(v) = HeaderValue::from_str(&challenge) {
                     headers.insert(header::WWW_AUTHENTICATE, v);

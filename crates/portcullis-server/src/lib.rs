@@ -334,7 +334,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
 }
 
 /// Periodic chores: reload the signing keys when the CLI rotated them, forget idle rate-limit
-/// keys, purge expired challenges and DualConfirm check counts.
+/// keys, purge expired challenges, DualConfirm check counts and ended send-cooldown windows.
 async fn housekeeping(state: AppState) {
     let mut seen = keyfiles::modified(&state.keys_path);
     let mut seen_ring = keyfiles::modified(&state.keyring_path);
@@ -376,6 +376,9 @@ async fn housekeeping(state: AppState) {
             }
             if let Err(e) = state.store.word_checks.purge_expired(state.now()).await {
                 tracing::warn!(error = %e, "purging DualConfirm check counts failed");
+            }
+            if let Err(e) = services::cooldown::purge(&state).await {
+                tracing::warn!(error = %e, "purging ended send-cooldown windows failed");
             }
         }
     }

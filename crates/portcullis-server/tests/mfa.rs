@@ -93,8 +93,31 @@ async fn totp_and_recovery_codes_end_to_end() {
         )
         .await;
     assert_eq!(confirmed.expect(200).json()["confirmed"], true);
+    // The session that proved only the password may not mint recovery codes now that the
+    // account has a second factor (issue 11): it must step up first.
+    app.post("/v1/me/recovery-codes", Some(&first.access), &json!({}))
+        .await
+        .problem(401, Some("step-up-required"));
+
+    // The password alone no longer logs in: a challenge asks for the second factor.
+    let pending = app.try_login(&email, &password).await;
+    let pending = pending.expect(202).json();
+    assert_eq!(pending["factors"], json!(["totp"]));
+    // The confirmation code is spent: replaying it fails.
+    answer(&app, &pending, json!({ "factor": "totp", "code": code }))
+        .await
+        .problem(401, Some("invalid-credentials"));
+    // The next step's code (one step of drift is allowed) completes the login at AAL2.
+    let next = pyotp_code(uri, 1).await;
+    let done = answer(&app, &pending, json!({ "factor": "totp", "code": next })).await;
+    let tokens = done.expect(201).json();
+    let aal2 = tokens["access_token"].as_str().unwrap();
+    let c = claims(aal2);
+    assert_eq!(c["acr"], "aal2");
+    assert_eq!(c["amr"], json!(["pwd", "otp"]));
+    // That session may mint recovery codes.
     let codes = app
-        .post("/v1/me/recovery-codes", Some(&first.access), &json!({}))
+        .post("/v1/me/recovery-codes", Some(aal2), &json!({}))
         .await;
     let codes: Vec<String> =
         serde_json::from_value(codes.expect(201).json()["codes"].clone()).unwrap();
@@ -113,24 +136,9 @@ async fn totp_and_recovery_codes_end_to_end() {
             .is_none(),
         "secret listed"
     );
-
-    // The password alone no longer logs in: a challenge asks for the second factor.
-    let pending = app.try_login(&email, &password).await;
-    let pending = pending.expect(202).json();
-    assert_eq!(pending["factors"], json!(["totp", "recovery_code"]));
-    // The confirmation code is spent: replaying it fails.
-    answer(&app, &pending, json!({ "factor": "totp", "code": code }))
-        .await
-        .problem(401, Some("invalid-credentials"));
-    // The next step's code (one step of drift is allowed) completes the login at AAL2.
-    let next = pyotp_code(uri, 1).await;
-    let done = answer(&app, &pending, json!({ "factor": "totp", "code": next })).await;
-    let tokens = done.expect(201).json();
-    let c = claims(tokens["access_token"].as_str().unwrap());
-    assert_eq!(c["acr"], "aal2");
-    assert_eq!(c["amr"], json!(["pwd", "otp"]));
-    // …and that code cannot be used again either.
+    // …and the code that logged in cannot be used again either.
     let again = app.try_login(&email, &password).await.expect(202).json();
+    assert_eq!(again["factors"], json!(["totp", "recovery_code"]));
     answer(&app, &again, json!({ "factor": "totp", "code": next }))
         .await
         .problem(401, None);
@@ -460,7 +468,24 @@ async fn role_policy_decides_which_factors_count_and_when_mfa_is_mandatory() {
     )
     .await
     .expect(200);
-    app.post("/v1/me/recovery-codes", Some(&t.access), &json!({}))
+    // New recovery codes need a session that proved the authenticator (issue 11).
+    let step = app
+        .post("/v1/sessions/current/step-up", Some(&t.access), &json!({}))
+        .await
+        .expect(202)
+        .json();
+    let sid = step["challenge_id"].as_str().unwrap();
+    let stepped = app
+        .post(
+            &format!("/v1/sessions/current/step-up/{sid}"),
+            Some(&t.access),
+            &json!({ "factor": "totp", "code": pyotp_code(uri, 1).await }),
+        )
+        .await
+        .expect(200)
+        .json();
+    let aal2 = stepped["access_token"].as_str().unwrap();
+    app.post("/v1/me/recovery-codes", Some(aal2), &json!({}))
         .await
         .expect(201);
     app.set_roles(&id, &["admin"]).await;

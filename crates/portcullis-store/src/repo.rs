@@ -297,6 +297,25 @@ pub trait ThrottleRepo: Send + Sync {
     async fn clear(&self, key: &[u8]) -> Result<(), StoreError>;
 }
 
+/// Messages sent per recipient and kind: the cooldown that keeps anyone from flooding an
+/// address or phone number through us, shared by every node.
+#[async_trait]
+pub trait CooldownRepo: Send + Sync {
+    /// Counts one more message of `kind` to `recipient` (a keyed hash, never an address) at
+    /// `now`, and returns how many its window now holds, this one included. A window is
+    /// `window` seconds from the first message counted in it; once it has passed, the next
+    /// message starts a new one. Concurrent calls are counted one by one.
+    async fn count_send(
+        &self,
+        recipient: &[u8],
+        kind: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<i64, StoreError>;
+    /// Forgets the windows that started at or before `before` (ended ones); returns how many.
+    async fn purge_started_before(&self, before: i64) -> Result<u64, StoreError>;
+}
+
 /// The durable mail queue.
 #[async_trait]
 pub trait OutboxRepo: Send + Sync {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::repo::{
-    AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, EmailTokenRepo, FactorRepo, HealthRepo,
-    OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo, WordCheckRepo,
+    AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, CooldownRepo, EmailTokenRepo, FactorRepo,
+    HealthRepo, OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo, WordCheckRepo,
 };
 
 /// Every repository of one database, shared by the server.
@@ -28,6 +28,8 @@ pub struct Store {
     pub throttle: Arc<dyn ThrottleRepo>,
     /// Mail queue.
     pub outbox: Arc<dyn OutboxRepo>,
+    /// Messages per recipient, for the send cooldown.
+    pub cooldown: Arc<dyn CooldownRepo>,
     /// Audit log.
     pub audit: Arc<dyn AuditRepo>,
     /// Health.
@@ -51,6 +53,7 @@ impl Store {
             + OtpRepo
             + ThrottleRepo
             + OutboxRepo
+            + CooldownRepo
             + AuditRepo
             + HealthRepo
             + ClientRepo
@@ -68,6 +71,7 @@ impl Store {
             otp: b.clone(),
             throttle: b.clone(),
             outbox: b.clone(),
+            cooldown: b.clone(),
             audit: b.clone(),
             clients: b.clone(),
             pairs: b.clone(),

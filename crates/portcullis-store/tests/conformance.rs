@@ -21,6 +21,8 @@ mod cascade;
 mod challenges;
 #[path = "conformance/clients.rs"]
 mod clients;
+#[path = "conformance/cooldown.rs"]
+mod cooldown;
 #[path = "conformance/email_tokens.rs"]
 mod email_tokens;
 #[path = "conformance/factors.rs"]
@@ -77,6 +79,7 @@ conformance! {
         attempts_are_taken_before_answers_are_checked,
     ],
     throttle: [counts_failures, concurrent_failures],
+    cooldown: [counts_per_recipient_and_kind_in_a_window, concurrent_sends_are_each_counted],
     outbox: [claims_and_retries, concurrent_claims, erases_payloads(with_db)],
     audit: [chain, concurrent_appends, by_actor_returns_the_latest_in_order],
     health: [ping_and_backend(with_db)],

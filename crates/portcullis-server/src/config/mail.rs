@@ -1,7 +1,11 @@
-//! `[mail]`: how outgoing mail leaves (files in development, an SMTP relay in production).
+//! `[mail]`: how outgoing mail leaves (files in development, an SMTP relay in production),
+//! and how many messages of a kind one recipient may get (the send cooldown).
 
+use super::duration::secs;
+use super::error::{InvalidValue, positive};
 use super::secret::Secret;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// Outgoing mail.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -23,6 +27,13 @@ pub struct MailConfig {
     pub smtp_password: Option<Secret>,
     /// Delivery attempts before a message is given up.
     pub max_attempts: i64,
+    /// Mails of one kind (a verification link, a password reset, the notice that an address
+    /// is taken…) that one address may get per `recipient_window_secs`; anyone can ask for
+    /// them, so further ones are dropped, and the asker is answered as if they went out.
+    pub recipient_max_sends: i64,
+    /// The window of `recipient_max_sends`, from the first mail counted in it.
+    #[serde(rename = "recipient_window_secs", with = "secs")]
+    pub recipient_window: Duration,
 }
 
 impl Default for MailConfig {
@@ -36,7 +47,23 @@ impl Default for MailConfig {
             smtp_username: None,
             smtp_password: None,
             max_attempts: 8,
+            recipient_max_sends: 3,
+            recipient_window: Duration::from_secs(15 * 60),
         }
+    }
+}
+
+impl MailConfig {
+    /// Checks the cooldown's bounds.
+    ///
+    /// # Errors
+    /// A bound of zero or less, naming its key.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        positive("mail.recipient_max_sends", self.recipient_max_sends <= 0)?;
+        positive(
+            "mail.recipient_window_secs",
+            self.recipient_window.is_zero(),
+        )
     }
 }
 

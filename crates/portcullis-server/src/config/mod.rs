@@ -162,6 +162,7 @@ impl Config {
         self.tokens.validate()?;
         self.login.validate()?;
         self.password.validate()?;
+        self.mail.validate()?;
         self.forward_auth.validate()?;
         self.validate_forward_audiences()?;
         self.cors.validate()?;

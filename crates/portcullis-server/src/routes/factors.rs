@@ -138,7 +138,7 @@ async fn finish_passkey(
     ApiJson(req): ApiJson<FinishPasskey>,
 ) -> ApiResult<Json<FactorView>> {
     Ok(Json(
-        passkeys::finish_registration(&state, auth.account, &id, &req.credential, &client).await?,
+        passkeys::finish_registration(&state, &auth, &id, &req.credential, &client).await?,
     ))
 }
 
@@ -161,7 +161,7 @@ async fn confirm(
     ApiJson(req): ApiJson<ConfirmFactor>,
 ) -> ApiResult<Json<FactorView>> {
     Ok(Json(
-        factors::confirm(&state, auth.account, &id, &req.code, &client).await?,
+        factors::confirm(&state, &auth, &id, &req.code, &client).await?,
     ))
 }
 

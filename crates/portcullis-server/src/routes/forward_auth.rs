@@ -119,6 +119,7 @@ fn identity(
 fn step_up(refusal: &Refusal) -> Response {
     let mut response = ApiError::from(ServiceError::StepUpRequired {
         detail: "a stronger or fresher authentication is required",
+        acr: None,
         max_age: 0,
     })
     .into_response();

@@ -255,11 +255,15 @@ pub struct StepUpRequest {
     /// When the session authenticated at most this many seconds ago, a new token is issued
     /// without a challenge (OpenID Connect `max_age`).
     max_age: Option<i64>,
+    /// The `acr_values` of the RFC 9470 challenge being answered, e.g. `aal2`: the token is
+    /// issued without a challenge only when the session is already at that level.
+    acr_values: Option<String>,
 }
 
 /// Raises the current session's assurance: 202 with a challenge for a fresh factor (a
 /// second factor when one is enrolled, else the password), or 200 with a new access token
-/// when `max_age` is already satisfied. The new token carries a new `auth_time`, the higher
+/// when `max_age` (and `acr_values`, when given) is already satisfied. The new token
+/// carries a new `auth_time`, the higher
 /// `acr` and the combined `amr`.
 #[utoipa::path(post, path = "/v1/sessions/current/step-up", tag = "sessions", security(("bearer" = [])),
     request_body = StepUpRequest,
@@ -272,7 +276,14 @@ async fn step_up(
     ApiJson(req): ApiJson<StepUpRequest>,
 ) -> ApiResult<Response> {
     Ok(step_response(
-        login::step_up(&state, &auth, req.max_age, &client).await?,
+        login::step_up(
+            &state,
+            &auth,
+            req.max_age,
+            req.acr_values.as_deref(),
+            &client,
+        )
+        .await?,
     ))
 }
 

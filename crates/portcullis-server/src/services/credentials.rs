@@ -94,7 +94,7 @@ async fn forgot_inner(
     ) {
         return Ok(());
     }
-    send_link(state, account.id, email, RESET, RESET_TTL).await?;
+    send_link(state, account.id, email, RESET, RESET_TTL, client).await?;
     audit::record(
         state,
         "password.reset_requested",

@@ -49,6 +49,8 @@ pub enum ServiceError {
     StepUpRequired {
         /// Explanation.
         detail: &'static str,
+        /// The least assurance (`acr`) the session must reach, when the refusal demands one.
+        acr: Option<&'static str>,
         /// The largest acceptable authentication age, in seconds.
         max_age: i64,
     },

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod clients;
+pub mod cooldown;
 pub mod credentials;
 pub mod dualconfirm;
 pub mod error;

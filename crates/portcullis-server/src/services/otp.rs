@@ -12,11 +12,12 @@ use crate::config::DurationExt as _;
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
 use crate::services::audit;
+use crate::services::cooldown::{self, Message};
 use crate::services::mail::{self, Mail};
 use crate::state::AppState;
 
-/// Window of the resend bound.
-const SEND_WINDOW_SECS: i64 = 900;
+/// Window of the resend bound (per account, and per recipient in `cooldown`).
+pub(crate) const SEND_WINDOW_SECS: i64 = 900;
 
 fn hash(
     state: &AppState,
@@ -58,6 +59,14 @@ pub async fn send(
     {
         metrics::counter!("portcullis_rate_limited_total", "scope" => "otp_send").increment(1);
         return Err(ServiceError::RateLimited { retry_after: 60 });
+    }
+    // The recipient's own bound, across accounts: a dropped code is answered as a sent one.
+    let kind = match channel {
+        Channel::Sms => Message::SmsCode,
+        Channel::Email => Message::EmailCode,
+    };
+    if !cooldown::admit(state, kind, destination, Some(account), Some(client)).await? {
+        return Ok(cfg.otp_ttl.as_secs_i64());
     }
     let code = OtpCode::generate(state.entropy.as_ref());
     let id = uuid::Uuid::from_bytes(state.random::<16>())

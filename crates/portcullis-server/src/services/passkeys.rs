@@ -28,8 +28,9 @@ use crate::extract::ClientInfo;
 use crate::services::accounts;
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::factors::enrolment::{self, NewFactor, Proof};
-use crate::services::factors::{FactorView, check_label, confirmed_of, require_fresh, secret_aad};
+use crate::services::factors::{FactorView, authorise, check_label, confirmed_of, secret_aad};
 use crate::state::AppState;
+use portcullis_core::login::management::FactorChange;
 
 const KIND: FactorKind = FactorKind::Passkey;
 
@@ -112,8 +113,9 @@ pub async fn start_registration(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<PasskeyEnrolment, ServiceError> {
-    require_fresh(state, auth)?;
     let label = check_label(label, "Passkey")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let account = accounts::live_account(state, auth.account).await?;
     let profile = accounts::profile(state, &account).await?;
     let existing: Vec<_> = passkeys_of(state, auth.account)
@@ -155,15 +157,18 @@ pub async fn start_registration(
 /// `POST /v1/me/factors/passkey/{id}/finish`: verifies the browser's attestation.
 ///
 /// # Errors
-/// Unknown enrolment, or a credential that does not answer its challenge.
-#[tracing::instrument(skip_all, fields(account.id = %account, factor.id = %id))]
+/// A session below the account's level, an unknown enrolment, or a credential that does not
+/// answer its challenge.
+#[tracing::instrument(skip_all, fields(account.id = %auth.account, factor.id = %id))]
 pub async fn finish_registration(
     state: &AppState,
-    account: AccountId,
+    auth: &AuthSession,
     id: &str,
     credential: &RegisterPublicKeyCredential,
     client: &ClientInfo,
 ) -> Result<FactorView, ServiceError> {
+    authorise(state, auth, FactorChange::Confirm).await?;
+    let account = auth.account;
     let factors = state.store.factors.list(account).await?;
     let f = factors
         .iter()

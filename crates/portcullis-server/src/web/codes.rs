@@ -142,8 +142,7 @@ pub(crate) async fn confirm(
 ) -> Response {
     let session = &form.session;
     let f = &form.fields;
-    let account = session.auth.account;
-    match factors::confirm(&state, account, &f.factor, f.code.trim(), &client).await {
+    match factors::confirm(&state, &session.auth, &f.factor, f.code.trim(), &client).await {
         Ok(view) if view.kind == FactorKind::Sms => {
             Redirect::to("/security?notice=phone-added").into_response()
         }

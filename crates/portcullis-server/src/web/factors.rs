@@ -124,15 +124,7 @@ pub(crate) async fn confirm(
 ) -> Response {
     let session = &form.session;
     let f = &form.fields;
-    match factors::confirm(
-        &state,
-        session.auth.account,
-        &f.factor,
-        f.code.trim(),
-        &client,
-    )
-    .await
-    {
+    match factors::confirm(&state, &session.auth, &f.factor, f.code.trim(), &client).await {
         Ok(_) => Redirect::to("/security?notice=totp-enrolled").into_response(),
         Err(e @ ServiceError::Invalid { .. }) => {
             let body = format!(

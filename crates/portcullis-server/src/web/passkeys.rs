@@ -175,8 +175,9 @@ pub(crate) async fn finish(
             "The browser's answer was not understood.",
         );
     };
-    let account = form.session.auth.account;
-    match passkeys::finish_registration(&state, account, &f.id, &credential, &client).await {
+    match passkeys::finish_registration(&state, &form.session.auth, &f.id, &credential, &client)
+        .await
+    {
         Ok(_) => Json(json!({ "redirect": "/security?notice=passkey-added" })).into_response(),
         Err(ServiceError::NotFound) => json_error(
             StatusCode::NOT_FOUND,

@@ -36,7 +36,7 @@ pub(crate) async fn start(
     session: &PageSession,
     client: &ClientInfo,
 ) -> Response {
-    match login::step_up(state, &session.auth, None, client).await {
+    match login::step_up(state, &session.auth, None, None, client).await {
         Ok(LoginStep::Pending(p)) => {
             forms(state, session, &p.challenge_id, StatusCode::OK, None).await
         }

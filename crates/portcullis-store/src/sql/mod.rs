@@ -18,6 +18,7 @@ mod accounts;
 mod audit;
 mod challenges;
 mod clients;
+mod cooldown;
 mod email_tokens;
 mod factors;
 mod health;

@@ -2,7 +2,8 @@
 //! and the owner of the address gets a one-time link that activates it. A taken address
 //! answers the same as a free one (its owner is told by mail), so registration reveals no
 //! accounts. The e-mailed links (verification here, password reset for the credentials
-//! service) are minted by [`send_link`].
+//! service) are minted by [`send_link`]. Every mail here passes the send cooldown first
+//! (`services::cooldown`), and a dropped one is answered like a sent one.
 
 use portcullis_core::contact::{DisplayName, Email, PhoneE164};
 use portcullis_core::ids::AccountId;
@@ -16,6 +17,7 @@ use utoipa::ToSchema;
 
 use super::seal_account;
 use crate::extract::ClientInfo;
+use crate::services::cooldown::{self, Message};
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::mail::{self, Mail};
 use crate::services::{audit, passwords};
@@ -93,12 +95,15 @@ pub async fn register(
     match state.store.accounts.create(&record, &wrapped).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
-            mail::enqueue(state, &Mail {
-                to: email.as_str().to_owned(),
-                subject: "Someone tried to register with your address".into(),
-                body: "Someone tried to create a Portcullis account with this e-mail address, which already has one.\n\nIf it was you, log in or reset your password. Otherwise you can ignore this message.\n".into(),
-                link: None,
-            }).await?;
+            let kind = Message::AddressTaken;
+            if cooldown::admit(state, kind, email.as_str(), None, Some(client)).await? {
+                mail::enqueue(state, &Mail {
+                    to: email.as_str().to_owned(),
+                    subject: "Someone tried to register with your address".into(),
+                    body: "Someone tried to create a Portcullis account with this e-mail address, which already has one.\n\nIf it was you, log in or reset your password. Otherwise you can ignore this message.\n".into(),
+                    link: None,
+                }).await?;
+            }
             audit::record(
                 state,
                 "account.register_duplicate",
@@ -115,7 +120,7 @@ pub async fn register(
         }
         Err(e) => return Err(e.into()),
     }
-    send_link(state, id, &email, VERIFY, VERIFY_TTL).await?;
+    send_link(state, id, &email, VERIFY, VERIFY_TTL, client).await?;
     audit::record(
         state,
         "account.registered",
@@ -132,13 +137,24 @@ pub async fn register(
     })
 }
 
+/// Mails `email` a fresh single-use link for `purpose` (the previous one stops working),
+/// unless the address got enough of these lately: then nothing changes, so the link that went
+/// out last stays the one that works, and the caller answers as usual.
 pub(crate) async fn send_link(
     state: &AppState,
     id: AccountId,
     email: &Email,
     purpose: &str,
     ttl: i64,
+    client: &ClientInfo,
 ) -> Result<(), ServiceError> {
+    let kind = match purpose {
+        VERIFY => Message::Verification,
+        _ => Message::PasswordReset,
+    };
+    if !cooldown::admit(state, kind, email.as_str(), Some(id), Some(client)).await? {
+        return Ok(());
+    }
     let token = OpaqueToken::generate(state.entropy.as_ref());
     let now = state.now();
     state

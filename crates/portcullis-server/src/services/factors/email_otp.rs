@@ -9,9 +9,10 @@ use crate::auth::AuthSession;
 use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
 use crate::services::factors::enrolment::{self, NewFactor};
-use crate::services::factors::{FactorView, check_label, require_fresh, view};
+use crate::services::factors::{FactorView, authorise, check_label, view};
 use crate::services::{accounts, otp};
 use crate::state::AppState;
+use portcullis_core::login::management::FactorChange;
 
 /// `POST /v1/me/factors/email`: codes by e-mail to the account's address.
 ///
@@ -24,8 +25,9 @@ pub async fn enrol_email(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<FactorView, ServiceError> {
-    require_fresh(state, auth)?;
     let label = check_label(label, "E-mail")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let email = address(state, auth.account).await?;
     let new = NewFactor {
         kind: FactorKind::EmailOtp,

@@ -13,9 +13,10 @@ use serde_json::json;
 use crate::auth::AuthSession;
 use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
-use crate::services::factors::{require_fresh, secret_aad};
+use crate::services::factors::{authorise, secret_aad};
 use crate::services::{accounts, audit};
 use crate::state::AppState;
+use portcullis_core::login::management::FactorChange;
 
 /// A factor about to be enrolled.
 pub(crate) struct NewFactor<'a> {
@@ -167,10 +168,11 @@ async fn record_end(
     .await
 }
 
-/// `DELETE /v1/me/factors/{id}`: needs a fresh authentication.
+/// `DELETE /v1/me/factors/{id}`: needs a recent authentication at the account's level.
 ///
 /// # Errors
-/// A stale session, or an unknown factor.
+/// A session that authenticated too long ago or below the account's level, or an unknown
+/// factor.
 #[tracing::instrument(skip_all, fields(account.id = %auth.account, factor.id = %id))]
 pub async fn remove(
     state: &AppState,
@@ -178,7 +180,7 @@ pub async fn remove(
     id: &str,
     client: &ClientInfo,
 ) -> Result<(), ServiceError> {
-    require_fresh(state, auth)?;
+    authorise(state, auth, FactorChange::Remove).await?;
     let factors = state.store.factors.list(auth.account).await?;
     let kind = factors
         .iter()

@@ -1,9 +1,9 @@
 //! Second factors of an account: what every kind shares here and in `enrolment`, and one
 //! small file per kind for what only it does (generating a TOTP secret, texting a code…).
 //!
-//! Every enrolment takes the same path: a fresh authentication, a label, a pending factor
-//! stored and audited (`enrolment::enrol`), then a first proof that confirms it; removal is
-//! shared too. The matches on [`FactorKind`] below are exhaustive on purpose: a new kind does
+//! Every enrolment takes the same path: a recent authentication at the account's level
+//! ([`authorise`], core's `login::management` rule), a label, a pending factor stored and
+//! audited (`enrolment::enrol`), then a first proof that confirms it; removal is shared too. The matches on [`FactorKind`] below are exhaustive on purpose: a new kind does
 //! not compile until it says how it is confirmed and how its code is sent.
 //!
 //! Secrets are sealed with the account's data key, so deleting the account shreds them too;
@@ -19,6 +19,7 @@ mod totp;
 use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::AccountId;
 use portcullis_core::login::ChallengeError;
+use portcullis_core::login::management::{self, FactorChange, SessionAuth};
 use portcullis_core::login::policy;
 use portcullis_store::model::FactorRecord;
 use serde::Serialize;
@@ -64,20 +65,37 @@ pub struct FactorList {
     pub recovery_codes_left: i64,
 }
 
-/// Refuses when the session authenticated longer ago than `mfa.fresh_auth_secs`.
+/// Refuses `change` unless the session authenticated recently enough and at the account's
+/// own level (core's [`management::authorise`]): every change to a factor goes through here,
+/// so the rule is enforced in one place. The account has a second factor when it has one its
+/// roles may use at login, exactly what a step-up would then ask for.
 ///
 /// # Errors
-/// [`ServiceError::StepUpRequired`] with the allowed age.
-pub fn require_fresh(state: &AppState, auth: &AuthSession) -> Result<(), ServiceError> {
-    let max_age = state.config.mfa.fresh_auth.as_secs_i64();
-    if policy::is_fresh(auth.claims.auth_time, max_age, state.now()) {
-        Ok(())
-    } else {
-        Err(ServiceError::StepUpRequired {
-            detail: "this action needs a recent authentication: step up first",
-            max_age,
-        })
-    }
+/// [`ServiceError::StepUpRequired`] with the `acr` and age a step-up must reach; storage
+/// failure.
+pub(crate) async fn authorise(
+    state: &AppState,
+    auth: &AuthSession,
+    change: FactorChange,
+) -> Result<(), ServiceError> {
+    let enrolled = second_factors(state, auth.account).await?;
+    let usable = policy::allowed_second_factors(
+        &state.config.login.mfa_factors,
+        &auth.claims.roles,
+        enrolled,
+    );
+    let session = SessionAuth {
+        acr: &auth.claims.acr,
+        auth_time: auth.claims.auth_time,
+    };
+    let fresh_auth = state.config.mfa.fresh_auth.as_secs_i64();
+    management::authorise(change, !usable.is_empty(), session, fresh_auth, state.now()).map_err(
+        |demand| ServiceError::StepUpRequired {
+            detail: "this change needs a recent authentication at the account's level: step up first",
+            acr: Some(demand.acr.acr()),
+            max_age: demand.max_age,
+        },
+    )
 }
 
 /// A factor's label as given (or `default`): 1 to 64 printable characters.
@@ -160,15 +178,17 @@ pub async fn second_factors(
 /// that the code sent reached its owner.
 ///
 /// # Errors
-/// Unknown factor, or a wrong code.
-#[tracing::instrument(skip_all, fields(account.id = %account, factor.id = %id))]
+/// A session below the account's level, an unknown factor, or a wrong code.
+#[tracing::instrument(skip_all, fields(account.id = %auth.account, factor.id = %id))]
 pub async fn confirm(
     state: &AppState,
-    account: AccountId,
+    auth: &AuthSession,
     id: &str,
     code: &str,
     client: &ClientInfo,
 ) -> Result<FactorView, ServiceError> {
+    authorise(state, auth, FactorChange::Confirm).await?;
+    let account = auth.account;
     let factors = state.store.factors.list(account).await?;
     let f = factors
         .iter()

@@ -10,11 +10,13 @@ use serde_json::json;
 
 use crate::auth::AuthSession;
 use crate::extract::ClientInfo;
+use crate::services::cooldown::{self, Message};
 use crate::services::error::ServiceError;
-use crate::services::factors::require_fresh;
+use crate::services::factors::authorise;
 use crate::services::mail::{self, Mail};
 use crate::services::{accounts, audit};
 use crate::state::AppState;
+use portcullis_core::login::management::FactorChange;
 
 /// Blind-index domain of recovery-code hashes.
 const RECOVERY_INDEX: &str = "recovery-code";
@@ -22,14 +24,14 @@ const RECOVERY_INDEX: &str = "recovery-code";
 /// `POST /v1/me/recovery-codes`: a new set of ten codes (the old set stops working).
 ///
 /// # Errors
-/// A stale session, storage failure.
+/// A session that authenticated too long ago or below the account's level, storage failure.
 #[tracing::instrument(skip_all, fields(account.id = %auth.account))]
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     auth: &AuthSession,
     client: &ClientInfo,
 ) -> Result<Vec<String>, ServiceError> {
-    require_fresh(state, auth)?;
+    authorise(state, auth, FactorChange::RegenerateRecoveryCodes).await?;
     let codes = recovery::generate_set(state.entropy.as_ref());
     let keyring = state.keyring();
     let hashes: Vec<Vec<u8>> = codes
@@ -101,6 +103,10 @@ pub async fn use_recovery_code(
     .await?;
     let record = accounts::live_account(state, account).await?;
     let email = accounts::profile(state, &record).await?.email;
+    let kind = Message::RecoveryCodeUsed;
+    if !cooldown::admit(state, kind, &email, Some(account), Some(client)).await? {
+        return Ok(true);
+    }
     mail::enqueue(state, &Mail {
         to: email,
         subject: "A recovery code was used".into(),

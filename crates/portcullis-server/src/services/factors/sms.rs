@@ -11,9 +11,10 @@ use crate::auth::AuthSession;
 use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
 use crate::services::factors::enrolment::{self, NewFactor};
-use crate::services::factors::{FactorView, check_label, require_fresh, secret_aad, view};
+use crate::services::factors::{FactorView, authorise, check_label, secret_aad, view};
 use crate::services::{accounts, otp};
 use crate::state::AppState;
+use portcullis_core::login::management::FactorChange;
 
 /// `POST /v1/me/factors/sms`: registers a phone number and texts it a code; confirming
 /// the code verifies the number and makes it a factor.
@@ -28,9 +29,10 @@ pub async fn enrol_sms(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<FactorView, ServiceError> {
-    require_fresh(state, auth)?;
     let phone = PhoneE164::parse(phone)?;
     let label = check_label(label, "Phone")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let new = NewFactor {
         kind: FactorKind::Sms,
         label,

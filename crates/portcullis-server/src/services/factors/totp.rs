@@ -15,8 +15,9 @@ use crate::extract::ClientInfo;
 use crate::services::accounts;
 use crate::services::error::ServiceError;
 use crate::services::factors::enrolment::{self, NewFactor};
-use crate::services::factors::{check_label, confirmed_of, require_fresh, secret_aad};
+use crate::services::factors::{authorise, check_label, confirmed_of, secret_aad};
 use crate::state::AppState;
+use portcullis_core::login::management::FactorChange;
 
 const KIND: FactorKind = FactorKind::Totp;
 
@@ -46,8 +47,9 @@ pub async fn enrol_totp(
     label: Option<String>,
     client: &ClientInfo,
 ) -> Result<TotpEnrolment, ServiceError> {
-    require_fresh(state, auth)?;
     let label = check_label(label, "Authenticator app")?;
+    // What the input says is checked first: no step-up only to hear the input was wrong.
+    authorise(state, auth, FactorChange::Enrol).await?;
     let account = accounts::live_account(state, auth.account).await?;
     let email = accounts::profile(state, &account).await?.email;
     let secret = TotpSecret::generate(state.entropy.as_ref());

@@ -4,6 +4,7 @@
 
 use portcullis_core::login::Challenge;
 use portcullis_core::login::policy;
+use portcullis_core::token::requirement::acr_satisfies;
 use portcullis_store::model::{AccountRecord, SessionRecord};
 use serde_json::json;
 
@@ -19,7 +20,8 @@ fn ended() -> ServiceError {
 }
 
 /// `POST /v1/sessions/current/step-up`: proves a fresh factor for the current session. With
-/// `max_age`, a session that authenticated recently enough gets a new token at once.
+/// `max_age`, a session that authenticated recently enough, and already at `acr` when one is
+/// asked for (an RFC 9470 challenge's `acr_values`), gets a new token at once.
 ///
 /// # Errors
 /// Storage failure or a session that ended.
@@ -28,6 +30,7 @@ pub async fn step_up(
     state: &AppState,
     auth: &AuthSession,
     max_age: Option<i64>,
+    acr: Option<&str>,
     client: &ClientInfo,
 ) -> Result<LoginStep, ServiceError> {
     let now = state.now();
@@ -45,7 +48,8 @@ pub async fn step_up(
                 "max_age must not be negative",
             ));
         }
-        if policy::is_fresh(session.auth_time, max_age, now) {
+        let strong_enough = acr.is_none_or(|want| acr_satisfies(&session.acr, want));
+        if policy::is_fresh(session.auth_time, max_age, now) && strong_enough {
             let account = accounts::live_account(state, auth.account).await?;
             return Ok(LoginStep::SteppedUp(sessions::access_only(
                 state,
