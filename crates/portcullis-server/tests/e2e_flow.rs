@@ -352,3 +352,47 @@ async fn login_and_registration_do_not_reveal_accounts() {
     // The owner's password was not replaced.
     app.login(&email, &password).await;
 }
+
+/// A pending account whose verification mail never arrived (lost, or a crash between storing
+/// the account and queuing the mail) is not stuck: registering the address again mails a
+/// fresh link, which activates the account with the password it was created with, and the
+/// caller's answer is the usual one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_a_pending_address_again_sends_a_fresh_link() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("pending-again");
+    let password = strong_password();
+    app.register(&email, &password).await.expect(201);
+    let first = app.wait_for_link(&email, "verify-email").await;
+    let first = link_token(&first.body, &app.base, "verify-email").unwrap();
+
+    let again = app.register(&email, &strong_password()).await;
+    assert_eq!(again.expect(201).json()["status"], "pending");
+    let links = || {
+        mails_to(&email)
+            .into_iter()
+            .filter_map(|m| link_token(&m.body, &app.base, "verify-email"))
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while links().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no second link");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let second = links().pop().unwrap();
+    assert_ne!(first, second);
+    assert!(
+        mails_to(&email)
+            .iter()
+            .all(|m| !m.subject.contains("tried to register")),
+        "a pending account's owner gets the link, not the notice"
+    );
+    // The fresh link replaced the first one.
+    app.post("/v1/accounts/verify", None, &json!({ "token": first }))
+        .await
+        .problem(400, None);
+    app.post("/v1/accounts/verify", None, &json!({ "token": second }))
+        .await
+        .expect(204);
+    app.login(&email, &password).await;
+}

@@ -11,6 +11,7 @@ use portcullis_core::password::Password;
 use portcullis_core::secret::OpaqueToken;
 use portcullis_store::StoreError;
 use portcullis_store::model::AccountStatus;
+use portcullis_store::pii;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -95,15 +96,7 @@ pub async fn register(
     match state.store.accounts.create(&record, &wrapped).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
-            let kind = Message::AddressTaken;
-            if cooldown::admit(state, kind, email.as_str(), None, Some(client)).await? {
-                mail::enqueue(state, &Mail {
-                    to: email.as_str().to_owned(),
-                    subject: "Someone tried to register with your address".into(),
-                    body: "Someone tried to create a Portcullis account with this e-mail address, which already has one.\n\nIf it was you, log in or reset your password. Otherwise you can ignore this message.\n".into(),
-                    link: None,
-                }).await?;
-            }
+            tell_the_owner(state, &email, client).await?;
             audit::record(
                 state,
                 "account.register_duplicate",
@@ -135,6 +128,39 @@ pub async fn register(
         id: id.to_string(),
         status: "pending",
     })
+}
+
+/// A registration of a taken address, answered to its owner by mail. An account still
+/// `pending` gets a fresh verification link instead of the notice: registering again is how
+/// its owner asks for the link that never came (lost mail, or a crash between storing the
+/// account and queuing its mail). The account keeps the password it was created with.
+async fn tell_the_owner(
+    state: &AppState,
+    email: &Email,
+    client: &ClientInfo,
+) -> Result<(), ServiceError> {
+    let index = pii::email_index(&state.keyring(), email.as_str());
+    let existing = state.store.accounts.find_by_email_index(&index).await?;
+    if let Some(pending) = existing.filter(|a| a.status == AccountStatus::Pending) {
+        return send_link(state, pending.id, email, VERIFY, VERIFY_TTL, client).await;
+    }
+    if cooldown::admit(
+        state,
+        Message::AddressTaken,
+        email.as_str(),
+        None,
+        Some(client),
+    )
+    .await?
+    {
+        mail::enqueue(state, &Mail {
+            to: email.as_str().to_owned(),
+            subject: "Someone tried to register with your address".into(),
+            body: "Someone tried to create a Portcullis account with this e-mail address, which already has one.\n\nIf it was you, log in or reset your password. Otherwise you can ignore this message.\n".into(),
+            link: None,
+        }).await?;
+    }
+    Ok(())
 }
 
 /// Mails `email` a fresh single-use link for `purpose` (the previous one stops working),
