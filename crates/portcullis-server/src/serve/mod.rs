@@ -1,0 +1,127 @@
+//! The accept loop: every connection, plain or TLS, goes through it, so slow, idle and
+//! too many clients meet the same rules (`[connections]`).
+//!
+//! `axum::serve` runs hyper without a timer, so its header timeout never fires: a thousand
+//! clients that connect and send nothing, or half a head, keep their sockets until the
+//! server runs out of file descriptors. Here:
+//!
+//! - at accept, before anything is read, a connection takes a place under the per-address
+//!   and total caps ([`caps`]) or is closed at once;
+//! - a TLS handshake must finish within the header timeout;
+//! - hyper serves HTTP/1 with upgrades and its own header timer (a backstop, see
+//!   [`Timeouts`]), and the connection's watchdog ([`activity`]) closes it when a head is too
+//!   slow or a keep-alive connection idles too long;
+//! - an upgraded connection (the DualConfirm WebSocket) leaves hyper and the watchdog behind
+//!   and follows the socket's own rules, but keeps its place under the caps until it closes;
+//! - on shutdown the loop stops accepting, idle connections close, in-flight requests
+//!   finish, and [`serve`] returns when every connection it served has ended (upgraded
+//!   sockets are not waited for, as with `axum::serve`).
+//!
+//! Counters and the open-connection gauge are in `telemetry::connections`.
+
+mod activity;
+mod caps;
+mod connection;
+mod io;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::ConnectionsConfig;
+use crate::telemetry::connections as metrics;
+use activity::Timeouts;
+use caps::Caps;
+
+/// What every connection task shares.
+struct Shared {
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    http: auto::Builder<TokioExecutor>,
+    timeouts: Timeouts,
+}
+
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` resolves, then
+/// drains the connections.
+///
+/// # Errors
+/// None today: accept errors (a full file-descriptor table, a client gone before accept)
+/// are logged and retried, so one bad moment never stops the server.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    router: Router,
+    limits: &ConnectionsConfig,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let timeouts = Timeouts {
+        header: limits.header_read_timeout,
+        idle: limits.idle_timeout,
+    };
+    let shared = Arc::new(Shared {
+        router,
+        tls: tls.map(TlsAcceptor::from),
+        http: http_builder(timeouts),
+        timeouts,
+    });
+    let caps = Caps::new(limits.max_per_ip, limits.max_total);
+    let (stop_tx, stop) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of descriptors or memory: give closing connections a moment.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let slot = match caps.admit(peer.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                metrics::refused(refusal.label());
+                tracing::debug!(peer = %peer, cap = refusal.label(), "connection refused");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(connection::run(
+            stream,
+            peer,
+            slot,
+            Arc::clone(&shared),
+            stop.clone(),
+        ));
+    }
+    drop(listener);
+    drop(stop);
+    let _ = stop_tx.send(true);
+    // Each connection task holds a receiver until it ends.
+    stop_tx.closed().await;
+    Ok(())
+}
+
+/// HTTP/1 with hyper's timer. hyper restarts its header timer whenever it waits for a head,
+/// between keep-alive requests too, so it is set to the longest wait the watchdog allows
+/// (idle, then a head): a backstop that never fires before the watchdog's own rule. Without
+/// an explicit value hyper would apply its 30-second default to keep-alive waits as well.
+fn http_builder(timeouts: Timeouts) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.idle + timeouts.header)
+        .keep_alive(true);
+    builder
+}
