@@ -61,10 +61,7 @@ impl ConnectionsConfig {
                 "must be 1 to 300",
             ));
         }
-        positive(
-            "connections.idle_timeout_secs",
-            self.idle_timeout.is_zero(),
-        )?;
+        positive("connections.idle_timeout_secs", self.idle_timeout.is_zero())?;
         positive("connections.max_per_ip", self.max_per_ip == 0)?;
         positive("connections.max_total", self.max_total == 0)?;
         if self.max_per_ip > self.max_total {

@@ -162,6 +162,8 @@ impl Drop for InFlight {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use std::sync::Arc;
 
@@ -197,7 +199,7 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_secs(30)).await;
         activity.saw_bytes();
-        let (after, why) = watchdog.await.unwrap_or((Duration::ZERO, Expired::Idle));
+        let (after, why) = watchdog.await.unwrap();
         assert_eq!((after, why), (Duration::from_secs(40), Expired::Header));
 
         let quiet = Arc::new(Activity::new());
@@ -219,7 +221,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(600)).await;
         assert!(!watchdog.is_finished());
         drop(request);
-        let (after, why) = watchdog.await.unwrap_or((Duration::ZERO, Expired::Header));
+        let (after, why) = watchdog.await.unwrap();
         assert_eq!((after, why), (Duration::from_secs(660), Expired::Idle));
     }
 }

@@ -133,7 +133,10 @@ mod tests {
     #[test]
     fn the_per_ip_cap_refuses_only_that_address() {
         let caps = Caps::new(2, 10);
-        let a = [caps.admit(ip("10.0.0.1")).unwrap(), caps.admit(ip("10.0.0.1")).unwrap()];
+        let a = [
+            caps.admit(ip("10.0.0.1")).unwrap(),
+            caps.admit(ip("10.0.0.1")).unwrap(),
+        ];
         assert_eq!(caps.admit(ip("10.0.0.1")).unwrap_err(), Refusal::PerIp);
         let b = caps.admit(ip("10.0.0.2")).unwrap();
         drop(a);

@@ -38,16 +38,17 @@ pub(super) async fn run(
         return http(stream, peer, slot, &shared, stop).await;
     };
     let handshake = tokio::time::timeout(shared.timeouts.header, acceptor.accept(stream));
-    tokio::select! {
-        done = handshake => match done {
-            Ok(Ok(tls)) => http(tls, peer, slot, &shared, stop).await,
-            Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
-            Err(_) => {
-                metrics::timed_out("tls_handshake");
-                tracing::debug!(peer = %peer, "TLS handshake timed out");
-            }
-        },
-        _ = stop.wait_for(|&stop| stop) => {}
+    let done = tokio::select! {
+        done = handshake => done,
+        _ = stop.wait_for(|&signalled| signalled) => return,
+    };
+    match done {
+        Ok(Ok(tls)) => http(tls, peer, slot, &shared, stop).await,
+        Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+        Err(_) => {
+            metrics::timed_out("tls_handshake");
+            tracing::debug!(peer = %peer, "TLS handshake timed out");
+        }
     }
 }
 
@@ -89,7 +90,7 @@ async fn http<S>(
                 tracing::debug!(peer = %peer, reason = why.label(), "closing a slow or idle connection");
                 return;
             }
-            _ = stop.wait_for(|&stop| stop), if !stopping => {
+            _ = stop.wait_for(|&signalled| signalled), if !stopping => {
                 conn.as_mut().graceful_shutdown();
                 stopping = true;
             }
