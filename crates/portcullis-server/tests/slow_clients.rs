@@ -2,7 +2,8 @@
 //! with a 1-second header timeout and a 3-second idle timeout, over raw TCP so the test, not
 //! an HTTP client, decides what is sent and when.
 //!
-//! Other loopback addresses (127.0.0.2 …) stand for other clients. Upper bounds on when a
+//! Other loopback addresses (127.0.0.2 …, all routed to the loopback on Linux) stand for
+//! other clients. Upper bounds on when a
 //! connection closes carry a few seconds of slack for a slow, shared machine.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,11 +26,19 @@ const SLACK: Duration = Duration::from_secs(3);
 /// The address that reads `/metrics`, apart from every client a test caps.
 const MONITOR: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 9);
 
+/// The header timeout of the cap tests: long enough that every connection a test holds is
+/// still open when it checks the cap, even on a slow machine.
+const CAP_HEADER: Duration = Duration::from_secs(3);
+
 async fn spawn(max_per_ip: u32, max_total: u32) -> TestApp {
+    spawn_with(HEADER, max_per_ip, max_total).await
+}
+
+async fn spawn_with(header: Duration, max_per_ip: u32, max_total: u32) -> TestApp {
     TestApp::builder()
         .file_mail()
         .configure(|c| {
-            c.connections.header_read_timeout = HEADER;
+            c.connections.header_read_timeout = header;
             c.connections.idle_timeout = IDLE;
             c.connections.max_per_ip = max_per_ip;
             c.connections.max_total = max_total;
@@ -127,7 +136,7 @@ const TIMED_OUT_IDLE: &str = r#"portcullis_connections_timed_out_total{phase="id
 
 #[tokio::test]
 async fn half_heads_beyond_the_per_ip_cap_are_refused_at_once_then_time_out() {
-    let app = spawn(50, 1000).await;
+    let app = spawn_with(CAP_HEADER, 50, 1000).await;
     let addr = app.server().addr;
     let (refused_before, timed_out_before) = (
         metric(addr, REFUSED_PER_IP).await,
@@ -159,7 +168,7 @@ async fn half_heads_beyond_the_per_ip_cap_are_refused_at_once_then_time_out() {
 
     // The half heads are closed by the header timeout, and the address is served again.
     for stream in &mut held {
-        let closed = closed_within(stream, HEADER + SLACK).await;
+        let closed = closed_within(stream, CAP_HEADER + SLACK).await;
         assert!(
             closed.is_some(),
             "a half-sent head outlived the header timeout"
@@ -177,7 +186,7 @@ async fn half_heads_beyond_the_per_ip_cap_are_refused_at_once_then_time_out() {
 
 #[tokio::test]
 async fn the_total_cap_refuses_every_address() {
-    let app = spawn(4, 4).await;
+    let app = spawn_with(CAP_HEADER, 4, 4).await;
     let addr = app.server().addr;
     let refused_before = metric(addr, REFUSED_TOTAL).await;
     let mut held = Vec::new();
@@ -193,7 +202,7 @@ async fn the_total_cap_refuses_every_address() {
 
     // Silent connections are closed by the header timeout; then everyone is served again.
     for stream in &mut held {
-        assert!(closed_within(stream, HEADER + SLACK).await.is_some());
+        assert!(closed_within(stream, CAP_HEADER + SLACK).await.is_some());
     }
     let late = Ipv4Addr::new(127, 0, 1, 5);
     assert_eq!(health_from(addr, late).await, "HTTP/1.1 200 OK");
@@ -269,8 +278,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     assert!(metric(addr, TIMED_OUT_IDLE).await >= idle_before + 1.0);
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 async fn console(app: &TestApp, token: &str) -> Socket {
     let url = app.url("/v1/dualconfirm/live").replacen("http", "ws", 1);
