@@ -31,8 +31,10 @@ pub struct ConnectionsConfig {
     /// Open connections (WebSockets included) from one client address; IPv6 addresses count
     /// by their /64 network, which one host usually holds whole. More are closed at once.
     pub max_per_ip: u32,
-    /// Open connections (WebSockets included) from everyone; keep it below the process's
-    /// file-descriptor limit (`ulimit -n`) less what the database pool and logs use.
+    /// Open connections (WebSockets included) from everyone: room for the 10,000 DualConfirm
+    /// consoles a node is sized for, beside HTTP traffic. Keep it below the process's
+    /// file-descriptor limit (`ulimit -n`) less what the database pool and logs use; the
+    /// server warns at start when it is not.
     pub max_total: u32,
 }
 
@@ -42,7 +44,7 @@ impl Default for ConnectionsConfig {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_per_ip: 256,
-            max_total: 4096,
+            max_total: 16_384,
         }
     }
 }

@@ -126,7 +126,7 @@ fn connection_limits_have_defaults_and_come_from_the_file_and_environment() {
         assert_eq!(c.connections.idle_timeout, Duration::from_secs(60));
         assert_eq!(
             (c.connections.max_per_ip, c.connections.max_total),
-            (256, 4096)
+            (256, 16_384)
         );
         jail.create_file(
             "c.toml",

@@ -44,10 +44,10 @@ pub(super) async fn run(
     };
     match done {
         Ok(Ok(tls)) => http(tls, peer, slot, &shared, stop).await,
-        Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
         Err(_) => {
             metrics::timed_out("tls_handshake");
-            tracing::debug!(peer = %peer, "TLS handshake timed out");
+            tracing::debug!("TLS handshake timed out");
         }
     }
 }
@@ -81,13 +81,13 @@ async fn http<S>(
                     if e.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_timeout) {
                         metrics::timed_out("header");
                     }
-                    tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
+                    tracing::debug!(error = %e, "connection ended with an error");
                 }
                 return;
             }
             why = &mut watchdog => {
                 metrics::timed_out(why.label());
-                tracing::debug!(peer = %peer, reason = why.label(), "closing a slow or idle connection");
+                tracing::debug!(reason = why.label(), "closing a slow or idle connection");
                 return;
             }
             _ = stop.wait_for(|&signalled| signalled), if !stopping => {

@@ -70,6 +70,7 @@ pub async fn serve(
         http: http_builder(timeouts),
         timeouts,
     });
+    warn_if_above_descriptor_limit(limits.max_total);
     let caps = Caps::new(limits.max_per_ip, limits.max_total);
     let (stop_tx, stop) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -91,7 +92,7 @@ pub async fn serve(
             Ok(slot) => slot,
             Err(refusal) => {
                 metrics::refused(refusal.label());
-                tracing::debug!(peer = %peer, cap = refusal.label(), "connection refused");
+                tracing::debug!(cap = refusal.label(), "connection refused");
                 continue;
             }
         };
@@ -124,4 +125,52 @@ fn http_builder(timeouts: Timeouts) -> auto::Builder<TokioExecutor> {
         .header_read_timeout(timeouts.idle + timeouts.header)
         .keep_alive(true);
     builder
+}
+
+/// Descriptors kept for what is not a client connection: the database pool, the listener,
+/// log and key files.
+const DESCRIPTOR_RESERVE: u64 = 64;
+
+/// Warns when `max_total` connections could not all be open at once: each takes a file
+/// descriptor, and accepts failing for want of one is what the cap is there to prevent.
+fn warn_if_above_descriptor_limit(max_total: u32) {
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| soft_open_file_limit(&limits));
+    if let Some(limit) = limit
+        && u64::from(max_total) + DESCRIPTOR_RESERVE > limit
+    {
+        tracing::warn!(
+            max_total,
+            open_file_limit = limit,
+            "connections.max_total is above what this process may open (ulimit -n, systemd \
+             LimitNOFILE=): raise the limit or lower max_total, or a flood of connections can \
+             still use up the file descriptors"
+        );
+    }
+}
+
+/// The soft "Max open files" of Linux's `/proc/self/limits` (none when unlimited).
+fn soft_open_file_limit(limits: &str) -> Option<u64> {
+    let line = limits
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::soft_open_file_limit;
+
+    #[test]
+    fn the_soft_open_file_limit_is_read_from_proc() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max stack size            8388608              unlimited            bytes\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(soft_open_file_limit(limits), Some(1024));
+        let unlimited =
+            "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(soft_open_file_limit(unlimited), None);
+        assert_eq!(soft_open_file_limit(""), None);
+    }
 }
