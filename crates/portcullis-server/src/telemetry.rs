@@ -194,7 +194,7 @@ pub(crate) mod connections {
     }
 
     /// `portcullis_connections_timed_out_total{phase}`: closed by the server because the
-    /// client was too slow (`tls_handshake`, `header`) or stayed idle (`idle`).
+    /// client was too slow (`tls_handshake`, `header`, `body`) or stayed idle (`idle`).
     pub(crate) fn timed_out(phase: &'static str) {
         metrics::counter!("portcullis_connections_timed_out_total", "phase" => phase).increment(1);
     }

@@ -132,6 +132,7 @@ async fn metric(addr: SocketAddr, series: &str) -> f64 {
 const REFUSED_PER_IP: &str = r#"portcullis_connections_refused_total{reason="per_ip"}"#;
 const REFUSED_TOTAL: &str = r#"portcullis_connections_refused_total{reason="total"}"#;
 const TIMED_OUT_HEADER: &str = r#"portcullis_connections_timed_out_total{phase="header"}"#;
+const TIMED_OUT_BODY: &str = r#"portcullis_connections_timed_out_total{phase="body"}"#;
 const TIMED_OUT_IDLE: &str = r#"portcullis_connections_timed_out_total{phase="idle"}"#;
 
 #[tokio::test]
@@ -276,6 +277,42 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
         "closed before the idle timeout: {after:?}"
     );
     assert!(metric(addr, TIMED_OUT_IDLE).await >= idle_before + 1.0);
+}
+
+#[tokio::test]
+async fn a_body_trickled_in_is_cut_off_after_the_body_timeout() {
+    let body_timeout = Duration::from_secs(2);
+    let app = TestApp::builder()
+        .file_mail()
+        .configure(|c| c.connections.body_read_timeout = body_timeout)
+        .spawn()
+        .await;
+    let addr = app.server().addr;
+    let before = metric(addr, TIMED_OUT_BODY).await;
+    let mut stream = connect(addr).await;
+    let (mut reader, mut writer) = stream.split();
+    let drip = async {
+        let head = "POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\n\
+                    Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+        writer.write_all(head.as_bytes()).await.unwrap();
+        loop {
+            sleep(Duration::from_millis(200)).await;
+            if writer.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+        std::future::pending::<()>().await;
+    };
+    let closed = tokio::select! {
+        closed = closed_within(&mut reader, body_timeout + SLACK) => closed,
+        () = drip => unreachable!(),
+    };
+    let after = closed.expect("a trickled body held its connection past the body timeout");
+    assert!(
+        after >= body_timeout / 2,
+        "cut off before the body timeout: {after:?}"
+    );
+    assert!(metric(addr, TIMED_OUT_BODY).await >= before + 1.0);
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;

@@ -1,6 +1,6 @@
-//! `[connections]`: how long a client may take to send a request, how long an idle
-//! keep-alive connection stays open, and how many connections one address (and everyone
-//! together) may hold. Each open connection costs a file descriptor and memory whether or not
+//! `[connections]`: how long a client may take to send a request (head and body), how long
+//! an idle keep-alive connection stays open, and how many connections one address (and
+//! everyone together) may hold. Each open connection costs a file descriptor and memory whether or not
 //! it sends anything, so these bounds are what keeps slow or silent clients from starving
 //! the server (see `crate::serve`).
 
@@ -28,6 +28,10 @@ pub struct ConnectionsConfig {
     /// expires or the session ends).
     #[serde(rename = "idle_timeout_secs", with = "secs")]
     pub idle_timeout: Duration,
+    /// A request body must arrive whole within this from the end of its head; a client
+    /// that trickles one in is answered with an error and the connection closed.
+    #[serde(rename = "body_read_timeout_secs", with = "secs")]
+    pub body_read_timeout: Duration,
     /// Open connections (WebSockets included) from one client address; IPv6 addresses count
     /// by their /64 network, which one host usually holds whole. More are closed at once.
     pub max_per_ip: u32,
@@ -43,6 +47,7 @@ impl Default for ConnectionsConfig {
         Self {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_read_timeout: Duration::from_secs(30),
             max_per_ip: 256,
             max_total: 16_384,
         }
@@ -64,6 +69,10 @@ impl ConnectionsConfig {
             ));
         }
         positive("connections.idle_timeout_secs", self.idle_timeout.is_zero())?;
+        positive(
+            "connections.body_read_timeout_secs",
+            self.body_read_timeout.is_zero(),
+        )?;
         positive("connections.max_per_ip", self.max_per_ip == 0)?;
         positive("connections.max_total", self.max_total == 0)?;
         if self.max_per_ip > self.max_total {

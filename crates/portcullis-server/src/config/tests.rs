@@ -86,6 +86,10 @@ fn typed_values_are_checked_where_they_are_read() {
                 "[connections]\nidle_timeout_secs = 0\n",
                 "connections.idle_timeout_secs",
             ),
+            (
+                "[connections]\nbody_read_timeout_secs = 0\n",
+                "connections.body_read_timeout_secs",
+            ),
             ("[connections]\nmax_total = 0\n", "connections.max_total"),
             (
                 "[connections]\nmax_per_ip = 5000\nmax_total = 100\n",
@@ -124,6 +128,7 @@ fn connection_limits_have_defaults_and_come_from_the_file_and_environment() {
         let c = Config::load(None).unwrap();
         assert_eq!(c.connections.header_read_timeout, Duration::from_secs(10));
         assert_eq!(c.connections.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.connections.body_read_timeout, Duration::from_secs(30));
         assert_eq!(
             (c.connections.max_per_ip, c.connections.max_total),
             (256, 16_384)
@@ -134,9 +139,11 @@ fn connection_limits_have_defaults_and_come_from_the_file_and_environment() {
              max_per_ip = 4096\n",
         )?;
         jail.set_env("PORTCULLIS_CONNECTIONS__MAX_TOTAL", "8192");
+        jail.set_env("PORTCULLIS_CONNECTIONS__BODY_READ_TIMEOUT_SECS", "20");
         let c = Config::load(Some(Path::new("c.toml"))).unwrap();
         assert_eq!(c.connections.header_read_timeout, Duration::from_secs(5));
         assert_eq!(c.connections.idle_timeout, Duration::from_secs(75));
+        assert_eq!(c.connections.body_read_timeout, Duration::from_secs(20));
         assert_eq!(
             (c.connections.max_per_ip, c.connections.max_total),
             (4096, 8192)

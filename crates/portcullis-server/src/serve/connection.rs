@@ -13,15 +13,17 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tower::ServiceExt as _;
 
 use super::Shared;
 use super::activity::Activity;
 use super::caps::Slot;
-use super::io::{Tracked, Watched};
+use super::io::{Deadline, Tracked, Watched};
 use crate::telemetry::connections as metrics;
 use crate::tls::ClientAddr;
 
@@ -68,6 +70,7 @@ async fn http<S>(
         router: shared.router.clone(),
         peer,
         activity: Arc::clone(&activity),
+        body_timeout: shared.body_timeout,
     };
     let conn = shared.http.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
@@ -99,13 +102,14 @@ async fn http<S>(
 }
 
 /// The router as hyper calls it on one connection: each request carries the client's
-/// address (what `ConnectInfo<ClientAddr>` extracts) and is counted in flight until its
-/// response body is written.
+/// address (what `ConnectInfo<ClientAddr>` extracts), its body a deadline, and is counted in
+/// flight until its response body is written.
 #[derive(Clone)]
 struct PerConnection {
     router: Router,
     peer: SocketAddr,
     activity: Arc<Activity>,
+    body_timeout: Duration,
 }
 
 type Responding = Pin<Box<dyn Future<Output = Result<Response<Tracked>, Infallible>> + Send>>;
@@ -115,8 +119,10 @@ impl hyper::service::Service<Request<Incoming>> for PerConnection {
     type Error = Infallible;
     type Future = Responding;
 
-    fn call(&self, mut req: Request<Incoming>) -> Self::Future {
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
         let request = self.activity.begin();
+        let deadline = Instant::now() + self.body_timeout;
+        let mut req = req.map(|body| Deadline::new(body, deadline));
         req.extensions_mut()
             .insert(ConnectInfo(ClientAddr(self.peer)));
         let router = self.router.clone();

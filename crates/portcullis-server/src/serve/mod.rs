@@ -7,7 +7,8 @@
 //!
 //! - at accept, before anything is read, a connection takes a place under the per-address
 //!   and total caps ([`caps`]) or is closed at once;
-//! - a TLS handshake must finish within the header timeout;
+//! - a TLS handshake must finish within the header timeout, a request body within the body
+//!   timeout ([`io::Deadline`]);
 //! - hyper serves HTTP/1 with upgrades and its own header timer (a backstop, see
 //!   [`Timeouts`]), and the connection's watchdog ([`activity`]) closes it when a head is too
 //!   slow or a keep-alive connection idles too long;
@@ -45,6 +46,7 @@ struct Shared {
     tls: Option<TlsAcceptor>,
     http: auto::Builder<TokioExecutor>,
     timeouts: Timeouts,
+    body_timeout: Duration,
 }
 
 /// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` resolves, then
@@ -69,6 +71,7 @@ pub async fn serve(
         tls: tls.map(TlsAcceptor::from),
         http: http_builder(timeouts),
         timeouts,
+        body_timeout: limits.body_read_timeout,
     });
     warn_if_above_descriptor_limit(limits.max_total);
     let caps = Caps::new(limits.max_per_ip, limits.max_total);
