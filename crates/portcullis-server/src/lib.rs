@@ -17,6 +17,7 @@ pub mod keyfiles;
 pub mod qr;
 pub mod ratelimit;
 pub mod routes;
+mod serve;
 pub mod services;
 pub mod sms;
 pub mod state;
@@ -307,22 +308,9 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let shutdown = async {
         let _ = rx.await;
     };
-    let service = app.into_make_service_with_connect_info::<tls::ClientAddr>();
-    let handle = match tls {
-        Some(tls_config) => {
-            let listener = tls::TlsListener::new(listener, tls_config)?;
-            tokio::spawn(async move {
-                axum::serve(listener, service)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            })
-        }
-        None => tokio::spawn(async move {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }),
-    };
+    let limits = state.config.connections.clone();
+    let handle =
+        tokio::spawn(async move { serve::serve(listener, tls, app, &limits, shutdown).await });
     tracing::info!(url = %state.public_url, ready_ms = started.elapsed().as_millis() as u64, "Portcullis is listening");
     Ok(Server {
         addr,

@@ -174,6 +174,32 @@ fn method_label(method: &Method) -> &'static str {
         .unwrap_or("other")
 }
 
+/// Connection metrics of the accept loop (`crate::serve`): per connection, never per
+/// request, so they go through the recorder's registry directly.
+pub(crate) mod connections {
+    /// `portcullis_connections_open`: connections held open now, WebSockets included.
+    pub(crate) fn opened() {
+        metrics::gauge!("portcullis_connections_open").increment(1.0);
+    }
+
+    /// The other half of [`opened`].
+    pub(crate) fn closed() {
+        metrics::gauge!("portcullis_connections_open").decrement(1.0);
+    }
+
+    /// `portcullis_connections_refused_total{reason}`: closed at accept because a cap was
+    /// reached (`per_ip` or `total`).
+    pub(crate) fn refused(reason: &'static str) {
+        metrics::counter!("portcullis_connections_refused_total", "reason" => reason).increment(1);
+    }
+
+    /// `portcullis_connections_timed_out_total{phase}`: closed by the server because the
+    /// client was too slow (`tls_handshake`, `header`, `body`) or stayed idle (`idle`).
+    pub(crate) fn timed_out(phase: &'static str) {
+        metrics::counter!("portcullis_connections_timed_out_total", "phase" => phase).increment(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -12,6 +12,7 @@
 //! [`Duration`]: std::time::Duration
 
 mod cluster;
+mod connections;
 mod cors;
 mod dualconfirm;
 mod duration;
@@ -36,6 +37,7 @@ mod webauthn;
 mod tests;
 
 pub use cluster::ClusterConfig;
+pub use connections::ConnectionsConfig;
 pub use cors::CorsConfig;
 pub use dualconfirm::DualConfirmConfig;
 pub use duration::DurationExt;
@@ -111,6 +113,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// DualConfirm: rotating words for advisors and clients on calls.
     pub dualconfirm: DualConfirmConfig,
+    /// Connection timeouts and caps against slow, idle or too many clients.
+    pub connections: ConnectionsConfig,
 }
 
 impl Default for Config {
@@ -139,6 +143,7 @@ impl Default for Config {
             redis_url: None,
             cluster: ClusterConfig::default(),
             dualconfirm: DualConfirmConfig::default(),
+            connections: ConnectionsConfig::default(),
         }
     }
 }
@@ -169,6 +174,7 @@ impl Config {
         self.validate_urls()?;
         self.rate_limit.validate()?;
         self.dualconfirm.validate()?;
+        self.connections.validate()?;
         self.cluster.validate()
     }
 

@@ -79,6 +79,23 @@ fn typed_values_are_checked_where_they_are_read() {
             ),
             ("[dualconfirm]\ngrace_secs = 60\n", "dualconfirm.grace_secs"),
             (
+                "[connections]\nheader_read_timeout_secs = 0\n",
+                "connections.header_read_timeout_secs",
+            ),
+            (
+                "[connections]\nidle_timeout_secs = 0\n",
+                "connections.idle_timeout_secs",
+            ),
+            (
+                "[connections]\nbody_read_timeout_secs = 0\n",
+                "connections.body_read_timeout_secs",
+            ),
+            ("[connections]\nmax_total = 0\n", "connections.max_total"),
+            (
+                "[connections]\nmax_per_ip = 5000\nmax_total = 100\n",
+                "connections.max_per_ip",
+            ),
+            (
                 "[[forward_auth.rules]]\npath_prefix = \"api\"\naudience = \"a\"\n",
                 "forward_auth.rules[0].path_prefix",
             ),
@@ -101,6 +118,39 @@ fn typed_values_are_checked_where_they_are_read() {
         jail.create_file("ok.toml", "[cluster]\nrevocation_poll_ms = 20\n")?;
         let c = Config::load(Some(Path::new("ok.toml"))).unwrap();
         assert_eq!(c.cluster.revocation_poll, Duration::from_millis(20));
+        Ok(())
+    });
+}
+
+#[test]
+fn connection_limits_have_defaults_and_come_from_the_file_and_environment() {
+    figment::Jail::expect_with(|jail| {
+        let c = Config::load(None).unwrap();
+        assert_eq!(c.connections.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.connections.idle_timeout, Duration::from_secs(60));
+        assert_eq!(c.connections.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(
+            (c.connections.max_per_ip, c.connections.max_total),
+            (256, 16_384)
+        );
+        jail.create_file(
+            "c.toml",
+            "[connections]\nheader_read_timeout_secs = 5\nidle_timeout_secs = 75\n\
+             max_per_ip = 4096\n",
+        )?;
+        jail.set_env("PORTCULLIS_CONNECTIONS__MAX_TOTAL", "8192");
+        jail.set_env("PORTCULLIS_CONNECTIONS__BODY_READ_TIMEOUT_SECS", "20");
+        let c = Config::load(Some(Path::new("c.toml"))).unwrap();
+        assert_eq!(c.connections.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(c.connections.idle_timeout, Duration::from_secs(75));
+        assert_eq!(c.connections.body_read_timeout, Duration::from_secs(20));
+        assert_eq!(
+            (c.connections.max_per_ip, c.connections.max_total),
+            (4096, 8192)
+        );
+        jail.set_env("PORTCULLIS_CONNECTIONS__MAX_PER_IP", "-1");
+        let err = Config::load(None).unwrap_err().to_string();
+        assert!(err.contains("connections.max_per_ip"), "{err}");
         Ok(())
     });
 }
@@ -208,6 +258,8 @@ fn everything() -> Config {
         },
     ];
     c.cluster.revocation_poll = Duration::from_millis(750);
+    c.connections.idle_timeout = Duration::from_secs(90);
+    c.connections.max_per_ip = 4096;
     c
 }
 

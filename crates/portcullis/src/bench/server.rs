@@ -37,6 +37,9 @@ pub(super) fn bench_config(dir: &Path) -> Config {
     config.rate_limit.auth_per_ip_per_minute = UNLIMITED;
     config.rate_limit.per_account_per_minute = UNLIMITED;
     config.login.free_failures = i64::from(UNLIMITED);
+    // The DualConfirm bench holds 10,000 sockets from one address.
+    config.connections.max_total = UNLIMITED;
+    config.connections.max_per_ip = UNLIMITED;
     config
 }
 
