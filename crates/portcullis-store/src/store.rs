@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::error::StoreError;
 use crate::repo::{
     AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, EmailTokenRepo, FactorRepo, HealthRepo,
-    OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
+    InvitationRepo, OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
 };
 
 /// Every repository of one database, shared by the server.
@@ -36,6 +36,8 @@ pub struct Store {
     pub clients: Arc<dyn ClientRepo>,
     /// DualConfirm pairs.
     pub pairs: Arc<dyn PairRepo>,
+    /// DualConfirm invitations.
+    pub invitations: Arc<dyn InvitationRepo>,
 }
 
 impl Store {
@@ -53,6 +55,7 @@ impl Store {
             + HealthRepo
             + ClientRepo
             + PairRepo
+            + InvitationRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -68,6 +71,7 @@ impl Store {
             audit: b.clone(),
             clients: b.clone(),
             pairs: b.clone(),
+            invitations: b.clone(),
             health: b,
         }
     }

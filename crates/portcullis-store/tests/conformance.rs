@@ -27,6 +27,8 @@ mod email_tokens;
 mod factors;
 #[path = "conformance/health.rs"]
 mod health;
+#[path = "conformance/invitations.rs"]
+mod invitations;
 #[path = "conformance/otp.rs"]
 mod otp;
 #[path = "conformance/outbox.rs"]
@@ -71,6 +73,7 @@ conformance! {
     health: [ping_and_backend(with_db)],
     clients: [create_get_list_and_conflicts, rotate_disable_and_delete, refresh_tokens_name_their_session],
     pairs: [each_side_sees_its_own_pairs, invitations_are_accepted_and_pairs_removed, shredding_an_account_removes_its_pairs, a_batch_lookup_tells_which_pairs_still_exist],
+    invitations: [bounds_are_checked_by_the_insert, the_invited_address_finds_them_and_one_close_wins, a_batch_tells_where_the_parties_of_pairs_stand_and_names_are_kept],
     cascade: [
         shredding_removes_credentials(with_db),
         shredded_accounts_take_no_credentials,

@@ -21,6 +21,7 @@ mod clients;
 mod email_tokens;
 mod factors;
 mod health;
+mod invitations;
 mod otp;
 mod outbox;
 mod pairs;
