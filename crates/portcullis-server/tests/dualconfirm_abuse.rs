@@ -237,6 +237,14 @@ async fn an_advisor_has_a_bounded_number_of_invitations() {
     invite(&app, &advisor, &unique_email("cap-5"))
         .await
         .expect(202);
+    app.delete(
+        &format!("/v1/dualconfirm/invitations/{}", ids[2]),
+        Some(&advisor.access),
+        None,
+    )
+    .await
+    .expect(204);
+    // Two pending, five sent this hour: the wait is until the first of them is an hour old.
     let refused = invite(&app, &advisor, &unique_email("cap-6")).await;
     refused.problem(429, None);
     let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
