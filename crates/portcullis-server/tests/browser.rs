@@ -733,11 +733,26 @@ async fn dualconfirm_consoles_show_matching_live_words_checks_and_alerts_in_chro
             serde_json::json!({ "email": email, "password": password, "name": name }),
         );
     }
-    pairs::create(
+    let pair = pairs::create(
         &app.server().state,
         ids[0],
         ids[1],
         Language::En,
+        "test".to_owned(),
+        None,
+    )
+    .await
+    .unwrap();
+    // The consoles name each party by the name an administrator set (the verified identity),
+    // not by the display name the account chose.
+    let names = pairs::PairNames {
+        advisor: Some("Ada Advisor".to_owned()),
+        client: Some("Colin <b>Client</b> & Co".to_owned()),
+    };
+    pairs::set_names(
+        &app.server().state,
+        &pair.id,
+        &names,
         "test".to_owned(),
         None,
     )

@@ -288,32 +288,35 @@ async fn an_advisor_invites_a_client_who_accepts() {
     )
     .await
     .problem(403, None);
+    // The invitation waits among the client's invitations; no pair exists before.
     let list = app
         .get("/v1/dualconfirm/pairs", Some(&client.access))
         .await
         .expect(200)
         .json();
-    let pair = &list.as_array().unwrap()[0];
-    assert_eq!(pair["status"], "invited");
-    assert_eq!(pair["language"], "fr");
-    let id = pair["id"].as_str().unwrap();
-    app.post(
-        &format!("/v1/dualconfirm/pairs/{id}/accept"),
-        Some(&advisor.access),
-        &json!({}),
-    )
-    .await
-    .problem(403, None);
+    assert_eq!(list, json!([]));
+    let invitations = app
+        .get("/v1/dualconfirm/invitations", Some(&client.access))
+        .await
+        .expect(200)
+        .json();
+    let invitation = &invitations["received"][0];
+    assert_eq!(invitation["language"], "fr");
+    let accept = format!(
+        "/v1/dualconfirm/invitations/{}/accept",
+        invitation["id"].as_str().unwrap()
+    );
+    app.post(&accept, Some(&advisor.access), &json!({}))
+        .await
+        .problem(404, None);
     let accepted = app
-        .post(
-            &format!("/v1/dualconfirm/pairs/{id}/accept"),
-            Some(&client.access),
-            &json!({}),
-        )
+        .post(&accept, Some(&client.access), &json!({}))
         .await
         .expect(200)
         .json();
     assert_eq!(accepted["status"], "active");
+    assert_eq!(accepted["language"], "fr");
+    let id = accepted["id"].as_str().unwrap();
     let changed = app
         .patch(
             &format!("/v1/dualconfirm/pairs/{id}"),

@@ -314,6 +314,11 @@ pub struct PairRecord {
     pub created_at: i64,
     /// Unix seconds (the last status change).
     pub updated_at: i64,
+    /// A name an administrator set for the advisor, sealed with the keyring (associated data:
+    /// the pair id and the side); `None`: the advisor is shown by e-mail address.
+    pub advisor_name_sealed: Option<Vec<u8>>,
+    /// The same for the client.
+    pub client_name_sealed: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for PairRecord {
@@ -326,3 +331,6 @@ impl fmt::Debug for PairRecord {
             .finish_non_exhaustive()
     }
 }
+
+mod invitation;
+pub use invitation::{InvitationRecord, InvitationStatus, PairStanding, PartyStanding};

@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::keyring::WrappedKey;
 use crate::model::{
     AccountRecord, AccountStatus, ClientRecord, ClientStatus, FactorRecord, OtpOutcome, OutboxItem,
-    PairRecord, PairStatus, RefreshOutcome, SessionRecord,
+    PairRecord, PairStanding, PairStatus, RefreshOutcome, SessionRecord,
 };
 
 pub use crate::store::{Store, migrate, open};
@@ -408,6 +408,19 @@ pub trait PairRepo: Send + Sync {
     /// Which of `ids` are pairs, in one round trip for a few hundred (a node checks that the
     /// pairs of its open consoles were not removed by another process).
     async fn existing(&self, ids: &[&str]) -> Result<Vec<String>, StoreError>;
+    /// Sets (or, with `None`, clears) the sealed names an administrator gave the sides;
+    /// returns whether the pair exists.
+    async fn set_names(
+        &self,
+        id: &str,
+        advisor: Option<&[u8]>,
+        client: Option<&[u8]>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Where the accounts of each of `ids` that is a pair stand (status and roles), in one
+    /// round trip for a few hundred: a node checks that its consoles' parties still hold
+    /// their sides.
+    async fn standing(&self, ids: &[&str]) -> Result<Vec<PairStanding>, StoreError>;
 }
 
 /// Checks of heard DualConfirm words, counted per pair, side and word window (the bound on
@@ -428,6 +441,8 @@ pub trait WordCheckRepo: Send + Sync {
     /// Removes counts that expired at or before `now`; returns how many.
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError>;
 }
+mod invitations;
+pub use invitations::{InvitationBounds, InvitationCounts, InvitationRepo};
 
 /// Database health, for `/health/detailed`.
 #[async_trait]

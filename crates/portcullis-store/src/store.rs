@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::error::StoreError;
 use crate::repo::{
     AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, CooldownRepo, EmailTokenRepo, FactorRepo,
-    HealthRepo, OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo, WordCheckRepo,
+    HealthRepo, InvitationRepo, OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
+    WordCheckRepo,
 };
 
 /// Every repository of one database, shared by the server.
@@ -40,6 +41,8 @@ pub struct Store {
     pub pairs: Arc<dyn PairRepo>,
     /// Checks of heard DualConfirm words, per window.
     pub word_checks: Arc<dyn WordCheckRepo>,
+    /// DualConfirm invitations.
+    pub invitations: Arc<dyn InvitationRepo>,
 }
 
 impl Store {
@@ -59,6 +62,7 @@ impl Store {
             + ClientRepo
             + PairRepo
             + WordCheckRepo
+            + InvitationRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -76,6 +80,7 @@ impl Store {
             clients: b.clone(),
             pairs: b.clone(),
             word_checks: b.clone(),
+            invitations: b.clone(),
             health: b,
         }
     }

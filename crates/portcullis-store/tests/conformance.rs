@@ -29,6 +29,8 @@ mod email_tokens;
 mod factors;
 #[path = "conformance/health.rs"]
 mod health;
+#[path = "conformance/invitations.rs"]
+mod invitations;
 #[path = "conformance/otp.rs"]
 mod otp;
 #[path = "conformance/outbox.rs"]
@@ -89,6 +91,7 @@ conformance! {
         counts_are_bounded_per_pair_side_and_window,
         concurrent_checks_are_counted_up_to_the_bound,
     ],
+    invitations: [bounds_are_checked_by_the_insert, the_invited_address_finds_them_and_one_close_wins, a_batch_tells_where_the_parties_of_pairs_stand_and_names_are_kept],
     cascade: [
         shredding_removes_credentials(with_db),
         shredded_accounts_take_no_credentials,

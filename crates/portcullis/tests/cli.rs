@@ -499,3 +499,74 @@ async fn removing_a_pair_from_the_cli_ends_its_live_session_on_the_running_serve
         assert_eq!(ended["pair"], pair.as_str(), "{ended}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_the_advisor_role_from_the_cli_closes_its_console_on_the_running_server() {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let dir = tempfile::tempdir().unwrap();
+    add_user(dir.path(), "advisor@example.com", &["advisor"]);
+    add_user(dir.path(), "client@example.com", &["client"]);
+    let pair = ok(&portcullis(
+        dir.path(),
+        &[
+            "dualconfirm",
+            "pair",
+            "add",
+            "--advisor",
+            "advisor@example.com",
+            "--client",
+            "client@example.com",
+            "--advisor-name",
+            "Ada Lovelace, Example Bank",
+        ],
+    ))
+    .trim()
+    .to_owned();
+    // The name an operator set is the advisor's identity in the list.
+    let list = ok(&portcullis(dir.path(), &["dualconfirm", "pair", "list"]));
+    assert!(list.contains("Ada Lovelace, Example Bank"), "{list}");
+    ok(&portcullis(
+        dir.path(),
+        &["dualconfirm", "pair", "name", &pair, "--advisor-name", ""],
+    ));
+    let list = ok(&portcullis(dir.path(), &["dualconfirm", "pair", "list"]));
+    assert!(!list.contains("Ada Lovelace"), "{list}");
+
+    let server = Served::start(dir.path());
+    let mut advisor = console(&server.url, "advisor@example.com").await;
+    let mut client = console(&server.url, "client@example.com").await;
+    let five = std::time::Duration::from_secs(5);
+    for feed in [&mut advisor, &mut client] {
+        next_message(feed, five, "the words", |v| v["type"] == "words").await;
+    }
+    let dir_path = dir.path().to_owned();
+    let taken = tokio::task::spawn_blocking(move || {
+        portcullis(
+            &dir_path,
+            &["user", "roles", "advisor@example.com", "--set", ""],
+        )
+    })
+    .await
+    .unwrap();
+    ok(&taken);
+    // The running server notices within its watch's second: the advisor's console closes
+    // (4003), the client's hears the session ended.
+    let closed = tokio::time::timeout(five, async {
+        loop {
+            match advisor.next().await {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => {}
+                other => panic!("the feed ended without a close frame: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the advisor's console closed");
+    assert_eq!(closed.map(|f| u16::from(f.code)), Some(4003));
+    let ended = next_message(&mut client, five, "a session-ended message", |v| {
+        v["type"] == "session"
+    })
+    .await;
+    assert_eq!(ended["pair"], pair.as_str(), "{ended}");
+}

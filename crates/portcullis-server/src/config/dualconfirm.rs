@@ -20,6 +20,14 @@ pub struct DualConfirmConfig {
     pub inactivity: Duration,
     /// Checks of a heard word allowed per party and window.
     pub max_checks_per_window: u32,
+    /// Pending invitations one advisor may have at a time (every invited address counts,
+    /// whoever it belongs to).
+    pub max_pending_invitations: u32,
+    /// Invitations one advisor may send per hour (accepted, cancelled or pending).
+    pub invitations_per_hour: u32,
+    /// How long an invitation can be accepted.
+    #[serde(rename = "invitation_ttl_secs", with = "secs")]
+    pub invitation_ttl: Duration,
 }
 
 impl Default for DualConfirmConfig {
@@ -29,6 +37,9 @@ impl Default for DualConfirmConfig {
             grace: Duration::from_secs(10),
             inactivity: Duration::from_secs(180),
             max_checks_per_window: 5,
+            max_pending_invitations: 20,
+            invitations_per_hour: 30,
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -56,6 +67,18 @@ impl DualConfirmConfig {
         positive(
             "dualconfirm.max_checks_per_window",
             self.max_checks_per_window == 0,
+        )?;
+        positive(
+            "dualconfirm.max_pending_invitations",
+            self.max_pending_invitations == 0,
+        )?;
+        positive(
+            "dualconfirm.invitations_per_hour",
+            self.invitations_per_hour == 0,
+        )?;
+        positive(
+            "dualconfirm.invitation_ttl_secs",
+            self.invitation_ttl.is_zero(),
         )
     }
 }

@@ -16,7 +16,7 @@ use crate::extract::{AdminSession, ApiJson, ClientInfo};
 use crate::services::ServiceError;
 use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::Words;
-use crate::services::dualconfirm::pairs::{self, PairView};
+use crate::services::dualconfirm::pairs::{self, Invitations, PairView, SentInvitation};
 use crate::state::AppState;
 
 /// The routes of this file, with their OpenAPI descriptions.
@@ -24,7 +24,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_pairs, create_pair))
         .routes(routes!(update_pair, remove_pair))
-        .routes(routes!(invite))
+        .routes(routes!(name_pair))
+        .routes(routes!(invite, list_invitations))
+        .routes(routes!(accept_invitation))
+        .routes(routes!(cancel_invitation))
         .routes(routes!(accept))
         .routes(routes!(words))
         .routes(routes!(check))
@@ -46,6 +49,10 @@ pub struct NewPair {
     client_id: String,
     /// `en` (default) or `fr`.
     language: Option<String>,
+    /// The advisor's name as the client is shown it (default: the advisor's e-mail address).
+    advisor_name: Option<String>,
+    /// The client's name as the advisor is shown it (default: the client's e-mail address).
+    client_name: Option<String>,
 }
 
 /// Pairs the caller may see: an administrator all, an advisor their clients, a client their
@@ -57,7 +64,8 @@ async fn list_pairs(
     auth: AuthSession,
 ) -> ApiResult<Json<Vec<PairView>>> {
     let mut out = Vec::new();
-    for p in pairs::visible_to(&state, &auth).await? {
+    let sides = pairs::sides_of(&state, &auth).await?;
+    for p in pairs::visible_to(&state, &sides).await? {
         out.push(pairs::view(&state, &p).await?);
     }
     Ok(Json(out))
@@ -78,15 +86,23 @@ async fn create_pair(
         s.parse()
             .map_err(|_| ApiError::bad_request("invalid-id", "not an account id"))
     };
-    let record = pairs::create(
+    let actor = format!("admin:{}", admin.account);
+    let mut record = pairs::create(
         &state,
         id(&req.advisor_id)?,
         id(&req.client_id)?,
         language(req.language.as_deref())?,
-        format!("admin:{}", admin.account),
+        actor.clone(),
         Some(&client),
     )
     .await?;
+    if req.advisor_name.is_some() || req.client_name.is_some() {
+        let names = pairs::PairNames {
+            advisor: req.advisor_name,
+            client: req.client_name,
+        };
+        record = pairs::set_names(&state, &record.id, &names, actor, Some(&client)).await?;
+    }
     Ok((
         StatusCode::CREATED,
         Json(pairs::view(&state, &record).await?),
@@ -128,6 +144,39 @@ async fn remove_pair(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The names an administrator gives the sides of a pair.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairNamesBody {
+    /// The advisor's name as the client is shown it; empty clears it (the e-mail address is
+    /// shown), absent leaves it.
+    advisor_name: Option<String>,
+    /// The client's name as the advisor is shown it; the same rules.
+    client_name: Option<String>,
+}
+
+/// Names the sides of a pair (administrators): the verified identity each side is shown of
+/// the other, instead of the other's e-mail address.
+#[utoipa::path(put, path = "/v1/dualconfirm/pairs/{id}/names", tag = "dualconfirm", security(("bearer" = [])),
+    request_body = PairNamesBody,
+    responses((status = 200, body = PairView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn name_pair(
+    State(state): State<AppState>,
+    AdminSession(admin): AdminSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<PairNamesBody>,
+) -> ApiResult<Json<PairView>> {
+    let names = pairs::PairNames {
+        advisor: req.advisor_name,
+        client: req.client_name,
+    };
+    let actor = format!("admin:{}", admin.account);
+    let record = pairs::set_names(&state, &id, &names, actor, Some(&client)).await?;
+    Ok(Json(pairs::view(&state, &record).await?))
+}
+
 /// An advisor invites a client by e-mail.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -138,23 +187,65 @@ pub struct Invitation {
     language: Option<String>,
 }
 
-/// An advisor invites a client. The answer is 202 whether or not such a client exists; an
-/// invited client finds the pair (status `invited`) in their list and accepts it.
+/// An advisor invites a client. The answer is the same whoever the address belongs to (a
+/// client, another account, nobody): the invitation as the advisor sees it, listed until the
+/// client accepts it (then the pair appears), the advisor cancels it or it expires. The
+/// invited client finds it among their invitations on signing in. Each advisor has at most
+/// `max_pending_invitations` pending and sends at most `invitations_per_hour`: beyond, 429
+/// with `Retry-After`.
 #[utoipa::path(post, path = "/v1/dualconfirm/invitations", tag = "dualconfirm", security(("bearer" = [])),
     request_body = Invitation,
-    responses((status = 202), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 202, body = SentInvitation), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 429, body = Problem)))]
 async fn invite(
     State(state): State<AppState>,
     auth: AuthSession,
     client: ClientInfo,
     ApiJson(req): ApiJson<Invitation>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, Json<SentInvitation>)> {
     let language = language(req.language.as_deref())?;
-    pairs::invite(&state, &auth, &req.client_email, language, &client).await?;
-    Ok(StatusCode::ACCEPTED)
+    let sent = pairs::invite(&state, &auth, &req.client_email, language, &client).await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)))
 }
 
-/// The invited client accepts.
+/// The caller's pending invitations: sent (as an advisor) and received (as a client).
+#[utoipa::path(get, path = "/v1/dualconfirm/invitations", tag = "dualconfirm", security(("bearer" = [])),
+    responses((status = 200, body = Invitations), (status = 401, body = Problem)))]
+async fn list_invitations(
+    State(state): State<AppState>,
+    auth: AuthSession,
+) -> ApiResult<Json<Invitations>> {
+    Ok(Json(pairs::invitations(&state, &auth).await?))
+}
+
+/// The invited client accepts an invitation: the pair is made.
+#[utoipa::path(post, path = "/v1/dualconfirm/invitations/{id}/accept", tag = "dualconfirm", security(("bearer" = [])),
+    responses((status = 200, body = PairView), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PairView>> {
+    let record = pairs::accept_invitation(&state, &auth, &id, &client).await?;
+    Ok(Json(pairs::view(&state, &record).await?))
+}
+
+/// The advisor cancels a pending invitation.
+#[utoipa::path(delete, path = "/v1/dualconfirm/invitations/{id}", tag = "dualconfirm", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn cancel_invitation(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    pairs::cancel(&state, &auth, &id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The invited client accepts a pair in status `invited` (made before invitations were kept
+/// apart from pairs).
 #[utoipa::path(post, path = "/v1/dualconfirm/pairs/{id}/accept", tag = "dualconfirm", security(("bearer" = [])),
     responses((status = 200, body = PairView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn accept(

@@ -9,6 +9,14 @@
 //! every connection the hub sends the current presence and, in a live session, the words.
 //!
 //! Messages from the console: `{"type": "active"}` on user activity (the inactivity clock).
+//! At most one a second per socket reaches the hub ([`ActivityGate`]); the rest are dropped
+//! here, without taking the hub's lock, and the other party hears of activity only when it
+//! changes their view (presence decides).
+//!
+//! Besides 4001, the hub closes a socket with 4002 when its queue of messages was full (the
+//! console did not keep up: rather than miss a word or an alert, it reconnects and gets the
+//! current state) and with 4003 when its account no longer holds the role that made it a
+//! side of a pair (the console reconnects and sees only the pairs it still belongs to).
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -16,15 +24,16 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt as _, StreamExt as _};
 use portcullis_store::model::PairStatus;
+use std::collections::HashSet;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 use crate::auth::{AuthSession, authenticate};
 use crate::error::ApiError;
 use crate::extract::bearer_or_access_cookie;
 use crate::services::ServiceError;
+use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::wire::FromConsole;
-use crate::services::dualconfirm::hub::{Membership, SOCKET_QUEUE};
+use crate::services::dualconfirm::hub::{Closing, Membership, Outbox};
 use crate::services::dualconfirm::pairs;
 use crate::state::AppState;
 
@@ -36,6 +45,43 @@ fn secs_until(exp: i64, now: i64) -> Duration {
 
 /// Close code sent when the token expires or the session ends.
 const CLOSE_REAUTHENTICATE: u16 = 4001;
+
+/// Close code sent when the socket's queue was full (see the module documentation).
+const CLOSE_TOO_SLOW: u16 = 4002;
+
+/// Close code sent when the account is no longer a side of a pair the socket joined.
+const CLOSE_NOT_A_PARTY: u16 = 4003;
+
+/// The close frame for the hub's reason to close a socket.
+fn close_for(why: Closing) -> (u16, &'static str) {
+    match why {
+        Closing::TooSlow => (CLOSE_TOO_SLOW, "messages were not read in time; reconnect"),
+        Closing::NotAParty => (CLOSE_NOT_A_PARTY, "no longer a party of a pair; reconnect"),
+    }
+}
+
+/// Lets through at most one `active` message per [`ActivityGate::EVERY_MS`] of one socket:
+/// the hub keeps activity in whole seconds, so more would change nothing but cost its lock.
+#[derive(Debug, Default)]
+struct ActivityGate {
+    /// Unix milliseconds of the last message let through.
+    last: Option<u64>,
+}
+
+impl ActivityGate {
+    const EVERY_MS: u64 = 1000;
+
+    /// Whether an `active` message at unix millisecond `now_ms` goes to the hub.
+    fn admit(&mut self, now_ms: u64) -> bool {
+        let due = self
+            .last
+            .is_none_or(|last| now_ms.saturating_sub(last) >= Self::EVERY_MS);
+        if due {
+            self.last = Some(now_ms);
+        }
+        due
+    }
+}
 
 /// Largest message accepted from a console.
 const MAX_INCOMING: usize = 1024;
@@ -74,19 +120,37 @@ async fn prepare(
         "a bearer access token is required",
     ))?;
     let auth = authenticate(state, &token).await?;
-    let mut memberships = Vec::new();
-    for pair in pairs::visible_to(state, &auth).await? {
-        let Some(role) = pairs::side_of(&pair, &auth) else {
-            continue;
-        };
-        if pair.status != PairStatus::Active {
-            continue;
+    let sides = pairs::sides_of(state, &auth).await?;
+    let mut candidates = Vec::new();
+    for pair in pairs::visible_to(state, &sides).await? {
+        if let Some(role) = sides.side_of(&pair)
+            && pair.status == PairStatus::Active
+        {
+            candidates.push((pair, role));
         }
-        memberships.push(Membership {
-            key: pairs::key_of(state, &pair)?,
-            pair: pair.id,
-            role,
-        });
+    }
+    // A pair whose other side no longer qualifies has no session to join (the watch would
+    // end it again at once).
+    let ids: Vec<&str> = candidates.iter().map(|(p, _)| p.id.as_str()).collect();
+    let qualified: HashSet<String> = state
+        .store
+        .pairs
+        .standing(&ids)
+        .await
+        .map_err(ServiceError::from)?
+        .into_iter()
+        .filter(|s| dualconfirm::withdrawn_sides(s).is_empty())
+        .map(|s| s.id)
+        .collect();
+    let mut memberships = Vec::new();
+    for (pair, role) in candidates {
+        if qualified.contains(&pair.id) {
+            memberships.push(Membership {
+                key: pairs::key_of(state, &pair)?,
+                pair: pair.id,
+                role,
+            });
+        }
     }
     Ok((auth, memberships))
 }
@@ -97,9 +161,10 @@ async fn serve(
     memberships: Vec<Membership>,
     socket: WebSocket,
 ) {
-    let (tx, mut pushes) = mpsc::channel(SOCKET_QUEUE);
+    let (outbox, mut pushes, mut closing) = Outbox::new();
     let hub = &state.dualconfirm;
-    let id = hub.connect(memberships, tx, state.now());
+    let id = hub.connect(memberships, outbox, state.now());
+    let mut gate = ActivityGate::default();
     metrics::gauge!("portcullis_dualconfirm_sockets").increment(1.0);
     let (mut sink, mut stream) = socket.split();
     // Woken by the token's expiry and by news of revocations, not by a per-socket timer:
@@ -108,7 +173,7 @@ async fn serve(
     let expiry = tokio::time::sleep(secs_until(auth.claims.exp, state.now()));
     tokio::pin!(expiry);
     let close_reason = if state.cluster.revoked.contains(&auth.session) {
-        Some("the session ended")
+        Some((CLOSE_REAUTHENTICATE, "the session ended"))
     } else {
         loop {
             tokio::select! {
@@ -122,33 +187,61 @@ async fn serve(
                 },
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        if FromConsole::parse(text.as_str()) == Some(FromConsole::Active) {
+                        if FromConsole::parse(text.as_str()) == Some(FromConsole::Active)
+                            && gate.admit(state.clock.now_millis())
+                        {
                             hub.activity(id, state.now());
                         }
                     }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break None,
                     Some(Ok(_)) => {}
                 },
-                () = &mut expiry => break Some("the access token expired"),
+                () = &mut expiry => break Some((CLOSE_REAUTHENTICATE, "the access token expired")),
                 changed = revocations.changed() => {
                     if changed.is_err() {
                         break None;
                     }
                     if state.cluster.revoked.contains(&auth.session) {
-                        break Some("the session ended");
+                        break Some((CLOSE_REAUTHENTICATE, "the session ended"));
+                    }
+                }
+                closed = closing.changed() => {
+                    let why = *closing.borrow_and_update();
+                    match (closed, why) {
+                        (_, Some(why)) => break Some(close_for(why)),
+                        (Err(_), None) => break None,
+                        (Ok(()), None) => {}
                     }
                 }
             }
         }
     };
-    if let Some(reason) = close_reason {
+    if let Some((code, reason)) = close_reason {
         let _ = sink
             .send(Message::Close(Some(CloseFrame {
-                code: CLOSE_REAUTHENTICATE,
+                code,
                 reason: reason.into(),
             })))
             .await;
     }
     hub.disconnect(id, state.now());
     metrics::gauge!("portcullis_dualconfirm_sockets").decrement(1.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_lets_one_activity_a_second_through() {
+        let mut gate = ActivityGate::default();
+        let admitted = (0..1000u64)
+            .filter(|i| gate.admit(1_800_000_000_000 + i * 2))
+            .count();
+        // 1,000 messages in 2 s: the first, and the first a second later.
+        assert_eq!(admitted, 2);
+        assert!(gate.admit(1_800_000_003_000));
+        // A clock that steps back admits nothing until it is a second past the last.
+        assert!(!gate.admit(1_800_000_002_000));
+    }
 }

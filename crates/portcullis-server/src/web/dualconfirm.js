@@ -6,7 +6,10 @@
 // the session's CSRF token), shows mismatch alerts, tells the server about user activity
 // (at most every 10 s), and reconnects with back-off. When the server closes the socket
 // because the access token expired (4001), it first asks /dualconfirm/ping, which renews the
-// access cookie, and reloads the page when the session is gone.
+// access cookie, and reloads the page when the session is gone. When the server closed it
+// because the console fell behind (4002), it reconnects at once and is brought up to date;
+// when the account is no longer a side of one of its pairs (4003), it reloads the page, whose
+// list of pairs is then current.
 //
 // Server text only ever reaches the page through textContent.
 'use strict';
@@ -16,6 +19,8 @@
   if (!root) return;
 
   const CLOSE_REAUTHENTICATE = 4001;
+  const CLOSE_TOO_SLOW = 4002;
+  const CLOSE_NOT_A_PARTY = 4003;
   const ACTIVITY_EVERY_MS = 10_000;
   const FIRST_DELAY_MS = 1_000;
   const MAX_DELAY_MS = 30_000;
@@ -304,11 +309,15 @@
     ws.addEventListener('close', (ev) => {
       if (socket === ws) socket = null;
       clearLive();
+      if (ev.code === CLOSE_NOT_A_PARTY) {
+        location.reload();
+        return;
+      }
       if (opened && Date.now() - openedAt > STABLE_MS) delay = FIRST_DELAY_MS;
       // An expired token (4001), or a refused upgrade (the cookie may be gone): renew the
       // cookie before trying again.
       needsPing = ev.code === CLOSE_REAUTHENTICATE || !opened;
-      const soon = ev.code === CLOSE_REAUTHENTICATE && delay === FIRST_DELAY_MS;
+      const soon = (ev.code === CLOSE_REAUTHENTICATE || ev.code === CLOSE_TOO_SLOW) && delay === FIRST_DELAY_MS;
       retry(soon ? 0 : undefined);
     });
   }

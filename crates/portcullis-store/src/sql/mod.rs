@@ -22,6 +22,7 @@ mod cooldown;
 mod email_tokens;
 mod factors;
 mod health;
+mod invitations;
 mod otp;
 mod outbox;
 mod pairs;

@@ -41,6 +41,8 @@ fn pair(n: u8, advisor: AccountId, client: AccountId) -> PairRecord {
         created_by: "cli".into(),
         created_at: T0,
         updated_at: T0,
+        advisor_name_sealed: None,
+        client_name_sealed: None,
     }
 }
 

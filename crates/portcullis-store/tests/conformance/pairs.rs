@@ -6,7 +6,7 @@ use portcullis_store::model::{PairRecord, PairStatus};
 
 use crate::fixtures::{T0, account_id, create_account};
 
-fn pair(n: u8, advisor: u8, client: u8) -> PairRecord {
+pub fn pair(n: u8, advisor: u8, client: u8) -> PairRecord {
     PairRecord {
         id: format!("pair-{n}"),
         advisor: account_id(advisor),
@@ -17,6 +17,8 @@ fn pair(n: u8, advisor: u8, client: u8) -> PairRecord {
         created_by: "cli".into(),
         created_at: T0 + i64::from(n),
         updated_at: T0 + i64::from(n),
+        advisor_name_sealed: None,
+        client_name_sealed: None,
     }
 }
 

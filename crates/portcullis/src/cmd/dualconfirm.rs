@@ -29,6 +29,24 @@ pub enum PairCommand {
         /// Word language: `en` or `fr`.
         #[arg(long, default_value = "en")]
         language: String,
+        /// The advisor's name as the client is shown it (default: the advisor's e-mail).
+        #[arg(long)]
+        advisor_name: Option<String>,
+        /// The client's name as the advisor is shown it (default: the client's e-mail).
+        #[arg(long)]
+        client_name: Option<String>,
+    },
+    /// Name the sides of a pair: the verified identity each side is shown of the other
+    /// (an empty name goes back to the e-mail address).
+    Name {
+        /// Pair id.
+        id: String,
+        /// The advisor's name as the client is shown it.
+        #[arg(long)]
+        advisor_name: Option<String>,
+        /// The client's name as the advisor is shown it.
+        #[arg(long)]
+        client_name: Option<String>,
     },
     /// List pairs (id, status, language, advisor, client).
     List,
@@ -54,6 +72,8 @@ pub async fn run(config: Config, cmd: DualConfirmCommand) -> anyhow::Result<()> 
             advisor,
             client,
             language,
+            advisor_name,
+            client_name,
         } => {
             let language: Language = language
                 .parse()
@@ -63,7 +83,30 @@ pub async fn run(config: Config, cmd: DualConfirmCommand) -> anyhow::Result<()> 
             let pair = pairs::create(&state, advisor.id, client.id, language, "cli".into(), None)
                 .await
                 .map_err(err)?;
+            if advisor_name.is_some() || client_name.is_some() {
+                let names = pairs::PairNames {
+                    advisor: advisor_name,
+                    client: client_name,
+                };
+                pairs::set_names(&state, &pair.id, &names, "cli".into(), None)
+                    .await
+                    .map_err(err)?;
+            }
             println!("{}", pair.id);
+        }
+        PairCommand::Name {
+            id,
+            advisor_name,
+            client_name,
+        } => {
+            let names = pairs::PairNames {
+                advisor: advisor_name,
+                client: client_name,
+            };
+            pairs::set_names(&state, &id, &names, "cli".into(), None)
+                .await
+                .map_err(err)?;
+            println!("named {id}");
         }
         PairCommand::List => {
             for p in state.store().pairs.list().await? {

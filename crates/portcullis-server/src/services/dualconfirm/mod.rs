@@ -1,14 +1,16 @@
 //! DualConfirm: pairs (who verifies whom), the hub of live sessions and words, and the
 //! workers around it: the audit worker that writes what the hub noted, the ticker that
-//! drives rotations, and the watch that ends the sessions of pairs removed elsewhere.
+//! drives rotations, and the watch that ends the sessions of pairs removed elsewhere, or
+//! whose accounts no longer hold their side (a role removed, an account disabled).
 
 pub mod hub;
 pub mod pairs;
 pub mod relay;
 
 use portcullis_core::dualconfirm::Role;
+use portcullis_store::model::PairStanding;
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -111,9 +113,11 @@ pub async fn run_ticker(state: AppState) {
 /// How often a node checks that the pairs of its consoles still exist.
 const PAIR_WATCH: Duration = Duration::from_secs(1);
 
-/// Ends, until aborted, the live sessions of pairs removed by another process: the CLI
-/// (`portcullis dualconfirm pair remove`) or, without Redis to tell it, another node. Every
-/// [`PAIR_WATCH`] the pairs with a console here are looked up in one batch.
+/// Ends, until aborted, the live sessions of pairs removed by another process (the CLI's
+/// `portcullis dualconfirm pair remove` or, without Redis to tell it, another node) and of
+/// pairs a side of which no longer qualifies (`portcullis user roles` took the role, or the
+/// account was disabled). Every [`PAIR_WATCH`] the pairs with a console here are looked up
+/// in one batch; see [`end_withdrawn_pairs`].
 pub async fn run_pair_watch(state: AppState) {
     loop {
         let window = state.dualconfirm.window_millis();
@@ -121,7 +125,7 @@ pub async fn run_pair_watch(state: AppState) {
             .dualconfirm
             .millis_to_rotation(state.clock.now_millis());
         tokio::time::sleep(watch_delay(window, to_boundary)).await;
-        if let Err(e) = end_removed_pairs(&state).await {
+        if let Err(e) = end_withdrawn_pairs(&state).await {
             tracing::warn!(error = %e, "DualConfirm pairs were not checked; the next round retries");
         }
     }
@@ -153,27 +157,52 @@ fn watch_delay(window_ms: u64, to_boundary_ms: u64) -> Duration {
     Duration::from_millis(base + extra)
 }
 
-/// Forgets (as a removal does) every pair with a console here that the store no longer
-/// holds; how many.
+/// The sides of a pair whose accounts no longer qualify: inactive, or without the side's
+/// role.
+pub fn withdrawn_sides(standing: &PairStanding) -> Vec<Role> {
+    let mut sides = Vec::new();
+    if !standing.advisor.holds(pairs::ADVISOR_ROLE) {
+        sides.push(Role::Advisor);
+    }
+    if !standing.client.holds(pairs::CLIENT_ROLE) {
+        sides.push(Role::Client);
+    }
+    sides
+}
+
+/// Ends the sessions of the pairs with a console here that the store no longer holds (as a
+/// removal does, told to every node) or a side of which no longer qualifies: that side's
+/// consoles here are closed and the other side's told the pair changed, on this node only
+/// (every node looks for its own consoles). How many pairs ended.
 ///
 /// # Errors
 /// Storage failure.
-pub async fn end_removed_pairs(state: &AppState) -> Result<usize, portcullis_store::StoreError> {
+pub async fn end_withdrawn_pairs(state: &AppState) -> Result<usize, portcullis_store::StoreError> {
     let served = state.dualconfirm.served_pairs();
     if served.is_empty() {
         return Ok(0);
     }
     let ids: Vec<&str> = served.iter().map(|p| &**p).collect();
-    let existing: HashSet<String> = state
+    let standing: HashMap<String, PairStanding> = state
         .store
         .pairs
-        .existing(&ids)
+        .standing(&ids)
         .await?
         .into_iter()
+        .map(|s| (s.id.clone(), s))
         .collect();
     let mut ended = 0;
-    for pair in ids.iter().filter(|p| !existing.contains(**p)) {
-        state.dualconfirm.forget_pair(pair);
+    for pair in ids {
+        match standing.get(pair) {
+            None => state.dualconfirm.forget_pair(pair),
+            Some(s) => {
+                let sides = withdrawn_sides(s);
+                if sides.is_empty() {
+                    continue;
+                }
+                state.dualconfirm.withdraw(pair, &sides);
+            }
+        }
         ended += 1;
     }
     Ok(ended)

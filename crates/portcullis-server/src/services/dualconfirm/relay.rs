@@ -143,6 +143,7 @@ mod tests {
             grace: Duration::from_secs(10),
             inactivity: Duration::from_secs(180),
             max_checks_per_window: 5,
+            ..DualConfirmConfig::default()
         };
         Node {
             name,

@@ -29,10 +29,14 @@ pub(crate) struct CheckForm {
     word: String,
 }
 
+/// An invitation to accept: `invitation` (an invitation id) or, for an invitation made
+/// before invitations were kept apart from pairs, `pair`.
 #[derive(Deserialize)]
 pub(crate) struct PairForm {
     #[serde(default)]
     pair: String,
+    #[serde(default)]
+    invitation: String,
 }
 
 /// Whether the script posted the form (it asks for JSON; a browser's own form does not).
@@ -179,7 +183,12 @@ pub(crate) async fn accept(
     form: SessionForm<PairForm>,
 ) -> Response {
     let session = &form.session;
-    match pairs::accept(&state, &session.auth, &form.fields.pair, &client).await {
+    let accepted = if form.fields.invitation.is_empty() {
+        pairs::accept(&state, &session.auth, &form.fields.pair, &client).await
+    } else {
+        pairs::accept_invitation(&state, &session.auth, &form.fields.invitation, &client).await
+    };
+    match accepted {
         Ok(_) => Redirect::to("/dualconfirm?notice=accepted").into_response(),
         Err(ServiceError::NotFound) => verdict_page(
             session,

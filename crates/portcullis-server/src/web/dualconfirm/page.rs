@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{MAX_WORD, SCRIPT};
 use crate::config::DurationExt as _;
 use crate::services::ServiceError;
-use crate::services::dualconfirm::pairs::{self, ADVISOR_ROLE, CLIENT_ROLE};
+use crate::services::dualconfirm::pairs;
 use crate::state::AppState;
 use crate::web::layout::{self, csrf_field, escape};
 use crate::web::security::failed;
@@ -28,30 +28,44 @@ pub(crate) struct ConsoleQuery {
 struct Entry {
     id: String,
     side: Role,
+    /// The other party's verified identity.
     other: String,
+    /// The display name the other party chose for itself, when it differs.
+    own_label: Option<String>,
     status: PairStatus,
 }
 
-async fn entries(state: &AppState, session: &PageSession) -> Result<Vec<Entry>, ServiceError> {
+async fn entries(state: &AppState, sides: &pairs::Sides) -> Result<Vec<Entry>, ServiceError> {
     let mut out = Vec::new();
     // An administrator sees every pair; the console lists only the account's own.
-    for record in pairs::visible_to(state, &session.auth).await? {
-        let Some(side) = pairs::side_of(&record, &session.auth) else {
+    for record in pairs::visible_to(state, sides).await? {
+        let Some(side) = sides.side_of(&record) else {
             continue;
         };
         let view = pairs::view(state, &record).await?;
         let other = match side {
-            Role::Advisor => view.client.name,
-            Role::Client => view.advisor.name,
+            Role::Advisor => view.client,
+            Role::Client => view.advisor,
         };
         out.push(Entry {
             id: record.id,
             side,
-            other,
+            own_label: other.own_label.filter(|l| *l != other.name),
+            other: other.name,
             status: record.status,
         });
     }
     Ok(out)
+}
+
+/// The other party's own label, marked as such (it vouches for nothing).
+fn own_label(label: Option<&String>) -> String {
+    label.map_or_else(String::new, |l| {
+        format!(
+            r#" <span class="dc-own-label hint" data-test="own-label">(calls themselves “{}”)</span>"#,
+            escape(l)
+        )
+    })
 }
 
 fn party_button(e: &Entry, console: Role) -> String {
@@ -67,40 +81,59 @@ fn party_button(e: &Entry, console: Role) -> String {
     };
     format!(
         r#"<li><button type="button" class="dc-party" data-test="party" data-pair="{id}" data-side="{side}" data-name="{name}" aria-pressed="false">
-<span class="dc-dot" data-presence="unknown" aria-hidden="true"></span><span class="dc-name">{who}</span> <span class="dc-state" data-test="party-presence">not connected</span></button></li>"#,
+<span class="dc-dot" data-presence="unknown" aria-hidden="true"></span><span class="dc-name">{who}</span>{label} <span class="dc-state" data-test="party-presence">not connected</span></button></li>"#,
         id = escape(&e.id),
         side = e.side.as_str(),
         name = escape(&e.other),
+        label = own_label(e.own_label.as_ref()),
     )
 }
 
-fn invitation(e: &Entry, csrf: &str) -> String {
-    match e.side {
-        Role::Client => format!(
-            r#"<li><form method="post" action="/dualconfirm/accept" class="actions">{csrf}<input type="hidden" name="pair" value="{id}">
+/// An invitation the client may accept: `field` names what `id` is (`invitation`, or `pair`
+/// for one made before invitations were kept apart from pairs).
+fn acceptable(field: &str, id: &str, advisor: &str, csrf: &str) -> String {
+    format!(
+        r#"<li><form method="post" action="/dualconfirm/accept" class="actions">{csrf}<input type="hidden" name="{field}" value="{id}">
 <span>{name} invited you.</span> <button type="submit" class="inline" data-test="accept">Accept</button></form></li>"#,
-            id = escape(&e.id),
-            name = escape(&e.other),
-        ),
-        Role::Advisor => format!(
-            "<li>{} has not accepted your invitation yet.</li>",
-            escape(&e.other)
-        ),
-    }
+        id = escape(id),
+        name = escape(advisor),
+    )
 }
 
-fn console_html(state: &AppState, session: &PageSession, list: &[Entry], console: Role) -> String {
+/// The console's invitations: received (to accept) and, for an advisor, sent (by the address
+/// invited: whether it is a client's shows only once accepted).
+fn invitation_items(list: &[Entry], invitations: &pairs::Invitations, csrf: &str) -> Vec<String> {
+    let legacy = list
+        .iter()
+        .filter(|e| e.status == PairStatus::Invited && e.side == Role::Client)
+        .map(|e| acceptable("pair", &e.id, &e.other, csrf));
+    let received = invitations
+        .received
+        .iter()
+        .map(|i| acceptable("invitation", &i.id, &i.advisor.name, csrf));
+    let sent = invitations.sent.iter().map(|i| {
+        format!(
+            r#"<li data-test="sent-invitation">You invited {}; not accepted yet.</li>"#,
+            escape(&i.client_email)
+        )
+    });
+    legacy.chain(received).chain(sent).collect()
+}
+
+fn console_html(
+    state: &AppState,
+    session: &PageSession,
+    list: &[Entry],
+    invitations: &pairs::Invitations,
+    console: Role,
+) -> String {
     let csrf = csrf_field(&session.csrf);
     let active: Vec<String> = list
         .iter()
         .filter(|e| e.status == PairStatus::Active)
         .map(|e| party_button(e, console))
         .collect();
-    let invited: Vec<String> = list
-        .iter()
-        .filter(|e| e.status == PairStatus::Invited)
-        .map(|e| invitation(e, &csrf))
-        .collect();
+    let invited = invitation_items(list, invitations, &csrf);
     let window = state.config.dualconfirm.window.as_secs_i64();
     let (intro, list_title, empty, waiting) = match console {
         Role::Advisor => (
@@ -175,14 +208,20 @@ pub(crate) async fn show(
     session: PageSession,
     Query(q): Query<ConsoleQuery>,
 ) -> Response {
-    let list = match entries(&state, &session).await {
-        Ok(list) => list,
+    let found = async {
+        let sides = pairs::sides_of(&state, &session.auth).await?;
+        let list = entries(&state, &sides).await?;
+        let invitations = pairs::invitations(&state, &session.auth).await?;
+        Ok::<_, ServiceError>((sides, list, invitations))
+    };
+    let (sides, list, invitations) = match found.await {
+        Ok(found) => found,
         Err(e) => return failed(&session, &e),
     };
     // Advisors see the advisor console (their clients); clients the client console.
-    let console = if session.auth.has_role(ADVISOR_ROLE) {
+    let console = if sides.advisor {
         Role::Advisor
-    } else if session.auth.has_role(CLIENT_ROLE) {
+    } else if sides.client {
         Role::Client
     } else {
         return layout::message(
@@ -195,7 +234,7 @@ pub(crate) async fn show(
     let body = format!(
         "{}{}",
         layout::notice(notice_text(&q.notice)),
-        console_html(&state, &session, &list, console)
+        console_html(&state, &session, &list, &invitations, console)
     );
     let mut response = layout::page(StatusCode::OK, "DualConfirm", &session.nav(), &body);
     response

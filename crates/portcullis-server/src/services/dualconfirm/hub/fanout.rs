@@ -2,26 +2,94 @@
 //! side of a pair, and the pair's key while a party of it is connected here (words are
 //! derived for this node's own sockets only).
 //!
-//! Sends never wait: each socket has a queue of [`SOCKET_QUEUE`] messages, and a message for
-//! a socket whose queue is full is dropped (the console is too slow; its next message
-//! brings it up to date). A message is serialized once and shared by every socket it goes to.
+//! Sends never wait: each socket has a queue of [`SOCKET_QUEUE`] messages. A socket whose
+//! queue is full is closed ([`Closing::TooSlow`]) rather than left to miss a word or an
+//! alert without knowing it: the console reconnects and is brought up to date (presence
+//! and, in a live session, the words). A message is serialized once and shared by every
+//! socket it goes to.
 
 use portcullis_core::dualconfirm::Role;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::presence::{PairId, idx};
 use super::wire::Push;
 use super::{Membership, PairKey};
 
-/// Messages queued per socket before it is considered too slow and dropped.
+/// Messages queued per socket before it is considered too slow and closed.
 pub const SOCKET_QUEUE: usize = 64;
+
+/// Why the hub closes a socket (the socket's task sends the close frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// Its queue was full: the console did not read its messages in time, and a message
+    /// for it could not be queued. It reconnects and is brought up to date.
+    TooSlow,
+    /// Its account no longer holds the role that made it a side of a pair it joined.
+    NotAParty,
+}
+
+/// Where the hub puts what a socket must send: its queue of messages, and the signal that
+/// closes it.
+pub struct Outbox {
+    /// The socket's queue.
+    pub tx: mpsc::Sender<Push>,
+    /// Set (once) when the hub closes the socket.
+    pub close: watch::Sender<Option<Closing>>,
+}
+
+impl Outbox {
+    /// An outbox and what the socket's task reads: its queue and the closing signal.
+    pub fn new() -> (Self, mpsc::Receiver<Push>, watch::Receiver<Option<Closing>>) {
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let (close, closing) = watch::channel(None);
+        (Self { tx, close }, rx, closing)
+    }
+
+    /// Asks the socket's task to close, for `why` (the first reason stays).
+    fn close(&self, why: Closing) {
+        self.close.send_if_modified(|current| {
+            let first = current.is_none();
+            if first {
+                *current = Some(why);
+            }
+            first
+        });
+    }
+
+    /// Queues `message`; a full queue closes the socket (see the module documentation).
+    fn send(&self, message: Push) -> bool {
+        match self.tx.try_send(message) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.close.borrow().is_none() {
+                    metrics::counter!("portcullis_dualconfirm_slow_sockets_closed_total")
+                        .increment(1);
+                }
+                self.close(Closing::TooSlow);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// A bare queue, with a closing signal nobody reads (tests and benches that read the queue
+/// only).
+impl From<mpsc::Sender<Push>> for Outbox {
+    fn from(tx: mpsc::Sender<Push>) -> Self {
+        Self {
+            tx,
+            close: watch::Sender::new(None),
+        }
+    }
+}
 
 struct Socket {
     /// The pairs it joined, with its side of each.
     pairs: Vec<(PairId, Role)>,
-    tx: mpsc::Sender<Push>,
+    out: Outbox,
 }
 
 /// The sockets of one pair on this node.
@@ -45,7 +113,7 @@ impl Fanout {
         &mut self,
         id: u64,
         memberships: Vec<Membership>,
-        tx: mpsc::Sender<Push>,
+        out: Outbox,
     ) -> Vec<(PairId, Role)> {
         let mut joined = Vec::with_capacity(memberships.len());
         for m in memberships {
@@ -64,7 +132,7 @@ impl Fanout {
             joined.push((pair, m.role));
         }
         let pairs = joined.clone();
-        self.sockets.insert(id, Socket { pairs, tx });
+        self.sockets.insert(id, Socket { pairs, out });
         joined
     }
 
@@ -99,7 +167,7 @@ impl Fanout {
     /// Sends `message` to socket `id`.
     pub fn send_to(&self, id: u64, message: Push) {
         if let Some(socket) = self.sockets.get(&id) {
-            let _ = socket.tx.try_send(message);
+            socket.out.send(message);
         }
     }
 
@@ -107,12 +175,34 @@ impl Fanout {
         let mut sent = 0;
         for id in ids {
             if let Some(socket) = self.sockets.get(id)
-                && socket.tx.try_send(message.clone()).is_ok()
+                && socket.out.send(message.clone())
             {
                 sent += 1;
             }
         }
         sent
+    }
+
+    /// Closes this node's sockets on side `side` of `pair`, for `why`; how many.
+    pub fn close_side(&self, pair: &str, side: Role, why: Closing) -> usize {
+        let Some(members) = self.pairs.get(pair) else {
+            return 0;
+        };
+        let ids = &members.sides[idx(side)];
+        for id in ids {
+            if let Some(socket) = self.sockets.get(id) {
+                socket.out.close(why);
+            }
+        }
+        ids.len()
+    }
+
+    /// The key of `pair` and the side socket `id` is on, while the socket listens to it.
+    pub fn key_for(&self, pair: &str, id: u64) -> Option<(&PairKey, Role)> {
+        let members = self.pairs.get(pair)?;
+        let socket = self.sockets.get(&id)?;
+        let (_, role) = socket.pairs.iter().find(|(p, _)| &**p == pair)?;
+        Some((&members.key, *role))
     }
 
     /// Pushes each side of `pair` the message `words` makes for it from the pair's key (once
@@ -143,7 +233,7 @@ impl Fanout {
         };
         for id in members.sides.iter().flatten() {
             if let Some(socket) = self.sockets.get_mut(id) {
-                let _ = socket.tx.try_send(message.clone());
+                socket.out.send(message.clone());
                 socket.pairs.retain(|(p, _)| &**p != pair);
             }
         }
@@ -180,7 +270,7 @@ mod tests {
 
     fn socket(f: &mut Fanout, id: u64, m: Vec<Membership>) -> mpsc::Receiver<Push> {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
-        f.join(id, m, tx);
+        f.join(id, m, tx.into());
         rx
     }
 
@@ -245,12 +335,35 @@ mod tests {
     }
 
     #[test]
-    fn a_full_queue_drops_the_message_and_never_waits() {
+    fn a_full_queue_closes_the_socket_and_never_waits() {
         let mut f = Fanout::default();
         let (tx, mut rx) = mpsc::channel(1);
-        f.join(1, vec![member("p", Role::Client, 1)], tx);
+        let (close, closing) = watch::channel(None);
+        f.join(1, vec![member("p", Role::Client, 1)], Outbox { tx, close });
         assert_eq!(f.send("p", Role::Client, &Push::from("one")), 1);
+        assert_eq!(*closing.borrow(), None);
+        // The second message has no room: the socket is closed rather than silently short
+        // of it.
         assert_eq!(f.send("p", Role::Client, &Push::from("two")), 0);
+        assert_eq!(*closing.borrow(), Some(Closing::TooSlow));
         assert_eq!(received(&mut rx), vec!["one".to_owned()]);
+        // A later reason does not replace the first.
+        assert_eq!(f.close_side("p", Role::Client, Closing::NotAParty), 1);
+        assert_eq!(*closing.borrow(), Some(Closing::TooSlow));
+    }
+
+    #[test]
+    fn closing_a_side_closes_only_its_sockets() {
+        let mut f = Fanout::default();
+        let (client, _c, client_closing) = Outbox::new();
+        let (advisor, _a, advisor_closing) = Outbox::new();
+        f.join(1, vec![member("p", Role::Client, 1)], client);
+        f.join(2, vec![member("p", Role::Advisor, 1)], advisor);
+        assert_eq!(f.close_side("p", Role::Advisor, Closing::NotAParty), 1);
+        assert_eq!(*advisor_closing.borrow(), Some(Closing::NotAParty));
+        assert_eq!(*client_closing.borrow(), None);
+        assert_eq!(f.close_side("q", Role::Advisor, Closing::NotAParty), 0);
+        assert_eq!(f.key_for("p", 2).map(|(_, r)| r), Some(Role::Advisor));
+        assert!(f.key_for("p", 3).is_none());
     }
 }

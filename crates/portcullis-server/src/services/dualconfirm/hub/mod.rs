@@ -40,7 +40,7 @@ use crate::config::DualConfirmConfig;
 use crate::config::DurationExt as _;
 pub use check::{CheckRefusal, CheckResult};
 use fanout::Fanout;
-pub use fanout::SOCKET_QUEUE;
+pub use fanout::{Closing, Outbox, SOCKET_QUEUE};
 use limiter::Limiter;
 use presence::{Effect, Event, Presence, Rules};
 pub use presence::{HEARTBEAT_SECS, PairId, REMOTE_TTL_SECS};
@@ -177,6 +177,17 @@ impl Hub {
                         rotated.1.push(pair.to_string());
                     }
                 }
+                Effect::WordsTo { pair, socket } => {
+                    let schedule = self.schedule();
+                    let words = st.fanout.key_for(&pair, socket).and_then(|(key, role)| {
+                        serialized(&Feed::Words(Words::derive(
+                            &pair, key, role, &schedule, now,
+                        )))
+                    });
+                    if let Some(text) = words {
+                        st.fanout.send_to(socket, text);
+                    }
+                }
                 Effect::Ended { pair } => {
                     if let Some(text) = serialized(&Feed::pair_changed(&pair)) {
                         st.fanout.end(&pair, &text);
@@ -218,10 +229,10 @@ impl Hub {
 
     /// Registers a socket for `memberships`; returns its id. The socket at once receives the
     /// other parties' presence and, for live sessions, the words.
-    pub fn connect(&self, memberships: Vec<Membership>, tx: mpsc::Sender<Push>, now: i64) -> u64 {
+    pub fn connect(&self, memberships: Vec<Membership>, out: impl Into<Outbox>, now: i64) -> u64 {
         let id = self.next_socket.fetch_add(1, Ordering::Relaxed);
         let mut st = self.lock();
-        let joined = st.fanout.join(id, memberships, tx);
+        let joined = st.fanout.join(id, memberships, out.into());
         for (pair, role) in &joined {
             let event = Event::Joined {
                 pair,
@@ -261,6 +272,18 @@ impl Hub {
         let mut st = self.lock();
         // Forgetting reads no clock: presence ignores the time here.
         self.handle(&mut st, Event::Removed { pair }, 0);
+    }
+
+    /// Ends the session of `pair` on this node because one of its sides no longer qualifies
+    /// (see `end_withdrawn_pairs`): that side's sockets here are closed
+    /// ([`Closing::NotAParty`]) and the other side's are told the pair changed. Other nodes
+    /// are not told: each looks at the store for its own consoles.
+    pub fn withdraw(&self, pair: &str, sides: &[Role]) {
+        let mut st = self.lock();
+        for side in sides {
+            st.fanout.close_side(pair, *side, Closing::NotAParty);
+        }
+        self.handle(&mut st, Event::Withdrawn { pair }, 0);
     }
 
     /// Ends idle sessions and, at a window boundary, pushes the new words of every live

@@ -24,6 +24,7 @@ fn hub() -> (Hub, mpsc::UnboundedReceiver<AuditNote>) {
         grace: std::time::Duration::from_secs(10),
         inactivity: std::time::Duration::from_secs(180),
         max_checks_per_window: 5,
+        ..DualConfirmConfig::default()
     };
     (Hub::new(config, tx, None), rx)
 }
@@ -138,4 +139,46 @@ fn inactivity_ends_the_session_and_activity_restarts_it() {
             .count(),
         2
     );
+}
+
+#[test]
+fn a_flood_of_activity_reaches_the_other_side_as_a_handful_of_messages() {
+    let (hub, _audit) = hub();
+    let (client_socket, _client) = join(&hub, Role::Client, T0);
+    let (_a, mut advisor) = join(&hub, Role::Advisor, T0);
+    drain(&mut advisor, "presence");
+    for i in 0..1000 {
+        hub.activity(client_socket, T0 + i / 20);
+    }
+    let pushed = drain(&mut advisor, "presence");
+    assert!(pushed.len() <= 3, "{} presence messages", pushed.len());
+}
+
+#[test]
+fn a_socket_that_does_not_keep_up_is_closed_and_resumes_with_the_words() {
+    let (hub, _audit) = hub();
+    let (client_socket, _client) = join(&hub, Role::Client, T0);
+    let (outbox, mut slow, closing) = Outbox::new();
+    let m = Membership {
+        pair: "p".into(),
+        key: key(),
+        role: Role::Advisor,
+    };
+    let slow_socket = hub.connect(vec![m], outbox, T0);
+    // The advisor's console reads nothing while the words rotate window after window.
+    let mut now = T0;
+    while closing.borrow().is_none() {
+        now += 60;
+        hub.activity(client_socket, now);
+        hub.activity(slow_socket, now);
+        hub.tick(now);
+        assert!(now < T0 + 60 * 2 * SOCKET_QUEUE as i64, "never closed");
+    }
+    assert_eq!(*closing.borrow(), Some(Closing::TooSlow));
+    // Its queue holds what it had room for; the socket task closes it, and the console
+    // reconnects: it gets the words of the live session at once.
+    assert!(drain(&mut slow, "words").len() >= SOCKET_QUEUE / 2);
+    hub.disconnect(slow_socket, now);
+    let (_again, mut resumed) = join(&hub, Role::Advisor, now);
+    assert_eq!(drain(&mut resumed, "words").len(), 1);
 }

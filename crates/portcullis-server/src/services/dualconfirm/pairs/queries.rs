@@ -6,48 +6,36 @@ use portcullis_core::dualconfirm::words::Language;
 use portcullis_store::model::PairRecord;
 use serde_json::json;
 
-use super::{ADVISOR_ROLE, CLIENT_ROLE};
-use crate::auth::{ADMIN_ROLE, AuthCheck, AuthSession};
+use super::sides::{Sides, sides_of};
+use crate::auth::{AuthCheck, AuthSession};
 use crate::extract::ClientInfo;
 use crate::services::audit;
 use crate::services::error::ServiceError;
 use crate::state::AppState;
 
-/// The pairs `caller` may see: an administrator all, an advisor theirs, a client theirs.
+/// The pairs a caller with `sides` may see: an administrator all, an advisor theirs (once
+/// accepted), a client theirs.
 ///
 /// # Errors
 /// Storage failure.
-#[tracing::instrument(skip_all, fields(account.id = %caller.account))]
-pub async fn visible_to(
-    state: &AppState,
-    caller: &AuthSession,
-) -> Result<Vec<PairRecord>, ServiceError> {
-    if caller.has_role(ADMIN_ROLE) {
+#[tracing::instrument(skip_all, fields(account.id = %sides.account))]
+pub async fn visible_to(state: &AppState, sides: &Sides) -> Result<Vec<PairRecord>, ServiceError> {
+    if sides.admin {
         return Ok(state.store.pairs.list().await?);
     }
     let mut pairs = Vec::new();
-    if caller.has_role(ADVISOR_ROLE) {
-        pairs.extend(state.store.pairs.of_advisor(caller.account).await?);
+    if sides.advisor {
+        let of_advisor = state.store.pairs.of_advisor(sides.account).await?;
+        pairs.extend(
+            of_advisor
+                .into_iter()
+                .filter(|p| sides.side_of(p).is_some()),
+        );
     }
-    if caller.has_role(CLIENT_ROLE) {
-        pairs.extend(state.store.pairs.of_client(caller.account).await?);
+    if sides.client {
+        pairs.extend(state.store.pairs.of_client(sides.account).await?);
     }
     Ok(pairs)
-}
-
-/// Which side of `pair` the caller is on, if any (by account and role).
-pub fn side_of(
-    pair: &PairRecord,
-    caller: &AuthSession,
-) -> Option<portcullis_core::dualconfirm::Role> {
-    use portcullis_core::dualconfirm::Role;
-    if pair.advisor == caller.account && caller.has_role(ADVISOR_ROLE) {
-        Some(Role::Advisor)
-    } else if pair.client == caller.account && caller.has_role(CLIENT_ROLE) {
-        Some(Role::Client)
-    } else {
-        None
-    }
 }
 
 /// The pair, if the caller is one of its sides (else 404: others' pairs do not exist for
@@ -67,7 +55,10 @@ pub async fn own(
         .get(id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let side = side_of(&pair, caller).ok_or(ServiceError::NotFound)?;
+    let side = sides_of(state, caller)
+        .await?
+        .side_of(&pair)
+        .ok_or(ServiceError::NotFound)?;
     Ok((pair, side))
 }
 

@@ -3,8 +3,8 @@
 //! that its sides and administrators are shown. Everything that touches the secret lives
 //! here, so the sealing and the opening cannot drift apart.
 
-use portcullis_core::dualconfirm::PairSecret;
 use portcullis_core::dualconfirm::words::Language;
+use portcullis_core::dualconfirm::{PairSecret, Role};
 use portcullis_core::ids::AccountId;
 use portcullis_store::model::{AccountStatus, PairRecord, PairStatus};
 use serde::Serialize;
@@ -81,6 +81,8 @@ pub(super) async fn insert(
         created_by,
         created_at: now,
         updated_at: now,
+        advisor_name_sealed: None,
+        client_name_sealed: None,
     };
     state
         .store
@@ -96,13 +98,66 @@ pub(super) async fn insert(
     Ok(record)
 }
 
-/// One side of a pair as the other sees it.
+/// Associated data sealing the name an administrator set for side `role` of a pair.
+fn name_aad(pair_id: &str, role: Role) -> Vec<u8> {
+    format!("dualconfirm-pair-name:{pair_id}:{}", role.as_str()).into_bytes()
+}
+
+/// Seals `name` for side `role` of pair `pair_id`.
+///
+/// # Errors
+/// Keyring failure.
+pub(super) fn seal_name(
+    state: &AppState,
+    pair_id: &str,
+    role: Role,
+    name: &str,
+) -> Result<Vec<u8>, ServiceError> {
+    Ok(state
+        .keyring()
+        .seal_secret(name.as_bytes(), &name_aad(pair_id, role))?)
+}
+
+/// The name an administrator set for side `role` of `pair`, if any.
+fn open_name(
+    state: &AppState,
+    pair: &PairRecord,
+    role: Role,
+) -> Result<Option<String>, ServiceError> {
+    let sealed = match role {
+        Role::Advisor => &pair.advisor_name_sealed,
+        Role::Client => &pair.client_name_sealed,
+    };
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let bytes = Zeroizing::new(
+        state
+            .keyring()
+            .open_secret(sealed, &name_aad(&pair.id, role))?,
+    );
+    String::from_utf8(bytes.to_vec())
+        .map(Some)
+        .map_err(|_| ServiceError::unexpected("a sealed pair name is not text"))
+}
+
+/// One side of a pair (or the advisor of an invitation) as the other sees it. `name` is the
+/// identity to rely on: a name an administrator set, else the account's e-mail address. The
+/// display name an account chose for itself vouches for nothing (anyone may call themselves
+/// "Your bank's security team"), so it is only `own_label`, to be shown as such if at all.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PartyView {
     /// Account id.
     pub id: String,
-    /// Display name, else the e-mail address.
+    /// The verified identity: the name an administrator set, else the e-mail address.
     pub name: String,
+    /// Who vouches for `name`: `administrator` (a name set for this pair) or `email` (the
+    /// account's e-mail address).
+    pub verified_by: &'static str,
+    /// The account's e-mail address (none for a deleted account).
+    pub email: Option<String>,
+    /// The display name the account gave itself: its own label, not verified.
+    pub own_label: Option<String>,
 }
 
 /// A pair as one of its sides (or an administrator) sees it.
@@ -122,17 +177,30 @@ pub struct PairView {
     pub created_at: i64,
 }
 
-async fn party(state: &AppState, id: AccountId) -> Result<PartyView, ServiceError> {
-    let name = match state.store.accounts.get(id).await? {
+/// How account `id` is shown, with `admin_name` (a name an administrator set) if any.
+pub(super) async fn party(
+    state: &AppState,
+    id: AccountId,
+    admin_name: Option<String>,
+) -> Result<PartyView, ServiceError> {
+    let (email, own_label) = match state.store.accounts.get(id).await? {
         Some(a) if a.status != AccountStatus::Deleted => {
             let p = accounts::profile(state, &a).await?;
-            p.display_name.unwrap_or(p.email)
+            (Some(p.email), p.display_name)
         }
-        _ => "(deleted account)".to_owned(),
+        _ => (None, None),
+    };
+    let (name, verified_by) = match (admin_name, &email) {
+        (Some(name), _) => (name, "administrator"),
+        (None, Some(email)) => (email.clone(), "email"),
+        (None, None) => ("(deleted account)".to_owned(), "email"),
     };
     Ok(PartyView {
         id: id.to_string(),
         name,
+        verified_by,
+        email,
+        own_label,
     })
 }
 
@@ -144,8 +212,8 @@ async fn party(state: &AppState, id: AccountId) -> Result<PartyView, ServiceErro
 pub async fn view(state: &AppState, p: &PairRecord) -> Result<PairView, ServiceError> {
     Ok(PairView {
         id: p.id.clone(),
-        advisor: party(state, p.advisor).await?,
-        client: party(state, p.client).await?,
+        advisor: party(state, p.advisor, open_name(state, p, Role::Advisor)?).await?,
+        client: party(state, p.client, open_name(state, p, Role::Client)?).await?,
         status: p.status.as_str().to_owned(),
         language: p.language.clone(),
         created_at: p.created_at,

@@ -54,6 +54,13 @@ pub enum Event<'a> {
         /// The pair.
         pair: &'a str,
     },
+    /// A side of the pair no longer qualifies (its account lost the side's role, or is no
+    /// longer active), as this node's own look at the store found: the session ends here.
+    /// Other nodes are not told; each finds it for its own consoles.
+    Withdrawn {
+        /// The pair.
+        pair: &'a str,
+    },
     /// Time passed: inactivity, forgotten nodes, heartbeats and rotations.
     Tick,
     /// Tell the other nodes of every side this node has sockets on; with `ask`, also ask
@@ -90,6 +97,13 @@ pub enum Effect {
         pair: PairId,
         /// Pushed at a window boundary, not because the session started.
         rotation: bool,
+    },
+    /// Push the current words of `pair` to one socket (it joined a session already live).
+    WordsTo {
+        /// The pair.
+        pair: PairId,
+        /// The socket.
+        socket: u64,
     },
     /// `pair` was removed or changed: tell its sockets here that the session ended, and stop
     /// serving them the pair.

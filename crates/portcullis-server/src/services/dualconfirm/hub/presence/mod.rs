@@ -93,6 +93,7 @@ impl Presence {
                     pair: pair.to_owned(),
                 });
             }
+            Event::Withdrawn { pair } => self.forget(pair, &mut out),
             Event::Tick => self.tick(now, &mut out),
             Event::Resync { ask } => self.resync(now, ask, &mut out),
         }
@@ -146,12 +147,22 @@ impl Presence {
         let side = &mut p.sides[idx(role)];
         side.local += 1;
         side.last_active = now;
+        let was_live = p.live;
         self.refresh(pair, now, Some(role), out);
         if let Some(p) = self.pairs.get(&**pair) {
             out.push(Effect::ToSocket {
                 socket,
                 message: p.presence_of(role.other(), now, &self.rules),
             });
+            // A console joining a session that was live already (another console of its
+            // side kept it so, or it reconnects after being closed) gets the words at once;
+            // a session that just started pushed them to every socket.
+            if was_live && p.live {
+                out.push(Effect::WordsTo {
+                    pair: pair.clone(),
+                    socket,
+                });
+            }
         }
         self.relay_presence(pair, role, out);
         self.relay(out, || Relay::Ask {
@@ -159,14 +170,20 @@ impl Presence {
         });
     }
 
+    /// Activity on side `role`: the inactivity clock starts again. The parties hear of it
+    /// only when it changes what they are shown (an inactive side became active): a console
+    /// that reports activity often costs the other side nothing.
     fn active(&mut self, pair: &str, role: Role, now: i64, out: &mut Vec<Effect>) {
+        let inactivity = self.rules.inactivity_secs;
         let Some(p) = self.pairs.get_mut(pair) else {
             return;
         };
         let side = &mut p.sides[idx(role)];
+        let was_active = side.active(now, inactivity);
         side.last_active = now;
+        let changed = side.active(now, inactivity) != was_active;
         let relay_due = now - side.relayed_active >= HEARTBEAT_SECS;
-        self.refresh(pair, now, Some(role), out);
+        self.refresh(pair, now, changed.then_some(role), out);
         if relay_due {
             self.relay_presence(pair, role, out);
         }

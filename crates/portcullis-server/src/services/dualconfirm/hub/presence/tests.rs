@@ -15,6 +15,7 @@ enum Step {
     Leave(Role),
     Heard(&'static str, Relay),
     Remove,
+    Withdraw,
     Tick,
     Resync(bool),
 }
@@ -61,6 +62,7 @@ fn say(effect: &Effect) -> String {
         }
         Effect::Words { rotation: true, .. } => "rotation words".into(),
         Effect::Words { .. } => "words".into(),
+        Effect::WordsTo { socket, .. } => format!("socket {socket} words"),
         Effect::Ended { .. } => "ended".into(),
         Effect::Untracked { .. } => "untracked".into(),
         Effect::Relay(Relay::Presence { role, sockets, .. }) => {
@@ -93,6 +95,7 @@ fn run(name: &str, relaying: bool, steps: &[(i64, Step, Option<&[&str]>)]) -> Pr
             Leave(role) => Event::Left { pair: "p", role },
             Heard(from, relay) => Event::Heard { from, relay },
             Remove => Event::Removed { pair: "p" },
+            Withdraw => Event::Withdrawn { pair: "p" },
             Tick => Event::Tick,
             Resync(ask) => Event::Resync { ask },
         };
@@ -154,14 +157,8 @@ fn inactivity_ends_the_session_and_activity_restarts_it() {
         &[
             (T0, Join(C, 1), None),
             (T0, Join(A, 2), None),
-            (
-                T0 + 100,
-                Active(C),
-                Some(&[
-                    "client hears advisor on,active,Live",
-                    "advisor hears client on,active,Live",
-                ]),
-            ),
+            // Activity of a side that is active already changes nobody's view: no message.
+            (T0 + 100, Active(C), Some(&[])),
             (T0 + 179, Tick, Some(&["rotation words"])),
             (
                 T0 + 180,
@@ -324,4 +321,83 @@ fn a_node_that_only_heard_of_a_pair_knows_its_session_but_audits_nothing() {
     );
     assert!(p.is_live("p"));
     assert_eq!(p.tracked(), 1);
+}
+
+#[test]
+fn a_flood_of_activity_tells_the_other_side_nothing_new() {
+    let mut steps = vec![(T0, Join(C, 1), None), (T0, Join(A, 2), None)];
+    // 1,000 reports of activity within the inactivity limit: no effect at all.
+    for i in 0..1000 {
+        steps.push((T0 + i / 10, Active(C), Some(&[] as &[&str])));
+    }
+    // Activity relayed to other nodes at most every heartbeat, never a message to a side.
+    let p = run("flood", false, &steps);
+    assert!(p.is_live("p"));
+    run(
+        "flood relayed",
+        true,
+        &[
+            (T0, Join(C, 1), None),
+            (T0, Join(A, 2), None),
+            (T0 + 1, Active(C), Some(&[])),
+            (
+                T0 + HEARTBEAT_SECS,
+                Active(C),
+                Some(&["relay client sockets=1"]),
+            ),
+            (T0 + HEARTBEAT_SECS + 1, Active(C), Some(&[])),
+        ],
+    );
+}
+
+#[test]
+fn a_console_joining_a_live_session_gets_the_words_at_once() {
+    run(
+        "second console",
+        false,
+        &[
+            (T0, Join(C, 1), None),
+            (T0, Join(A, 2), None),
+            (
+                T0 + 5,
+                Join(C, 3),
+                Some(&[
+                    "client hears advisor on,active,Live",
+                    "advisor hears client on,active,Live",
+                    "socket 3 hears advisor on,active,Live",
+                    "socket 3 words",
+                ]),
+            ),
+            // A console that left and comes back while another of its side kept the session.
+            (T0 + 6, Leave(C), None),
+            (
+                T0 + 7,
+                Join(C, 4),
+                Some(&[
+                    "client hears advisor on,active,Live",
+                    "advisor hears client on,active,Live",
+                    "socket 4 hears advisor on,active,Live",
+                    "socket 4 words",
+                ]),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn a_withdrawn_pair_ends_here_and_is_not_relayed() {
+    let p = run(
+        "withdrawn",
+        true,
+        &[
+            (T0, Join(C, 1), None),
+            (T0, Join(A, 2), None),
+            (
+                T0 + 1,
+                Withdraw,
+                Some(&["audit session_ended pair_changed", "ended", "untracked"]),
+            ),
+        ],
+    );
+    assert_eq!(p.tracked(), 0);
 }
