@@ -14,7 +14,7 @@
 //! count the answers.
 //!
 //! Size: `PORTCULLIS_SCHEMATHESIS_EXAMPLES` is the number of generated cases per operation and
-//! phase (default 12: both runs together take about a minute, the CI run). The long run is
+//! phase (default 20, the CI run: both runs together take well under a minute). The long run is
 //! `PORTCULLIS_SCHEMATHESIS_EXAMPLES=150`, well over 10,000 requests:
 //!
 //! ```text
@@ -27,12 +27,13 @@
 mod support;
 
 use portcullis_core::factor::totp::{STEP_SECS, TotpSecret};
+use portcullis_server::config::Rule;
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use support::{TestApp, require_env, strong_password, unique_email};
 
 /// Generated cases per operation and phase in the CI run.
-const CI_EXAMPLES: u32 = 12;
+const CI_EXAMPLES: u32 = 20;
 
 /// Roles whose logins need a second factor on the server under test, as in a deployment.
 const ADMIN: &str = "admin";
@@ -67,9 +68,31 @@ async fn spawn() -> TestApp {
             c.rate_limit.per_account_per_minute = 1_000;
             c.tokens.access_ttl = Duration::from_secs(3600);
             c.login.required_factors.insert(ADMIN.into(), 2);
+            c.forward_auth.rules = forward_auth_rules();
         })
         .spawn()
         .await
+}
+
+/// Forward-auth rules for every kind of verdict: public, any session, administrators with
+/// a second factor, and any session for the rest.
+fn forward_auth_rules() -> Vec<Rule> {
+    let rule =
+        |path_prefix: &str, audience: Option<&str>, roles: &[&str], acr: Option<&str>| Rule {
+            host: None,
+            path_prefix: path_prefix.into(),
+            methods: Vec::new(),
+            audience: audience.map(Into::into),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            acr: acr.map(Into::into),
+            max_age: None,
+            public: audience.is_none(),
+        };
+    vec![
+        rule("/public", None, &[], None),
+        rule("/admin", Some("admin-app"), &[ADMIN], Some("aal2")),
+        rule("/", Some("app"), &[], None),
+    ]
 }
 
 /// An active account with `roles`, with a confirmed authenticator app when `totp`.
