@@ -1,8 +1,9 @@
 //! Generated attacks on the whole API: Schemathesis (PyPI `schemathesis`, run from the test
 //! venv) reads `/openapi.json` of a real server and sends what it generates from it, as a
-//! user and as an administrator: the documented examples of nothing, boundary and wrong-type
-//! values of every field (its coverage phase), random valid and invalid requests (fuzzing),
-//! and chains that follow the document's links (stateful). Every answer must be
+//! user and as an administrator: the documented examples, boundary and wrong-type values of
+//! every field, missing bodies, headers and credentials (its coverage phase), random valid and
+//! invalid requests (fuzzing), and chains that follow the document's links (stateful). Every
+//! answer must be
 //!
 //! - no server error (`not_a_server_error`),
 //! - a documented status (`status_code_conformance`) with a documented media type
@@ -15,7 +16,7 @@
 //!
 //! Size: `PORTCULLIS_SCHEMATHESIS_EXAMPLES` is the number of generated cases per operation and
 //! phase (default 20, the CI run: both runs together take well under a minute). The long run is
-//! `PORTCULLIS_SCHEMATHESIS_EXAMPLES=150`, well over 10,000 requests:
+//! `PORTCULLIS_SCHEMATHESIS_EXAMPLES=150`, about 17,000 requests in three minutes:
 //!
 //! ```text
 //! PORTCULLIS_SCHEMATHESIS_EXAMPLES=150 scripts/test -p portcullis-server --test api_schemathesis -- --nocapture
@@ -35,7 +36,8 @@ use support::{TestApp, require_env, strong_password, unique_email};
 /// Generated cases per operation and phase in the CI run.
 const CI_EXAMPLES: u32 = 20;
 
-/// Roles whose logins need a second factor on the server under test, as in a deployment.
+/// The administrators' role; their logins need a second factor on the server under test, as
+/// in a deployment.
 const ADMIN: &str = "admin";
 
 /// An account the hooks log in as.
