@@ -25,9 +25,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
-    let (api, mut openapi) = routes::api().split_for_parts();
+    let (api, api_doc) = routes::api().split_for_parts();
     let (proxy, proxy_doc) = routes::proxy().split_for_parts();
-    openapi.merge(proxy_doc);
+    let openapi = routes::openapi::document(api_doc, proxy_doc);
     let config = &state.config;
     let hsts = config.tls.is_some() || config.public_url().starts_with("https://");
     let mut app = api

@@ -65,7 +65,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
                     "expected `Content-Type: application/x-www-form-urlencoded`".into(),
                 ))
             }
+            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
             Err(other) => Err(ApiError::bad_request("invalid-body", other.body_text())),
+        }
+    }
+}
+
+/// Query string whose rejections become problem+json (`invalid-query`), where axum's own
+/// `Query` would answer in plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rejection) => Err(ApiError::bad_request(
+                "invalid-query",
+                rejection.body_text(),
+            )),
         }
     }
 }

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
+use crate::routes::openapi::BodyRejection;
 use crate::services::accounts::{self, Registered, Registration};
 use crate::state::AppState;
 
@@ -37,7 +38,7 @@ pub struct RegisterRequest {
 /// Registers an account; it stays `pending` until the e-mail is verified. The answer is the
 /// same whether or not the address already has an account.
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = RegisterRequest,
-    responses((status = 201, body = Registered), (status = 400, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 201, body = Registered), (status = 400, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn register(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -63,7 +64,7 @@ pub struct VerifyRequest {
 
 /// Verifies an e-mail address with the single-use token from the mail.
 #[utoipa::path(post, path = "/v1/accounts/verify", tag = "accounts", request_body = VerifyRequest,
-    responses((status = 204), (status = 400, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem), BodyRejection))]
 async fn verify(
     State(state): State<AppState>,
     client: ClientInfo,

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::AuthSession;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{AdminSession, ApiJson, ClientInfo};
+use crate::routes::openapi::BodyRejection;
 use crate::services::ServiceError;
 use crate::services::dualconfirm;
 use crate::services::dualconfirm::hub::Words;
@@ -75,7 +76,7 @@ async fn list_pairs(
 #[utoipa::path(post, path = "/v1/dualconfirm/pairs", tag = "dualconfirm", security(("bearer" = [])),
     request_body = NewPair,
     responses((status = 201, body = PairView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 409, body = Problem)))]
+        (status = 403, body = Problem), (status = 409, body = Problem), BodyRejection))]
 async fn create_pair(
     State(state): State<AppState>,
     AdminSession(admin): AdminSession,
@@ -120,7 +121,7 @@ pub struct PairUpdate {
 /// Either side changes the pair's word language.
 #[utoipa::path(patch, path = "/v1/dualconfirm/pairs/{id}", tag = "dualconfirm", security(("bearer" = [])),
     request_body = PairUpdate,
-    responses((status = 200, body = PairView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = PairView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), BodyRejection))]
 async fn update_pair(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -160,7 +161,7 @@ pub struct PairNamesBody {
 #[utoipa::path(put, path = "/v1/dualconfirm/pairs/{id}/names", tag = "dualconfirm", security(("bearer" = [])),
     request_body = PairNamesBody,
     responses((status = 200, body = PairView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 404, body = Problem)))]
+        (status = 403, body = Problem), (status = 404, body = Problem), BodyRejection))]
 async fn name_pair(
     State(state): State<AppState>,
     AdminSession(admin): AdminSession,
@@ -196,7 +197,7 @@ pub struct Invitation {
 #[utoipa::path(post, path = "/v1/dualconfirm/invitations", tag = "dualconfirm", security(("bearer" = [])),
     request_body = Invitation,
     responses((status = 202, body = SentInvitation), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 429, body = Problem)))]
+        (status = 403, body = Problem), BodyRejection))]
 async fn invite(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -301,7 +302,7 @@ pub struct Verdict {
 #[utoipa::path(post, path = "/v1/dualconfirm/pairs/{id}/check", tag = "dualconfirm", security(("bearer" = [])),
     request_body = Heard,
     responses((status = 200, body = Verdict), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn check(
     State(state): State<AppState>,
     auth: AuthSession,

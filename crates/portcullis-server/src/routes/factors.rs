@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::auth::AuthSession;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
+use crate::routes::openapi::BodyRejection;
 use crate::services::factors::{self, FactorList, FactorView, TotpEnrolment};
 use crate::services::passkeys::{self, PasskeyEnrolment};
 use crate::state::AppState;
@@ -31,7 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The caller's second factors.
-#[utoipa::path(get, path = "/v1/me/factors", tag = "factors", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/me/factors", tag = "factors", operation_id = "list_factors", security(("bearer" = [])),
     responses((status = 200, body = FactorList), (status = 401, body = Problem)))]
 async fn list(State(state): State<AppState>, auth: AuthSession) -> ApiResult<Json<FactorList>> {
     Ok(Json(factors::list(&state, auth.account).await?))
@@ -49,7 +50,7 @@ pub struct EnrolTotp {
 /// QR code, once. Needs a recent authentication.
 #[utoipa::path(post, path = "/v1/me/factors/totp", tag = "factors", security(("bearer" = [])),
     request_body = EnrolTotp,
-    responses((status = 201, body = TotpEnrolment), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 201, body = TotpEnrolment), (status = 400, body = Problem), (status = 401, body = Problem), BodyRejection))]
 async fn enrol_totp(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -76,7 +77,7 @@ pub struct EnrolSms {
 #[utoipa::path(post, path = "/v1/me/factors/sms", tag = "factors", security(("bearer" = [])),
     request_body = EnrolSms,
     responses((status = 201, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 429, body = Problem), (status = 502, body = Problem)))]
+        (status = 429, body = Problem), (status = 502, body = Problem), BodyRejection))]
 async fn enrol_sms(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -91,7 +92,7 @@ async fn enrol_sms(
 /// recent authentication.
 #[utoipa::path(post, path = "/v1/me/factors/email", tag = "factors", security(("bearer" = [])),
     request_body = EnrolTotp,
-    responses((status = 201, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 201, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn enrol_email(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -106,7 +107,7 @@ async fn enrol_email(
 /// `navigator.credentials.create`. Needs a recent authentication.
 #[utoipa::path(post, path = "/v1/me/factors/passkey", tag = "factors", security(("bearer" = [])),
     request_body = EnrolTotp,
-    responses((status = 201, body = PasskeyEnrolment), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 201, body = PasskeyEnrolment), (status = 400, body = Problem), (status = 401, body = Problem), BodyRejection))]
 async fn enrol_passkey(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -129,7 +130,7 @@ pub struct FinishPasskey {
 /// Finishes registering a passkey with the browser's attestation.
 #[utoipa::path(post, path = "/v1/me/factors/passkey/{id}/finish", tag = "factors", security(("bearer" = [])),
     request_body = FinishPasskey, params(("id" = String, Path, description = "factor id")),
-    responses((status = 200, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), BodyRejection))]
 async fn finish_passkey(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -152,7 +153,7 @@ pub struct ConfirmFactor {
 /// Confirms an enrolment with a first code; from then on logins need a second factor.
 #[utoipa::path(post, path = "/v1/me/factors/{id}/confirm", tag = "factors", security(("bearer" = [])),
     request_body = ConfirmFactor, params(("id" = String, Path, description = "factor id")),
-    responses((status = 200, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), BodyRejection))]
 async fn confirm(
     State(state): State<AppState>,
     auth: AuthSession,

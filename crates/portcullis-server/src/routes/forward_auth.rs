@@ -46,9 +46,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `X-Portcullis-Token` (a JWT of ours, valid for seconds, whose `aud` is the upstream).
 #[utoipa::path(get, path = "/v1/forward-auth", tag = "forward-auth", security((), ("bearer" = [])),
     params(
-        ("X-Forwarded-Host" = Option<String>, Header, description = "Host of the original request"),
-        ("X-Forwarded-Uri" = Option<String>, Header, description = "Target of the original request (Traefik)"),
-        ("X-Forwarded-Method" = Option<String>, Header, description = "Method of the original request (Traefik)"),
+        ("X-Forwarded-Host" = Option<String>, Header, example = "app.example.com", description = "Host of the original request"),
+        ("X-Forwarded-Uri" = Option<String>, Header, pattern = "^/", example = "/orders/7", description = "Target of the original request (Traefik)"),
+        ("X-Forwarded-Method" = Option<String>, Header, example = "GET", description = "Method of the original request (Traefik)"),
         ("X-Original-URI" = Option<String>, Header, description = "Target of the original request (nginx)"),
         ("X-Original-Method" = Option<String>, Header, description = "Method of the original request (nginx)"),
     ),

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use crate::auth::AuthSession;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
+use crate::routes::openapi::BodyRejection;
 use crate::services::accounts::{self, Profile, ProfileUpdate};
 use crate::services::credentials;
 use crate::state::AppState;
@@ -52,7 +53,7 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
 
 /// Updates the display name or phone number.
 #[utoipa::path(patch, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = PatchMe,
-    responses((status = 200, body = Profile), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, body = Profile), (status = 400, body = Problem), (status = 401, body = Problem), BodyRejection))]
 async fn patch_me(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -77,7 +78,7 @@ pub struct PasswordConfirmation {
 
 /// Deletes the account: its data key is destroyed, so its personal data can never be read again.
 #[utoipa::path(delete, path = "/v1/me", tag = "me", security(("bearer" = [])), request_body = PasswordConfirmation,
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), BodyRejection))]
 async fn delete_me(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -108,7 +109,7 @@ pub struct ChangePassword {
 
 /// Changes the password; every other session of the account ends.
 #[utoipa::path(post, path = "/v1/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePassword,
-    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem), BodyRejection))]
 async fn change_password(
     State(state): State<AppState>,
     auth: AuthSession,

@@ -7,6 +7,7 @@ pub mod factors;
 pub mod forward_auth;
 pub mod me;
 pub mod oauth;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod password;

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
+use crate::routes::openapi::BodyRejection;
 use crate::services::credentials;
 use crate::state::AppState;
 
@@ -29,7 +30,7 @@ pub struct ForgotRequest {
 
 /// Mails a reset link if the account exists. Always 202, so it reveals nothing.
 #[utoipa::path(post, path = "/v1/password/forgot", tag = "password", request_body = ForgotRequest,
-    responses((status = 202), (status = 429, body = Problem)))]
+    responses((status = 202), (status = 429, body = Problem), BodyRejection))]
 async fn forgot(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -49,7 +50,7 @@ pub struct ResetRequest {
 
 /// Sets a new password; every session of the account ends.
 #[utoipa::path(post, path = "/v1/password/reset", tag = "password", request_body = ResetRequest,
-    responses((status = 204), (status = 400, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem), (status = 422, body = Problem), BodyRejection))]
 async fn reset(
     State(state): State<AppState>,
     client: ClientInfo,

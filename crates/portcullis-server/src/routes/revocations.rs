@@ -2,7 +2,7 @@
 //! session is refused by every service within the polling interval.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::ApiQuery;
 use crate::services::revocations::{self, FeedReader};
 use crate::state::AppState;
 
@@ -61,14 +62,14 @@ pub struct RevocationFeed {
 /// Sessions revoked since a given instant. Guards poll it and refuse those sessions' tokens.
 #[utoipa::path(get, path = "/v1/revocations", tag = "tokens", security(("bearer" = [])),
     params(
-        ("since" = Option<i64>, Query, description = "unix seconds: sessions revoked at or after this instant (default: the last minute)"),
-        ("limit" = Option<i64>, Query, description = "at most this many, 1 to 1000 (default 1000)"),
+        ("since" = Option<i64>, Query, minimum = 0, description = "unix seconds: sessions revoked at or after this instant (default: the last minute)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "at most this many, 1 to 1000 (default 1000)"),
     ),
     responses((status = 200, body = RevocationFeed), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 async fn feed(
     State(state): State<AppState>,
     Reader(reader): Reader,
-    Query(q): Query<FeedQuery>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<RevocationFeed>> {
     let now = state.now();
     let since = q.since.unwrap_or(now - 60);

@@ -15,6 +15,7 @@ use utoipa_axum::routes;
 use crate::auth::AuthSession;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
+use crate::routes::openapi::BodyRejection;
 use crate::services::ServiceError;
 use crate::services::accounts::session_json;
 use crate::services::login::{self, Answer, LoginStep, PendingLogin};
@@ -62,7 +63,7 @@ fn step_response(step: LoginStep) -> Response {
 /// Unknown accounts and wrong passwords answer alike.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", request_body = LoginRequest,
     responses((status = 201, body = TokenResponse), (status = 202, body = PendingLogin),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem)))]
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn login_start(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -145,7 +146,7 @@ impl From<ChallengeAnswer> for Answer {
 #[utoipa::path(post, path = "/v1/sessions/challenges/{id}", tag = "sessions", request_body = ChallengeAnswer,
     params(("id" = String, Path, description = "challenge id")),
     responses((status = 201, body = TokenResponse), (status = 202, body = PendingLogin),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn answer_challenge(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -179,8 +180,8 @@ pub struct CodeSent {
 /// Sends the code of an SMS or e-mail factor for a pending login.
 #[utoipa::path(post, path = "/v1/sessions/challenges/{id}/send", tag = "sessions", request_body = SendCode,
     params(("id" = String, Path, description = "challenge id")),
-    responses((status = 202, body = CodeSent), (status = 400, body = Problem), (status = 410, body = Problem),
-        (status = 429, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 202, body = CodeSent), (status = 400, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem),
+        (status = 429, body = Problem), (status = 502, body = Problem), BodyRejection))]
 async fn send_code(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -198,7 +199,7 @@ async fn send_code(
 #[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}/send", tag = "sessions", security(("bearer" = [])),
     request_body = SendCode, params(("id" = String, Path, description = "challenge id")),
     responses((status = 202, body = CodeSent), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 410, body = Problem), (status = 429, body = Problem), (status = 502, body = Problem)))]
+        (status = 404, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem), (status = 502, body = Problem), BodyRejection))]
 async fn send_step_up_code(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -216,7 +217,7 @@ async fn send_step_up_code(
 /// WebAuthn request options for a pending login that waits for a passkey.
 #[utoipa::path(post, path = "/v1/sessions/challenges/{id}/passkey-options", tag = "sessions",
     params(("id" = String, Path, description = "challenge id")),
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
 async fn passkey_options(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -233,7 +234,7 @@ async fn passkey_options(
 /// WebAuthn request options for a step-up of the current session with a passkey.
 #[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}/passkey-options", tag = "sessions", security(("bearer" = [])),
     params(("id" = String, Path, description = "challenge id")),
-    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 401, body = Problem), (status = 410, body = Problem)))]
+    responses((status = 200, body = Object), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem)))]
 async fn step_up_passkey_options(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -268,7 +269,7 @@ pub struct StepUpRequest {
 #[utoipa::path(post, path = "/v1/sessions/current/step-up", tag = "sessions", security(("bearer" = [])),
     request_body = StepUpRequest,
     responses((status = 200, body = TokenResponse), (status = 202, body = PendingLogin),
-        (status = 400, body = Problem), (status = 401, body = Problem)))]
+        (status = 400, body = Problem), (status = 401, body = Problem), BodyRejection))]
 async fn step_up(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -291,7 +292,7 @@ async fn step_up(
 #[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}", tag = "sessions", security(("bearer" = [])),
     request_body = ChallengeAnswer,
     params(("id" = String, Path, description = "challenge id")),
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn answer_step_up(
     State(state): State<AppState>,
     auth: AuthSession,
@@ -308,7 +309,7 @@ async fn answer_step_up(
 }
 
 /// The caller's live sessions.
-#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("bearer" = [])),
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", operation_id = "list_sessions", security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 401, body = Problem)))]
 async fn list(
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ use crate::auth::{AuthSession, Caller, client_caller};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiForm, ApiJson, ClientInfo};
 use crate::routes::oauth::basic_credentials;
+use crate::routes::openapi::BodyRejection;
 use crate::services::ServiceError;
 use crate::services::clients::OAuthError;
 use crate::services::introspection::{self, Active, Introspector};
@@ -34,7 +35,7 @@ pub struct RefreshRequest {
 
 /// Spends a refresh token for new tokens. Presenting a spent token again ends the session.
 #[utoipa::path(post, path = "/v1/tokens/refresh", tag = "tokens", request_body = RefreshRequest,
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), BodyRejection))]
 async fn refresh(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -128,7 +129,7 @@ impl FromRequestParts<AppState> for IntrospectionCaller {
 /// A revoked session's tokens are inactive at once.
 #[utoipa::path(post, path = "/v1/introspect", tag = "tokens", security(("bearer" = [])),
     request_body(content = IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, body = Introspection), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Introspection), (status = 401, body = Problem), (status = 403, body = Problem), BodyRejection))]
 async fn introspect(
     State(state): State<AppState>,
     IntrospectionCaller(introspector): IntrospectionCaller,
