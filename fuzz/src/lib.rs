@@ -64,16 +64,21 @@ const MAX_EDITS: usize = 64;
 const RETIRED_SEED: [u8; 32] = [0x52; 32];
 const ACTIVE_SEED: [u8; 32] = [0x51; 32];
 const FOREIGN_SEED: [u8; 32] = [0x53; 32];
+pub mod config;
+pub mod console;
 mod fixture;
+pub mod forward_auth;
+pub mod login;
 mod mutation;
 
 use fixture::*;
 pub use fixture::{Fixture, fixture};
 pub use mutation::*;
 
-/// Whether `PORTCULLIS_FUZZ_TRACE` is set: then [`check`] prints both verdicts, e.g. when
-/// replaying a corpus file (`fuzz/target/.../token_verify FILE`).
-fn trace() -> bool {
+/// Whether `PORTCULLIS_FUZZ_TRACE` is set: then [`check`] prints both verdicts (and the other
+/// targets what they accepted or refused), e.g. when replaying a corpus file
+/// (`fuzz/target/.../token_verify FILE`).
+pub(crate) fn trace() -> bool {
     static TRACE: OnceLock<bool> = OnceLock::new();
     *TRACE.get_or_init(|| std::env::var_os("PORTCULLIS_FUZZ_TRACE").is_some())
 }

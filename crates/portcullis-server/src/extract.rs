@@ -121,15 +121,19 @@ pub fn bearer_or_access_cookie(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> Option<String> {
+    bearer_or_cookie(headers, crate::web::cookies::Cookies::of(state).access())
+}
+
+/// [`bearer_or_access_cookie`] with the cookie's name given: the pure part, which the fuzz
+/// target `forward_auth` drives with any headers.
+pub fn bearer_or_cookie(headers: &axum::http::HeaderMap, cookie: &str) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_owned())
-        .or_else(|| {
-            crate::web::cookies::read(headers, crate::web::cookies::Cookies::of(state).access())
-        })
+        .or_else(|| crate::web::cookies::read(headers, cookie))
 }
 
 impl FromRequestParts<AppState> for AuthSession {

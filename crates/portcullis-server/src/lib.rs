@@ -26,6 +26,23 @@ pub mod tls;
 pub mod verified;
 pub mod web;
 
+/// What the fuzz targets of `fuzz/` drive: the parsers of outside input (login bodies,
+/// DualConfirm messages, the configuration, forward-auth headers) and the pure checks behind
+/// them, under one path so the harness names nothing else. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::config::{Config, ConfigError, ForwardAuthConfig, REDACTED, Rule};
+    pub use crate::extract::bearer_or_cookie;
+    pub use crate::routes::sessions::{ChallengeAnswer, LoginRequest, LoginStart};
+    pub use crate::services::ServiceError;
+    pub use crate::services::dualconfirm::hub::wire::{Feed, FromConsole, Relay};
+    pub use crate::services::dualconfirm::hub::{
+        AuditNote, Hub, Membership, PairKey, Push, SOCKET_QUEUE,
+    };
+    pub use crate::services::forward_auth::decide::{Denial, Original, judge};
+    pub use crate::services::login::Answer;
+}
+
 use anyhow::Context as _;
 use portcullis_core::password::PasswordHasher;
 use portcullis_store::keyring::Keyring;

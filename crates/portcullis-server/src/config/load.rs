@@ -33,6 +33,23 @@ impl Config {
                 })
                 .split("__"),
         );
+        Self::extract(figment)
+    }
+
+    /// Loads defaults, then the TOML `text`, without the environment: what `load` makes of
+    /// a file holding `text` when no `PORTCULLIS_*` variable is set (the fuzz target
+    /// `config` feeds it any text, and what it accepts must print and load back).
+    ///
+    /// # Errors
+    /// As [`Config::load`], but never a missing file.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        Self::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
+    }
+
+    /// The configuration `figment` describes, validated.
+    fn extract(figment: Figment) -> Result<Self, ConfigError> {
         let config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Syntax(describe(e)))?;

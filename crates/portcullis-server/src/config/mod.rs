@@ -210,13 +210,17 @@ impl Config {
                 "must start with http:// or https://",
             ));
         }
+        // Parsed here, as the Redis client will parse it: a value that is no URL would
+        // only fail at connection, and would print (redacted whole) as something that no
+        // longer loads.
         if let Some(url) = &self.redis_url
-            && !url.expose_secret().starts_with("redis://")
+            && !(url.expose_secret().starts_with("redis://")
+                && url::Url::parse(url.expose_secret()).is_ok())
         {
             return Err(InvalidValue::new(
                 "redis_url",
-                "must start with redis:// (TLS to Redis is not built in; use a local proxy \
-                 such as stunnel for rediss)",
+                "must be a URL that starts with redis:// (TLS to Redis is not built in; use a \
+                 local proxy such as stunnel for rediss)",
             ));
         }
         Ok(())

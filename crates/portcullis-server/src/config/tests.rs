@@ -211,6 +211,24 @@ fn redis_comes_from_portcullis_redis_url_and_is_checked() {
     });
 }
 
+/// A `redis_url` that is not a URL was accepted (it starts with `redis://`), then printed
+/// as `<redacted>`, which does not load. Found by the `config` fuzz target.
+#[test]
+fn a_redis_url_must_be_a_url_and_a_printed_one_loads_back() {
+    let err = Config::from_toml(r#"redis_url = "redis://:hunter2@cache:637crape-me""#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("redis_url") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let config = Config::from_toml(r#"redis_url = "redis://:hunter2@cache:6379/0""#).unwrap();
+    let printed = config.to_redacted_toml().unwrap();
+    assert!(!printed.contains("hunter2"), "{printed}");
+    let loaded = Config::from_toml(&printed).unwrap();
+    assert_eq!(loaded.to_redacted_toml().unwrap(), printed);
+}
+
 /// A configuration using every kind of value: quoted keys, lists of tables, optional
 /// sections, URLs, durations in seconds and milliseconds.
 fn everything() -> Config {

@@ -58,16 +58,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 403, body = Problem, description = "No rule allows this request, or a role is missing"),
     ))]
 async fn forward_auth(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let get = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
-    };
-    let original = Original {
-        method: get(&["x-forwarded-method", "x-original-method"]),
-        host: get(&["x-forwarded-host"]).unwrap_or_default(),
-        uri: get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default(),
-    };
+    let original = Original::from_headers(&headers);
     let ttl_secs = state.config.forward_auth.token_ttl.as_secs_i64();
     let token = || bearer_or_access_cookie(&state, &headers);
     match decide(&state, original, token).await {

@@ -51,6 +51,45 @@ pub struct LoginRequest {
     passkey: bool,
 }
 
+/// What a [`LoginRequest`] asks for, once its fields agree.
+#[derive(Debug)]
+pub enum LoginStart {
+    /// A passwordless login with a discoverable passkey.
+    Passkey,
+    /// A login by e-mail, with the password when it came along.
+    Email {
+        /// The e-mail as sent (the service parses it).
+        email: String,
+        /// The password, to answer it at once.
+        password: Option<Password>,
+    },
+}
+
+impl LoginRequest {
+    /// Which login the request starts: a passkey login takes neither e-mail nor password,
+    /// any other needs the e-mail. Pure, so the fuzz target `login_challenge` checks it.
+    ///
+    /// # Errors
+    /// A 400 `invalid-body` for a request that mixes the two or has no e-mail.
+    pub fn start(self) -> Result<LoginStart, ApiError> {
+        match (self.passkey, self.email) {
+            (true, None) if self.password.is_none() => Ok(LoginStart::Passkey),
+            (true, _) => Err(ApiError::bad_request(
+                "invalid-body",
+                "a passkey login takes neither e-mail nor password",
+            )),
+            (false, Some(email)) => Ok(LoginStart::Email {
+                email,
+                password: self.password.map(Password::new),
+            }),
+            (false, None) => Err(ApiError::bad_request(
+                "invalid-body",
+                "missing field `email`",
+            )),
+        }
+    }
+}
+
 fn step_response(step: LoginStep) -> Response {
     match step {
         LoginStep::Complete(tokens) => (StatusCode::CREATED, Json(tokens)).into_response(),
@@ -69,24 +108,10 @@ async fn login_start(
     client: ClientInfo,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let step = match (req.passkey, req.email) {
-        (true, None) if req.password.is_none() => {
-            login::start_passwordless(&state, &client).await?
-        }
-        (true, _) => {
-            return Err(ApiError::bad_request(
-                "invalid-body",
-                "a passkey login takes neither e-mail nor password",
-            ));
-        }
-        (false, Some(email)) => {
-            login::start(&state, &email, req.password.map(Password::new), &client).await?
-        }
-        (false, None) => {
-            return Err(ApiError::bad_request(
-                "invalid-body",
-                "missing field `email`",
-            ));
+    let step = match req.start()? {
+        LoginStart::Passkey => login::start_passwordless(&state, &client).await?,
+        LoginStart::Email { email, password } => {
+            login::start(&state, &email, password, &client).await?
         }
     };
     Ok(step_response(step))

@@ -1,9 +1,15 @@
 //! The decision for one proxied request: which rule governs it, whether a token is needed,
 //! and whether its session passes. Only the session look-up (through the verified-session
-//! cache) is I/O; the route turns the outcome into the proxy's answer.
+//! cache) is I/O: reading the proxy's headers ([`Original::from_headers`]) and judging a
+//! rule against the session, or its absence ([`judge`]), are pure, so the fuzz target
+//! `forward_auth` drives them with any headers, rules and claims.
 
 use std::sync::Arc;
 
+use axum::http::HeaderMap;
+use portcullis_core::token::AccessClaims;
+
+use crate::config::Rule;
 use crate::services::ServiceError;
 use crate::services::forward_auth::Refusal;
 use crate::state::AppState;
@@ -18,6 +24,25 @@ pub struct Original<'a> {
     pub host: &'a str,
     /// Its target (path and query).
     pub uri: &'a str,
+}
+
+impl<'a> Original<'a> {
+    /// The original request as the proxy's headers describe it: `X-Forwarded-Method`,
+    /// `X-Forwarded-Host` and `X-Forwarded-Uri` (Traefik), or `X-Original-Method` and
+    /// `X-Original-URI` (nginx). A header that is not visible ASCII counts as absent; a
+    /// missing host or target is empty, which no rule with a host and no path covers.
+    pub fn from_headers(headers: &'a HeaderMap) -> Self {
+        let get = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()))
+        };
+        Self {
+            method: get(&["x-forwarded-method", "x-original-method"]),
+            host: get(&["x-forwarded-host"]).unwrap_or_default(),
+            uri: get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default(),
+        }
+    }
 }
 
 /// A request the rules let through.
@@ -65,25 +90,41 @@ pub async fn decide<'a>(
         .ok_or(ServiceError::Forbidden("no rule allows this request"))?;
     let session = match (rule.public, token()) {
         (true, Some(t)) => verified::authenticate(state, &t).await.ok(),
-        (true, None) => None,
         (false, Some(t)) => Some(verified::authenticate(state, &t).await?),
-        (false, None) => {
-            return Err(ServiceError::Unauthenticated("a bearer access token is required").into());
-        }
+        (_, None) => None,
     };
-    let Some(session) = session else {
-        return Ok(Pass::Anonymous);
-    };
-    match rule.check(&session.session.claims, state.now()) {
-        Ok(()) => {}
-        Err(_) if rule.public => return Ok(Pass::Anonymous),
-        Err(Refusal::MissingRole) => {
-            return Err(ServiceError::Forbidden("a required role is missing").into());
-        }
-        Err(refusal) => return Err(Denial::StepUp(refusal)),
-    }
-    Ok(match rule.audience.as_deref() {
-        Some(audience) => Pass::Identity { session, audience },
-        None => Pass::Anonymous,
+    let claims = session.as_ref().map(|s| &s.session.claims);
+    Ok(match (judge(rule, claims, state.now())?, session) {
+        (Some(audience), Some(session)) => Pass::Identity { session, audience },
+        _ => Pass::Anonymous,
     })
+}
+
+/// What `rule` says of a request whose token proved `claims` (`None`: no token, or on a
+/// public rule one that did not verify) at `now`: the audience of the upstream the identity
+/// goes to, `None` to let it through without one, or the refusal. A rule that is not public
+/// never lets a request without a session through.
+///
+/// # Errors
+/// [`Denial::Refused`] without a session or without a required role (a public rule lets
+/// both through anonymously); [`Denial::StepUp`] when the authentication is too weak or old.
+pub fn judge<'r>(
+    rule: &'r Rule,
+    claims: Option<&AccessClaims>,
+    now: i64,
+) -> Result<Option<&'r str>, Denial> {
+    let Some(claims) = claims else {
+        if rule.public {
+            return Ok(None);
+        }
+        return Err(ServiceError::Unauthenticated("a bearer access token is required").into());
+    };
+    match rule.check(claims, now) {
+        Ok(()) => Ok(rule.audience.as_deref()),
+        Err(_) if rule.public => Ok(None),
+        Err(Refusal::MissingRole) => {
+            Err(ServiceError::Forbidden("a required role is missing").into())
+        }
+        Err(refusal) => Err(Denial::StepUp(refusal)),
+    }
 }

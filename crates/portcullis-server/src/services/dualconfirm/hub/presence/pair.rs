@@ -48,11 +48,13 @@ impl Side {
     }
 
     /// Whether the side is connected somewhere and was active there within `inactivity`.
+    /// Another node's `last_active` came over Redis and may be any `i64`, so the age
+    /// saturates: the most negative time is long ago, never (wrapped) just now.
     pub(super) fn active(&self, now: i64, inactivity: i64) -> bool {
-        let here = self.local > 0 && now - self.last_active < inactivity;
+        let here = self.local > 0 && now.saturating_sub(self.last_active) < inactivity;
         here || self
             .remote_now(now)
-            .any(|r| now - r.last_active < inactivity)
+            .any(|r| now.saturating_sub(r.last_active) < inactivity)
     }
 }
 

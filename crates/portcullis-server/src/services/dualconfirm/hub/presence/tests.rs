@@ -401,3 +401,48 @@ fn a_withdrawn_pair_ends_here_and_is_not_relayed() {
     );
     assert_eq!(p.tracked(), 0);
 }
+
+/// Another node's `last_active` is outside input (a message on Redis): the most negative
+/// time is "never active" and must not overflow `now - last_active` (which, wrapped, made
+/// the party active). Found by the `dualconfirm_ws` fuzz target.
+#[test]
+fn a_relayed_activity_at_any_time_is_judged_without_overflow() {
+    let advisor_on_b = |last_active| {
+        Heard(
+            "b",
+            Relay::Presence {
+                pair: "p".into(),
+                role: A,
+                sockets: 1,
+                last_active,
+            },
+        )
+    };
+    run(
+        "ancient",
+        true,
+        &[
+            (T0, Join(C, 1), None),
+            (
+                T0,
+                advisor_on_b(i64::MIN),
+                Some(&["client hears advisor on,idle,Waiting"]),
+            ),
+            (
+                T0 + 1,
+                advisor_on_b(T0),
+                Some(&[
+                    "audit session_started both_present",
+                    "client hears advisor on,active,Live",
+                    "words",
+                ]),
+            ),
+        ],
+    );
+    let p = run(
+        "future",
+        true,
+        &[(T0, Join(C, 1), None), (T0, advisor_on_b(i64::MAX), None)],
+    );
+    assert!(p.is_live("p"));
+}
