@@ -6,10 +6,13 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use std::path::Path;
 
-/// `PORTCULLIS_*` variables that are read by the CLI or by scripts/fuzz (which the test command
-/// runs), not configuration keys (`PORTCULLIS_TEST_*` belong to the test command and are
-/// skipped too).
-const NOT_CONFIG_ENV: &[&str] = &["config", "user_password", "fuzz_seconds"];
+/// `PORTCULLIS_*` variables that are read by the CLI, not configuration keys.
+const NOT_CONFIG_ENV: &[&str] = &["config", "user_password"];
+
+/// Families of `PORTCULLIS_*` variables that belong to the test command and the tools it
+/// runs (`TEST_*`, scripts/fuzz's `FUZZ_*`, the Schemathesis test's `SCHEMATHESIS_*`): a
+/// server the tests start inherits them and must not read them as unknown keys.
+const NOT_CONFIG_ENV_PREFIXES: &[&str] = &["test_", "fuzz_", "schemathesis_"];
 
 impl Config {
     /// Loads defaults, then `file` (if given, it must exist), then the environment.
@@ -29,7 +32,8 @@ impl Config {
             Env::prefixed("PORTCULLIS_")
                 .filter(|k| {
                     let k = k.as_str().to_ascii_lowercase();
-                    !k.starts_with("test_") && !NOT_CONFIG_ENV.contains(&k.as_str())
+                    !NOT_CONFIG_ENV_PREFIXES.iter().any(|p| k.starts_with(p))
+                        && !NOT_CONFIG_ENV.contains(&k.as_str())
                 })
                 .split("__"),
         );

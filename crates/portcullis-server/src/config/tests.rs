@@ -39,6 +39,9 @@ fn cli_and_test_variables_are_not_config_keys() {
         jail.set_env("PORTCULLIS_TEST_PG_URL", "postgres://x");
         jail.set_env("PORTCULLIS_CONFIG", "none.toml");
         jail.set_env("PORTCULLIS_FUZZ_SECONDS", "5");
+        jail.set_env("PORTCULLIS_FUZZ_SANITIZER", "address");
+        jail.set_env("PORTCULLIS_SCHEMATHESIS_EXAMPLES", "150");
+        jail.set_env("PORTCULLIS_SCHEMATHESIS_SEED", "42");
         jail.set_env("PORTCULLIS_TEST_SKIP_LINT", "1");
         assert!(Config::load(None).is_ok());
         Ok(())

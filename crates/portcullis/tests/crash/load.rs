@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 use super::ledger::{Factors, Ledger, Registered};
 use super::server::{Cast, Env, PASSWORD};
-use super::{Answer, Rng, send, totp_code, unique_email};
+use super::{Answer, Rng, send, totp_code, totp_code_ahead, unique_email};
 
 /// What lasts across cycles: the accounts and the sessions that do not rotate.
 pub struct Fixture {
@@ -30,14 +30,58 @@ pub struct Fixture {
 }
 
 async fn login(http: &Client, base: &str, email: &str) -> Value {
+    login_status(http, base, email, 201).await
+}
+
+/// A password login of `email` that must answer `status` (201 tokens, 202 a challenge).
+async fn login_status(http: &Client, base: &str, email: &str, status: u16) -> Value {
     let r = http
         .post(format!("{base}/v1/sessions"))
         .json(&json!({"email": email, "password": PASSWORD}))
         .send()
         .await
         .expect("login");
-    assert_eq!(r.status(), 201, "login of {email}");
+    assert_eq!(r.status(), status, "login of {email}");
     r.json().await.expect("json")
+}
+
+/// Enrols and confirms a first authenticator app for `email` from a password session, then
+/// logs in with the password and that app: an AAL2 session, which changing the factors of an
+/// account that has a second factor needs. Its access token and the factor's id.
+async fn two_factor_session(http: &Client, base: &str, email: &str) -> (String, String) {
+    let password_only = access(&login_status(http, base, email, 201).await);
+    let enrolled: Value = http
+        .post(format!("{base}/v1/me/factors/totp"))
+        .bearer_auth(&password_only)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("enrol")
+        .json()
+        .await
+        .expect("json");
+    let id = enrolled["id"].as_str().expect("factor id").to_owned();
+    let secret = enrolled["secret"].as_str().expect("secret");
+    let r = http
+        .post(format!("{base}/v1/me/factors/{id}/confirm"))
+        .bearer_auth(&password_only)
+        .json(&json!({"code": totp_code(secret)}))
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(r.status(), 200, "confirming the first factor of {email}");
+    let challenge = login_status(http, base, email, 202).await;
+    let challenge_id = challenge["challenge_id"].as_str().expect("challenge_id");
+    // The confirmation spent this step's code; the next step's is accepted (one step of drift).
+    let r = http
+        .post(format!("{base}/v1/sessions/challenges/{challenge_id}"))
+        .json(&json!({"factor": "totp", "code": totp_code_ahead(secret, 1)}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 201, "the second factor of {email}");
+    let tokens: Value = r.json().await.expect("json");
+    (access(&tokens), id)
 }
 
 fn access(body: &Value) -> String {
@@ -51,8 +95,11 @@ impl Fixture {
     pub async fn new(http: &Client, base: &str, cast: &Cast, ledger: &Ledger) -> Self {
         let mut factor_access = Vec::new();
         for email in &cast.factors {
-            factor_access.push(access(&login(http, base, email).await));
-            ledger.lock().factors.push(Factors::default());
+            let (token, first) = two_factor_session(http, base, email).await;
+            factor_access.push(token);
+            let mut factors = Factors::default();
+            factors.present.insert(first);
+            ledger.lock().factors.push(factors);
         }
         Self {
             session_accounts: cast.sessions.clone(),

@@ -67,6 +67,12 @@ pub fn unique_email(tag: &str) -> String {
 
 /// The current code of a TOTP secret given in base32 (RFC 4648, no padding).
 pub fn totp_code(base32: &str) -> String {
+    totp_code_ahead(base32, 0)
+}
+
+/// The code of the TOTP secret `base32` `steps` time steps from now (the server accepts one
+/// step of drift, so a code of the next step is a second, unspent code).
+pub fn totp_code_ahead(base32: &str, steps: i64) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bytes = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0u32);
@@ -87,5 +93,7 @@ pub fn totp_code(base32: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    secret.code_at(i64::try_from(now).unwrap()).unwrap()
+    secret
+        .code_at(i64::try_from(now).unwrap() + steps * 30)
+        .unwrap()
 }
