@@ -135,7 +135,11 @@ async fn concurrent_traffic(backend: Backend) {
     let mut verified = 0;
     for token in &links {
         let reply = app
-            .post("/v1/accounts/verify", None, &json!({ "token": token }))
+            .post(
+                "/v1/accounts/verify",
+                None,
+                &serde_json::json!({ "token": token }),
+            )
             .await;
         if reply.status.as_u16() == 204 {
             verified += 1;
