@@ -100,7 +100,8 @@ impl EventSet {
         }
         let mut bits = 0;
         for name in names {
-            let t = EventType::parse(name.as_ref().trim()).ok_or_else(|| name.as_ref().to_owned())?;
+            let t =
+                EventType::parse(name.as_ref().trim()).ok_or_else(|| name.as_ref().to_owned())?;
             bits |= t.bit();
         }
         Ok(Self(bits))
@@ -345,7 +346,9 @@ mod tests {
         let secret = WebhookSecret::parse(SPEC_SECRET).unwrap();
         let other = WebhookSecret::generate(&CountingEntropy::default());
         let both = signature_header(&[&other, &secret], SPEC_ID, SPEC_TS, SPEC_BODY);
-        secret.verify(SPEC_ID, SPEC_TS, SPEC_BODY, &both, SPEC_TS).unwrap();
+        secret
+            .verify(SPEC_ID, SPEC_TS, SPEC_BODY, &both, SPEC_TS)
+            .unwrap();
         assert_eq!(
             secret.verify(SPEC_ID, SPEC_TS, b"{\"test\": 1}", SPEC_SIG, SPEC_TS),
             Err(WebhookError::BadSignature)
@@ -355,7 +358,13 @@ mod tests {
             Err(WebhookError::BadSignature)
         );
         assert_eq!(
-            secret.verify(SPEC_ID, SPEC_TS, SPEC_BODY, SPEC_SIG, SPEC_TS + TOLERANCE_SECS + 1),
+            secret.verify(
+                SPEC_ID,
+                SPEC_TS,
+                SPEC_BODY,
+                SPEC_SIG,
+                SPEC_TS + TOLERANCE_SECS + 1
+            ),
             Err(WebhookError::Stale)
         );
         assert_eq!(
@@ -369,10 +378,19 @@ mod tests {
         let s = WebhookSecret::generate(&CountingEntropy::default());
         let text = s.expose_whsec();
         assert!(text.starts_with("whsec_"));
-        assert_eq!(WebhookSecret::parse(&text).unwrap().expose_bytes(), s.expose_bytes());
+        assert_eq!(
+            WebhookSecret::parse(&text).unwrap().expose_bytes(),
+            s.expose_bytes()
+        );
         assert!(!format!("{s:?}").contains(&text[6..]));
-        assert_eq!(WebhookSecret::parse("whsec_AAAA").err(), Some(WebhookError::BadSecret));
-        assert_eq!(WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").err(), Some(WebhookError::BadSecret));
+        assert_eq!(
+            WebhookSecret::parse("whsec_AAAA").err(),
+            Some(WebhookError::BadSecret)
+        );
+        assert_eq!(
+            WebhookSecret::parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").err(),
+            Some(WebhookError::BadSecret)
+        );
     }
 
     #[test]
@@ -381,14 +399,22 @@ mod tests {
         let s = EventSet::parse(&["account.created", "account.deleted"]).unwrap();
         assert!(s.contains(EventType::Created) && !s.contains(EventType::Updated));
         assert_eq!(s.names(), vec!["account.created", "account.deleted"]);
-        assert_eq!(EventSet::parse(&["account.nope"]), Err("account.nope".to_owned()));
+        assert_eq!(
+            EventSet::parse(&["account.nope"]),
+            Err("account.nope".to_owned())
+        );
         assert_eq!(EventSet::from_bits(s.bits()), Some(s));
         assert_eq!(EventSet::from_bits(64), None);
     }
 
     #[test]
     fn retries_back_off_and_give_up() {
-        let p = RetryPolicy { max_attempts: 5, max_age: 1000, base_delay: 10, max_delay: 60 };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            max_age: 1000,
+            base_delay: 10,
+            max_delay: 60,
+        };
         assert_eq!(p.after_failure(1, 0, 0), AfterFailure::RetryAt(10));
         assert_eq!(p.after_failure(2, 0, 100), AfterFailure::RetryAt(120));
         assert_eq!(p.after_failure(3, 0, 100), AfterFailure::RetryAt(140));
