@@ -17,3 +17,4 @@ pub mod login;
 pub mod password;
 pub mod secret;
 pub mod token;
+pub mod webhook;

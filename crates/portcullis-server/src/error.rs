@@ -247,6 +247,8 @@ fn invalid_slug(what: Invalid) -> &'static str {
         Invalid::WebauthnRefused => "webauthn-refused",
         Invalid::NotEligible => "not-eligible",
         Invalid::UnknownAccount => "unknown-account",
+        Invalid::WebhookUrl => "invalid-webhook-url",
+        Invalid::WebhookEvent => "invalid-event-type",
     }
 }
 

@@ -283,6 +283,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .context("reading recent revocations")?;
     let workers = vec![
         tokio::spawn(mail::run_worker(state.clone(), transport)),
+        tokio::spawn(services::webhooks::delivery::run_worker(state.clone())),
         tokio::spawn(housekeeping(state.clone())),
         tokio::spawn(cluster::follow_revocations(state.clone())),
         tokio::spawn(cluster::follow_announcements(state.clone())),

@@ -14,6 +14,8 @@ mod support;
 
 #[path = "../../portcullis-guard/examples/protected_service/ledger.rs"]
 mod ledger;
+#[path = "../../portcullis-guard/examples/protected_service/local_accounts.rs"]
+mod local_accounts;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -337,4 +339,110 @@ fn unix_now() -> i64 {
         .unwrap()
         .as_secs();
     i64::try_from(secs).unwrap()
+}
+
+/// The example subscribes to Portcullis's webhooks: a registration at Portcullis creates the
+/// ledger's local account without polling, from a delivery whose signature and timestamp the
+/// example verified; a forged or stale delivery changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_creates_its_local_account_when_someone_registers() {
+    let app = TestApp::builder().file_mail().spawn().await;
+    let admin_email = unique_email("ledger-admin");
+    let admin_password = strong_password();
+    let admin = app.register_active(&admin_email, &admin_password).await;
+    app.make_admin(&admin).await;
+    let admin = app.login(&admin_email, &admin_password).await.access;
+
+    // The ledger's address first, then the subscription (as an operator would run
+    // `portcullis webhook add --url …/webhooks/portcullis`), then the ledger with its secret.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let created = app
+        .post(
+            "/v1/admin/webhooks",
+            Some(&admin),
+            &json!({ "url": format!("{base}/webhooks/portcullis"), "events": ["account.created", "account.deleted"] }),
+        )
+        .await;
+    let secret = created.expect(201).json()["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let subscriber = local_accounts::Subscriber::new(&secret, unix_now).unwrap();
+    let ledger = subscriber.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, local_accounts::router(subscriber))
+            .await
+            .unwrap()
+    });
+
+    let email = unique_email("ledger-newcomer");
+    let id = app
+        .register(&email, &strong_password())
+        .await
+        .expect(201)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = std::time::Instant::now();
+    while ledger.list().is_empty() {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "no local account after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let listed = app
+        .send(app.client.get(format!("{base}/local-accounts")))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        listed,
+        json!([{ "id": id, "email": email, "status": "pending", "roles": [] }])
+    );
+
+    // A delivery not signed with the secret, or signed too long ago, is refused.
+    let body = json!({ "type": "account.created", "timestamp": "2026-01-01T00:00:00Z",
+        "data": { "id": "forged", "email": "mallory@example.com", "status": "active", "roles": ["admin"] } })
+    .to_string();
+    let now = unix_now();
+    let sign = |secret: &str, ts: i64| {
+        use base64::Engine as _;
+        use hmac::Mac as _;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(secret.trim_start_matches("whsec_"))
+            .unwrap();
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        mac.update(format!("msg_forged.{ts}.{body}").as_bytes());
+        format!(
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+        )
+    };
+    for (signature, ts) in [
+        (sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", now), now),
+        (sign(&secret, now - 6 * 60), now - 6 * 60),
+    ] {
+        let req = app
+            .client
+            .post(format!("{base}/webhooks/portcullis"))
+            .header("webhook-id", "msg_forged")
+            .header("webhook-timestamp", ts.to_string())
+            .header("webhook-signature", signature)
+            .body(body.clone());
+        app.send(req).await.expect(401);
+    }
+    // Signed correctly and now: accepted (so the refusals above were the signature and the
+    // timestamp, not the shape of the request).
+    let req = app
+        .client
+        .post(format!("{base}/webhooks/portcullis"))
+        .header("webhook-id", "msg_forged")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", sign(&secret, now))
+        .body(body.clone());
+    app.send(req).await.expect(204);
+    assert_eq!(ledger.list().len(), 2);
 }

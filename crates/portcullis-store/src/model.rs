@@ -334,3 +334,6 @@ impl fmt::Debug for PairRecord {
 
 mod invitation;
 pub use invitation::{InvitationRecord, InvitationStatus, PairStanding, PartyStanding};
+
+mod webhook;
+pub use webhook::{AccountEvent, Delivery, DeliveryCounts, DeliveryStatus, WebhookRecord};

@@ -443,6 +443,8 @@ pub trait WordCheckRepo: Send + Sync {
 }
 mod invitations;
 pub use invitations::{InvitationBounds, InvitationCounts, InvitationRepo};
+mod webhooks;
+pub use webhooks::{AccountChangeRepo, WebhookRepo};
 
 /// Database health, for `/health/detailed`.
 #[async_trait]

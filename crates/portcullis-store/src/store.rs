@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::StoreError;
+use crate::repo::{AccountChangeRepo, WebhookRepo};
 use crate::repo::{
     AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, CooldownRepo, EmailTokenRepo, FactorRepo,
     HealthRepo, InvitationRepo, OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
@@ -43,6 +44,10 @@ pub struct Store {
     pub word_checks: Arc<dyn WordCheckRepo>,
     /// DualConfirm invitations.
     pub invitations: Arc<dyn InvitationRepo>,
+    /// Webhook subscriptions and deliveries.
+    pub webhooks: Arc<dyn WebhookRepo>,
+    /// Account changes written with their webhook event.
+    pub account_changes: Arc<dyn AccountChangeRepo>,
 }
 
 impl Store {
@@ -63,6 +68,8 @@ impl Store {
             + PairRepo
             + WordCheckRepo
             + InvitationRepo
+            + WebhookRepo
+            + AccountChangeRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -81,6 +88,8 @@ impl Store {
             pairs: b.clone(),
             word_checks: b.clone(),
             invitations: b.clone(),
+            webhooks: b.clone(),
+            account_changes: b.clone(),
             health: b,
         }
     }

@@ -45,6 +45,8 @@ mod sessions;
 mod throttle;
 #[path = "conformance/upgrade.rs"]
 mod upgrade;
+#[path = "conformance/webhooks.rs"]
+mod webhooks;
 #[path = "conformance/word_checks.rs"]
 mod word_checks;
 
@@ -92,6 +94,13 @@ conformance! {
         concurrent_checks_are_counted_up_to_the_bound,
     ],
     invitations: [bounds_are_checked_by_the_insert, the_invited_address_finds_them_and_one_close_wins, a_batch_tells_where_the_parties_of_pairs_stand_and_names_are_kept],
+    webhooks: [
+        subscriptions_are_stored_rotated_and_removed,
+        events_are_written_with_their_change_and_fanned_out_by_type,
+        one_account_in_order_others_side_by_side,
+        concurrent_claims_hand_out_each_delivery_once,
+        payloads_are_erased_once_nothing_waits_for_them(with_db),
+    ],
     cascade: [
         shredding_removes_credentials(with_db),
         shredded_accounts_take_no_credentials,

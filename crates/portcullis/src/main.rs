@@ -46,6 +46,9 @@ enum Command {
     /// Manage DualConfirm advisor–client pairs.
     #[command(subcommand)]
     Dualconfirm(cmd::dualconfirm::DualConfirmCommand),
+    /// Manage webhook subscriptions (services learn of accounts).
+    #[command(subcommand)]
+    Webhook(cmd::webhook::WebhookCommand),
     /// Manage signing keys and the keyring.
     #[command(subcommand)]
     Keys(cmd::keys::KeysCommand),
@@ -96,6 +99,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(c) => cmd::user::run(config, c).await,
         Command::Client(c) => cmd::client::run(config, c).await,
         Command::Dualconfirm(c) => cmd::dualconfirm::run(config, c).await,
+        Command::Webhook(c) => cmd::webhook::run(config, c).await,
         Command::Keys(c) => cmd::keys::run(config, c).await,
         Command::Audit(c) => cmd::audit::run(config, c).await,
         Command::Bench(c) => bench::run(c).await,

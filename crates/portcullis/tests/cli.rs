@@ -570,3 +570,75 @@ async fn taking_the_advisor_role_from_the_cli_closes_its_console_on_the_running_
     .await;
     assert_eq!(ended["pair"], pair.as_str(), "{ended}");
 }
+
+#[test]
+fn webhooks_are_managed_offline_and_secrets_shown_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let field = |out: &str, name: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .to_owned()
+    };
+    let added = ok(&portcullis(
+        dir.path(),
+        &[
+            "webhook",
+            "add",
+            "--url",
+            "https://svc.example/hooks",
+            "--event",
+            "account.created",
+            "--event",
+            "account.deleted",
+        ],
+    ));
+    let id = field(&added, "id");
+    let secret = field(&added, "secret");
+    assert!(
+        id.starts_with("wh_") && secret.starts_with("whsec_"),
+        "{added}"
+    );
+    let list = ok(&portcullis(dir.path(), &["webhook", "list"]));
+    assert!(
+        list.contains(&id)
+            && list.contains("account.created,account.deleted")
+            && !list.contains("whsec_"),
+        "{list}"
+    );
+    let rotated = ok(&portcullis(dir.path(), &["webhook", "rotate-secret", &id]));
+    let new_secret = field(&rotated, "secret");
+    assert!(new_secret.starts_with("whsec_") && new_secret != secret);
+    for (args, why) in [
+        (
+            vec!["webhook", "add", "--url", "ftp://svc.example/"],
+            "http",
+        ),
+        (
+            vec![
+                "webhook",
+                "add",
+                "--url",
+                "https://svc.example/",
+                "--event",
+                "account.nope",
+            ],
+            "account.nope",
+        ),
+    ] {
+        let refused = portcullis(dir.path(), &args);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(why));
+    }
+    ok(&portcullis(dir.path(), &["webhook", "remove", &id]));
+    let again = portcullis(dir.path(), &["webhook", "remove", &id]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no such webhook"));
+    // Audited, never with a secret.
+    ok(&portcullis(dir.path(), &["audit", "verify"]));
+    let mut bytes = std::fs::read(dir.path().join("portcullis.db")).unwrap();
+    bytes.extend(std::fs::read(dir.path().join("portcullis.db-wal")).unwrap_or_default());
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("admin.webhook_added") && text.contains("admin.webhook_secret_rotated"));
+    assert!(!text.contains(&secret[6..]) && !text.contains(&new_secret[6..]));
+}

@@ -38,8 +38,15 @@
 //!   polls `GET /v1/revocations` every second, so a logout at Portcullis is refused here at
 //!   once rather than when the token expires; the guard obtains and renews the account's
 //!   token with the client-credentials grant.
+//! - `LEDGER_WEBHOOK_SECRET`: optional; the secret of a Portcullis webhook subscription to
+//!   `http://<LEDGER_ADDR>/webhooks/portcullis`
+//!   (`portcullis webhook add --url http://127.0.0.1:3000/webhooks/portcullis`). With it the
+//!   ledger creates its local account as soon as someone registers at Portcullis (verifying
+//!   each delivery's signature and timestamp; see `local_accounts.rs`) and lists them at
+//!   `GET /local-accounts`.
 
 mod ledger;
+mod local_accounts;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -84,7 +91,12 @@ async fn main() -> anyhow::Result<()> {
         _ => None,
     };
 
-    let app = ledger::router(&guard, ledger::Ledger::demo());
+    let mut app = ledger::router(&guard, ledger::Ledger::demo());
+    if let Ok(secret) = std::env::var("LEDGER_WEBHOOK_SECRET") {
+        let subscriber =
+            local_accounts::Subscriber::new(&secret, unix_now).map_err(anyhow::Error::msg)?;
+        app = app.merge(local_accounts::router(subscriber));
+    }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!(
         "ledger on http://{}: GET /health (public), GET /accounts (role {}), POST /transfers \
@@ -105,4 +117,11 @@ fn setting(name: &str, default: &str) -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

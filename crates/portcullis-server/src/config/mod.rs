@@ -32,6 +32,7 @@ mod tls;
 mod tokens;
 mod verbatim_url;
 mod webauthn;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -55,6 +56,7 @@ pub use tls::TlsConfig;
 pub use tokens::TokenConfig;
 pub use verbatim_url::VerbatimUrl;
 pub use webauthn::WebauthnConfig;
+pub use webhooks::WebhooksConfig;
 
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
@@ -115,6 +117,8 @@ pub struct Config {
     pub dualconfirm: DualConfirmConfig,
     /// Connection timeouts and caps against slow, idle or too many clients.
     pub connections: ConnectionsConfig,
+    /// `[webhooks]`: delivery of account events to subscribers.
+    pub webhooks: WebhooksConfig,
 }
 
 impl Default for Config {
@@ -144,6 +148,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             dualconfirm: DualConfirmConfig::default(),
             connections: ConnectionsConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }
@@ -175,6 +180,7 @@ impl Config {
         self.rate_limit.validate()?;
         self.dualconfirm.validate()?;
         self.connections.validate()?;
+        self.webhooks.validate()?;
         self.cluster.validate()
     }
 

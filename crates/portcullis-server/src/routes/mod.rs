@@ -14,6 +14,7 @@ pub mod password;
 pub mod revocations;
 pub mod sessions;
 pub mod tokens;
+pub mod webhooks;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -25,7 +26,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Portcullis", description = "Authentication server for microservices."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"))
+    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"), (name = "webhooks"))
 )]
 struct ApiDoc;
 
@@ -59,6 +60,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(password::router())
         .merge(ops::router())
         .merge(dualconfirm::router())
+        .merge(webhooks::router())
 }
 
 /// The routes a reverse proxy calls on every request of the services behind it

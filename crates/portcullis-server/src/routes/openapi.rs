@@ -76,6 +76,12 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
         "id",
         &["accept_invitation", "cancel_invitation"],
     ),
+    (
+        "create_webhook",
+        "201",
+        "id",
+        &["remove_webhook", "rotate_webhook_secret"],
+    ),
 ];
 
 /// What the body extractors answer when they cannot read a request body. Listed in the

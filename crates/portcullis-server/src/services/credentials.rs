@@ -150,7 +150,7 @@ pub async fn reset(
         .set_password_hash(id, hash.as_phc(), state.now())
         .await?;
     // A reset proves control of the mailbox, so a pending account becomes verified too.
-    state.store.accounts.mark_verified(id, state.now()).await?;
+    super::accounts::mark_verified(state, id, state.now()).await?;
     audit::record(
         state,
         "password.reset",

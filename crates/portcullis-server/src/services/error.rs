@@ -111,6 +111,10 @@ pub enum Invalid {
     NotEligible,
     /// An account id that names no account.
     UnknownAccount,
+    /// A webhook URL that is not an absolute http(s) URL.
+    WebhookUrl,
+    /// A name that is no webhook event type.
+    WebhookEvent,
 }
 
 impl ServiceError {

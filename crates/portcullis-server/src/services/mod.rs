@@ -18,5 +18,6 @@ pub mod passkeys;
 pub mod passwords;
 pub mod revocations;
 pub mod sessions;
+pub mod webhooks;
 
 pub use error::{ServiceError, ServiceResult};

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use portcullis_core::ids::AccountId;
 use tracing::instrument;
 
-use super::backend::{Backend, Row, sql};
+use super::backend::{Backend, Row, Sql, sql};
 use super::{SqlStore, account_id, from_json_list, to_json_list};
 use crate::error::StoreError;
 use crate::keyring::WrappedKey;
@@ -58,32 +58,8 @@ impl<DB: Backend> AccountRepo for SqlStore<DB> {
     #[instrument(level = "debug", skip_all, fields(account.id = %a.id))]
     async fn create(&self, a: &AccountRecord, key: &WrappedKey) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.execute(
-            sql(concat!(
-                "INSERT INTO accounts (",
-                columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-            ))
-            .bind(a.id)
-            .bind(&a.email_index)
-            .bind(&a.email_ct)
-            .bind(&a.phone_ct)
-            .bind(&a.display_name_ct)
-            .bind(&a.password_hash)
-            .bind(a.status.as_str())
-            .bind(to_json_list(&a.roles)?)
-            .bind(a.created_at)
-            .bind(a.updated_at)
-            .bind(a.verified_at),
-        )
-        .await?;
-        tx.execute(
-            sql("INSERT INTO account_keys (account_id, master_version, wrapped) VALUES ($1, $2, $3)")
-                .bind(a.id)
-                .bind(i64::from(key.master_version))
-                .bind(&key.bytes),
-        )
-        .await?;
+        tx.execute(insert_account(a)?).await?;
+        tx.execute(insert_key(a.id, key)).await?;
         tx.commit().await
     }
 
@@ -126,19 +102,7 @@ impl<DB: Backend> AccountRepo for SqlStore<DB> {
 
     #[instrument(level = "debug", skip_all, fields(account.id = %a.id))]
     async fn update_pii(&self, a: &AccountRecord, now: i64) -> Result<(), StoreError> {
-        self.execute(
-            sql(
-                "UPDATE accounts SET email_index = $1, email_ct = $2, phone_ct = $3, \
-                 display_name_ct = $4, updated_at = $5 WHERE id = $6",
-            )
-            .bind(&a.email_index)
-            .bind(&a.email_ct)
-            .bind(&a.phone_ct)
-            .bind(&a.display_name_ct)
-            .bind(now)
-            .bind(a.id),
-        )
-        .await?;
+        self.execute(update_pii(a, now)).await?;
         Ok(())
     }
 
@@ -166,16 +130,7 @@ impl<DB: Backend> AccountRepo for SqlStore<DB> {
         status: AccountStatus,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let changed = self
-            .execute(
-                sql("UPDATE accounts SET status = $1, updated_at = $2 \
-                     WHERE id = $3 AND status <> 'deleted'")
-                .bind(status.as_str())
-                .bind(now)
-                .bind(id),
-            )
-            .await?;
-        Ok(changed == 1)
+        Ok(self.execute(set_status(id, status, now)).await? == 1)
     }
 
     #[instrument(level = "debug", skip_all, fields(account.id = %id))]
@@ -185,65 +140,20 @@ impl<DB: Backend> AccountRepo for SqlStore<DB> {
         roles: &[String],
         now: i64,
     ) -> Result<bool, StoreError> {
-        let changed = self
-            .execute(
-                sql("UPDATE accounts SET roles = $1, updated_at = $2 \
-                     WHERE id = $3 AND status <> 'deleted'")
-                .bind(to_json_list(roles)?)
-                .bind(now)
-                .bind(id),
-            )
-            .await?;
-        Ok(changed == 1)
+        Ok(self.execute(set_roles(id, roles, now)?).await? == 1)
     }
 
     #[instrument(level = "debug", skip_all, fields(account.id = %id))]
     async fn mark_verified(&self, id: AccountId, now: i64) -> Result<bool, StoreError> {
-        let changed = self
-            .execute(
-                sql(
-                    "UPDATE accounts SET status = 'active', verified_at = $1, updated_at = $1 \
-                     WHERE id = $2 AND status = 'pending'",
-                )
-                .bind(now)
-                .bind(id),
-            )
-            .await?;
-        Ok(changed == 1)
+        Ok(self.execute(mark_verified(id, now)).await? == 1)
     }
 
     #[instrument(level = "debug", skip_all, fields(account.id = %id))]
     async fn shred(&self, id: AccountId, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        // Cascades to factors, recovery codes, one-time codes and DualConfirm pairs.
-        tx.execute(sql("DELETE FROM account_keys WHERE account_id = $1").bind(id))
-            .await?;
-        tx.execute(
-            sql(
-                "UPDATE accounts SET status = 'deleted', email_index = NULL, password_hash = '', \
-                 roles = '[]', updated_at = $1 WHERE id = $2",
-            )
-            .bind(now)
-            .bind(id),
-        )
-        .await?;
-        // Sessions and mail tokens are spent, not deleted: the revocation feed reports the
-        // sessions, and a spent token reads the same as an unknown one.
-        tx.execute(
-            sql(
-                "UPDATE sessions SET revoked_at = $1, revoked_reason = 'account_deleted' \
-                 WHERE account_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(id),
-        )
-        .await?;
-        tx.execute(
-            sql("UPDATE email_tokens SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL")
-                .bind(now)
-                .bind(id),
-        )
-        .await?;
+        for statement in shred(id, now) {
+            tx.execute(statement).await?;
+        }
         tx.commit().await
     }
 
@@ -275,4 +185,104 @@ impl<DB: Backend> AccountRepo for SqlStore<DB> {
         .await?;
         Ok(())
     }
+}
+
+// The statements of the changes, shared with `account_changes.rs`, which runs them in a
+// transaction with the change's webhook event.
+
+/// Inserts the account row.
+pub(super) fn insert_account(a: &AccountRecord) -> Result<Sql, StoreError> {
+    Ok(sql(concat!(
+        "INSERT INTO accounts (",
+        columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    ))
+    .bind(a.id)
+    .bind(&a.email_index)
+    .bind(&a.email_ct)
+    .bind(&a.phone_ct)
+    .bind(&a.display_name_ct)
+    .bind(&a.password_hash)
+    .bind(a.status.as_str())
+    .bind(to_json_list(&a.roles)?)
+    .bind(a.created_at)
+    .bind(a.updated_at)
+    .bind(a.verified_at))
+}
+
+/// Inserts the account's wrapped data key.
+pub(super) fn insert_key(id: AccountId, key: &WrappedKey) -> Sql {
+    sql("INSERT INTO account_keys (account_id, master_version, wrapped) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(i64::from(key.master_version))
+        .bind(&key.bytes)
+}
+
+/// Replaces the sealed personal fields and the e-mail index.
+pub(super) fn update_pii(a: &AccountRecord, now: i64) -> Sql {
+    sql(
+        "UPDATE accounts SET email_index = $1, email_ct = $2, phone_ct = $3, \
+         display_name_ct = $4, updated_at = $5 WHERE id = $6",
+    )
+    .bind(&a.email_index)
+    .bind(&a.email_ct)
+    .bind(&a.phone_ct)
+    .bind(&a.display_name_ct)
+    .bind(now)
+    .bind(a.id)
+}
+
+/// Sets the status of a live account (changes one row or none).
+pub(super) fn set_status(id: AccountId, status: AccountStatus, now: i64) -> Sql {
+    sql("UPDATE accounts SET status = $1, updated_at = $2 WHERE id = $3 AND status <> 'deleted'")
+        .bind(status.as_str())
+        .bind(now)
+        .bind(id)
+}
+
+/// Sets the roles of a live account (changes one row or none).
+pub(super) fn set_roles(id: AccountId, roles: &[String], now: i64) -> Result<Sql, StoreError> {
+    Ok(
+        sql(
+            "UPDATE accounts SET roles = $1, updated_at = $2 WHERE id = $3 AND status <> 'deleted'",
+        )
+        .bind(to_json_list(roles)?)
+        .bind(now)
+        .bind(id),
+    )
+}
+
+/// Activates a pending account (changes one row or none).
+pub(super) fn mark_verified(id: AccountId, now: i64) -> Sql {
+    sql(
+        "UPDATE accounts SET status = 'active', verified_at = $1, updated_at = $1 \
+         WHERE id = $2 AND status = 'pending'",
+    )
+    .bind(now)
+    .bind(id)
+}
+
+/// The statements of a shredding, in order.
+pub(super) fn shred(id: AccountId, now: i64) -> [Sql; 4] {
+    [
+        // Cascades to factors, recovery codes, one-time codes and DualConfirm pairs.
+        sql("DELETE FROM account_keys WHERE account_id = $1").bind(id),
+        sql(
+            "UPDATE accounts SET status = 'deleted', email_index = NULL, password_hash = '', \
+             roles = '[]', updated_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id),
+        // Sessions and mail tokens are spent, not deleted: the revocation feed reports the
+        // sessions, and a spent token reads the same as an unknown one.
+        sql(
+            "UPDATE sessions SET revoked_at = $1, revoked_reason = 'account_deleted' \
+             WHERE account_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id),
+        sql("UPDATE email_tokens SET used_at = $1 WHERE account_id = $2 AND used_at IS NULL")
+            .bind(now)
+            .bind(id),
+    ]
 }

@@ -14,6 +14,7 @@ mod backend;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
+mod account_changes;
 mod accounts;
 mod audit;
 mod challenges;
@@ -28,6 +29,7 @@ mod outbox;
 mod pairs;
 mod sessions;
 mod throttle;
+mod webhooks;
 mod word_checks;
 
 use portcullis_core::ids::{AccountId, ChallengeId, SessionId};

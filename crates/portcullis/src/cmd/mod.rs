@@ -5,3 +5,4 @@ pub mod client;
 pub mod dualconfirm;
 pub mod keys;
 pub mod user;
+pub mod webhook;

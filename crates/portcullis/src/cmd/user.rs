@@ -6,7 +6,7 @@ use portcullis_core::contact::{DisplayName, Email};
 use portcullis_core::ids::AccountId;
 use portcullis_core::password::Password;
 use portcullis_server::config::Config;
-use portcullis_server::services::{accounts, audit, passwords};
+use portcullis_server::services::accounts;
 use portcullis_server::state::AppState;
 use portcullis_store::model::{AccountRecord, AccountStatus};
 use portcullis_store::pii;
@@ -96,24 +96,6 @@ fn read_password(from_stdin: bool) -> anyhow::Result<Password> {
     Ok(Password::new(text))
 }
 
-async fn admin_audit(
-    state: &AppState,
-    event: &str,
-    subject: AccountId,
-    detail: serde_json::Value,
-) -> anyhow::Result<()> {
-    audit::record(
-        state,
-        event,
-        Some("cli".into()),
-        Some(subject.to_string()),
-        None,
-        detail,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))
-}
-
 pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
     let state = portcullis_server::command_state(config).await?;
     let err = anyhow::Error::new::<portcullis_server::services::ServiceError>;
@@ -130,32 +112,16 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 .map(DisplayName::parse)
                 .transpose()?;
             let password = read_password(password_stdin)?;
-            state
-                .config()
-                .password
-                .policy
-                .check(&password, Some(&email), &[])?;
-            let hash = passwords::hash(&state, password).await.map_err(err)?;
-            let id = AccountId::new(state.clock().now_millis(), state.random::<10>());
-            let (record, wrapped) = accounts::seal_account(
+            let id = accounts::create_active(
                 &state,
-                id,
                 &email,
                 display_name.as_ref(),
-                None,
-                &hash,
-                AccountStatus::Active,
-                roles.clone(),
+                password,
+                roles,
+                "cli".into(),
             )
+            .await
             .map_err(err)?;
-            match state.store().accounts.create(&record, &wrapped).await {
-                Ok(()) => {}
-                Err(portcullis_store::StoreError::Conflict(_)) => {
-                    bail!("an account with this e-mail already exists")
-                }
-                Err(e) => return Err(e.into()),
-            }
-            admin_audit(&state, "admin.user_added", id, json!({"roles": roles})).await?;
             println!("{id}");
         }
         UserCommand::List { limit, offset } => {
@@ -180,25 +146,9 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Disable { who } => {
             let a = find(&state, &who).await?;
-            state
-                .store()
-                .accounts
-                .set_status(a.id, AccountStatus::Disabled, state.now())
-                .await?;
-            let n = state
-                .store()
-                .sessions
-                .revoke_all(a.id, None, "account_disabled", state.now())
-                .await?;
-            // Running nodes poll for this; with Redis they hear it at once.
-            portcullis_server::cluster::revocations_changed(&state).await;
-            admin_audit(
-                &state,
-                "admin.user_disabled",
-                a.id,
-                json!({"sessions_revoked": n}),
-            )
-            .await?;
+            let n = accounts::disable(&state, &a, "cli".into())
+                .await
+                .map_err(err)?;
             println!("disabled {} ({n} session(s) ended)", a.id);
         }
         UserCommand::Enable { who } => {
@@ -206,12 +156,9 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
             if a.status != AccountStatus::Disabled {
                 bail!("account {} is {}, not disabled", a.id, a.status);
             }
-            state
-                .store()
-                .accounts
-                .set_status(a.id, AccountStatus::Active, state.now())
-                .await?;
-            admin_audit(&state, "admin.user_enabled", a.id, json!({})).await?;
+            accounts::enable(&state, &a, "cli".into())
+                .await
+                .map_err(err)?;
             println!("enabled {}", a.id);
         }
         UserCommand::Roles { who, set } => {
@@ -227,13 +174,11 @@ pub async fn run(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
             }) {
                 bail!("invalid role name {bad:?} (letters, digits, '-' and '_' only)");
             }
-            state
-                .store()
-                .accounts
-                .set_roles(a.id, &roles, state.now())
-                .await?;
-            admin_audit(&state, "admin.roles_changed", a.id, json!({"roles": roles})).await?;
-            println!("{}: roles = [{}]", a.id, roles.join(", "));
+            let shown = roles.join(", ");
+            accounts::set_roles(&state, &a, roles, "cli".into())
+                .await
+                .map_err(err)?;
+            println!("{}: roles = [{shown}]", a.id);
         }
     }
     Ok(())

@@ -9,8 +9,10 @@ use serde_json::json;
 use super::{live_account, profile};
 use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
+use crate::services::webhooks::events;
 use crate::services::{audit, passwords};
 use crate::state::AppState;
+use portcullis_core::webhook::EventType;
 
 pub(crate) async fn check_password(
     state: &AppState,
@@ -37,7 +39,12 @@ pub async fn delete(
 ) -> Result<(), ServiceError> {
     let account = live_account(state, id).await?;
     check_password(state, &account, password).await?;
-    state.store.accounts.shred(id, state.now()).await?;
+    let event = events::account_event(state, EventType::Deleted, id, events::deleted(id))?;
+    state
+        .store
+        .account_changes
+        .shred_with_event(id, state.now(), &event)
+        .await?;
     crate::cluster::revocations_changed(state).await;
     audit::record(
         state,

@@ -15,7 +15,9 @@ use utoipa::ToSchema;
 use crate::extract::ClientInfo;
 use crate::services::audit;
 use crate::services::error::ServiceError;
+use crate::services::webhooks::events;
 use crate::state::AppState;
+use portcullis_core::webhook::EventType;
 
 /// An account's profile, decrypted.
 #[derive(Debug, Serialize, ToSchema)]
@@ -165,10 +167,12 @@ pub async fn update_profile(
             .transpose()?;
         changed.push("phone");
     }
+    let updated = profile(state, &account).await?;
+    let event = events::account_event(state, EventType::Updated, id, events::data(&updated))?;
     state
         .store
-        .accounts
-        .update_pii(&account, state.now())
+        .account_changes
+        .update_pii_with_event(&account, state.now(), &event)
         .await?;
     audit::record(
         state,
@@ -179,5 +183,53 @@ pub async fn update_profile(
         json!({"fields": changed}),
     )
     .await?;
-    profile(state, &account).await
+    Ok(updated)
+}
+
+impl Profile {
+    /// The profile of an account being created, from the values it is sealed from (its data
+    /// key is not stored yet).
+    pub(crate) fn of_new(
+        record: &AccountRecord,
+        email: &Email,
+        display_name: Option<&DisplayName>,
+    ) -> Self {
+        Profile {
+            id: record.id.to_string(),
+            email: email.as_str().to_owned(),
+            display_name: display_name.map(|d| d.as_str().to_owned()),
+            phone: None,
+            status: record.status.to_string(),
+            roles: record.roles.clone(),
+            created_at: record.created_at,
+            verified_at: record.verified_at,
+        }
+    }
+}
+
+/// Activates a pending account with its `account.verified` event; returns false (and writes
+/// no event) when it was not pending.
+///
+/// # Errors
+/// Storage or keyring failure.
+pub(crate) async fn mark_verified(
+    state: &AppState,
+    id: AccountId,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    let Some(account) = state.store.accounts.get(id).await? else {
+        return Ok(false);
+    };
+    if account.status != AccountStatus::Pending {
+        return Ok(false);
+    }
+    let mut after = profile(state, &account).await?;
+    after.status = AccountStatus::Active.to_string();
+    after.verified_at = Some(now);
+    let event = events::account_event(state, EventType::Verified, id, events::data(&after))?;
+    Ok(state
+        .store
+        .account_changes
+        .mark_verified_with_event(id, now, &event)
+        .await?)
 }

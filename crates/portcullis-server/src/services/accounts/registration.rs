@@ -16,13 +16,15 @@ use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::seal_account;
+use super::{Profile, mark_verified, seal_account};
 use crate::extract::ClientInfo;
 use crate::services::cooldown::{self, Message};
 use crate::services::error::{Invalid, ServiceError};
 use crate::services::mail::{self, Mail};
+use crate::services::webhooks::events;
 use crate::services::{audit, passwords};
 use crate::state::AppState;
+use portcullis_core::webhook::EventType;
 
 const VERIFY: &str = "verify";
 pub(crate) const RESET: &str = "reset";
@@ -93,7 +95,18 @@ pub async fn register(
         AccountStatus::Pending,
         vec![],
     )?;
-    match state.store.accounts.create(&record, &wrapped).await {
+    let event = events::account_event(
+        state,
+        EventType::Created,
+        id,
+        events::data(&Profile::of_new(&record, &email, display_name.as_ref())),
+    )?;
+    match state
+        .store
+        .account_changes
+        .create_with_event(&record, &wrapped, &event)
+        .await
+    {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             tell_the_owner(state, &email, client).await?;
@@ -242,7 +255,7 @@ pub async fn verify_email(
         .consume(&token.hash(), VERIFY, now)
         .await?
         .ok_or_else(invalid)?;
-    state.store.accounts.mark_verified(id, now).await?;
+    mark_verified(state, id, now).await?;
     audit::record(
         state,
         "account.verified",
