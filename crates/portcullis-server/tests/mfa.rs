@@ -411,7 +411,11 @@ async fn role_policy_decides_which_factors_count_and_when_mfa_is_mandatory() {
     app.set_roles(&id, &["admin"]).await;
     let pending = app.try_login(&bare, &password).await.expect(202).json();
     assert_eq!(pending["state"], "enrolment_required", "{pending}");
-    assert_eq!(pending["enrolment"]["factors"], json!(["totp"]), "{pending}");
+    assert_eq!(
+        pending["enrolment"]["factors"],
+        json!(["totp"]),
+        "{pending}"
+    );
 
     // An admin whose only factor is an e-mail code (not accepted for admins) is refused:
     // enrolling another beside it with the password alone would go around it.
