@@ -5,6 +5,9 @@
 //              navigator.credentials.create, POST the attestation to /security/passkey/finish;
 //   signin   — POST the form for discoverable request options (passwordless), then get();
 //   assert   — POST the form (the login challenge) for the account's request options, then get();
+//   stepup   — POST the form (the step-up challenge, CSRF token) for the session's request
+//              options, then get(), and POST the assertion with the CSRF token to
+//              /security/step-up/passkey/answer;
 // and both sign-ins POST the assertion to /signin/passkey/answer. The server's JSON carries
 // binary fields as unpadded base64url; the browser's API takes and returns ArrayBuffers.
 'use strict';
@@ -141,6 +144,15 @@
     window.location.assign(done.redirect);
   }
 
+  async function stepUp(form) {
+    const started = await post(form.action, fieldsOf(form));
+    const credential = await navigator.credentials.get(requestOptions(started.options));
+    const done = await post('/security/step-up/passkey/answer', [
+      ['csrf', csrfOf(form)], ['challenge', started.challenge], ['credential', credentialJson(credential)],
+    ]);
+    window.location.assign(done.redirect);
+  }
+
   function explain(error) {
     if (error && error.name === 'NotAllowedError') {
       return 'The passkey was not used (cancelled or timed out). Try again.';
@@ -160,6 +172,7 @@
       if (button) button.disabled = true;
       try {
         if (form.dataset.passkey === 'register') await register(form);
+        else if (form.dataset.passkey === 'stepup') await stepUp(form);
         else await signIn(form);
       } catch (error) {
         showError(form, explain(error));

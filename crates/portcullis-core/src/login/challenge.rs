@@ -67,6 +67,10 @@ pub struct Challenge {
     /// options and the assertion.
     #[serde(default)]
     pub webauthn: Option<serde_json::Value>,
+    /// Set while the login waits for the account to enrol a second factor its role demands
+    /// (the `enrolment_required` state, [`crate::login::enrolment`]).
+    #[serde(default)]
+    pub enrolment: Option<crate::login::enrolment::EnrolmentGrant>,
 }
 
 /// What a recorded answer led to.
@@ -126,6 +130,7 @@ impl Challenge {
             login_key: Vec::new(),
             session: None,
             webauthn: None,
+            enrolment: None,
         }
     }
 

@@ -29,6 +29,12 @@ pub struct LoginConfig {
     /// Which second factors satisfy MFA for a role, e.g. `admin = ["passkey", "totp"]`;
     /// roles without an entry accept every kind.
     pub mfa_factors: BTreeMap<String, Vec<FactorKind>>,
+    /// Whether someone whose role requires a second factor and who has none at all may enrol
+    /// one during the login, with a restricted token, instead of being refused.
+    pub enrol_at_login: bool,
+    /// Lifetime of that restricted token (and of the login challenge it belongs to).
+    #[serde(rename = "enrolment_ttl_secs", with = "secs")]
+    pub enrolment_ttl: Duration,
 }
 
 impl Default for LoginConfig {
@@ -40,12 +46,14 @@ impl Default for LoginConfig {
             backoff_max: Duration::from_secs(900),
             required_factors: BTreeMap::new(),
             mfa_factors: BTreeMap::new(),
+            enrol_at_login: true,
+            enrolment_ttl: Duration::from_secs(600),
         }
     }
 }
 
 impl LoginConfig {
-    /// A challenge must live long enough to be answered.
+    /// A challenge, and an enrolment at login, must live long enough to be answered.
     ///
     /// # Errors
     /// A lifetime of zero or less.
@@ -53,6 +61,7 @@ impl LoginConfig {
         positive(
             "login.challenge.lifetime_secs",
             self.challenge.lifetime_secs <= 0,
-        )
+        )?;
+        positive("login.enrolment_ttl_secs", self.enrolment_ttl.is_zero())
     }
 }

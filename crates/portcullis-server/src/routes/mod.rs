@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod dualconfirm;
 pub mod dualconfirm_ws;
+pub mod enrolment;
 pub mod factors;
 pub mod forward_auth;
 pub mod me;
@@ -44,6 +45,19 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        // The restricted token of a login waiting for enrolment: opaque, not an access token.
+        components.add_security_scheme(
+            "enrolment",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("opaque")
+                    .description(Some(
+                        "The restricted token of a login in the `enrolment_required` state",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -54,6 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(factors::router())
         .merge(sessions::router())
+        .merge(enrolment::router())
         .merge(tokens::router())
         .merge(oauth::router())
         .merge(revocations::router())

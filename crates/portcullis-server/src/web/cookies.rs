@@ -12,6 +12,9 @@ use crate::config::DurationExt as _;
 use crate::services::sessions::TokenResponse;
 use crate::state::AppState;
 
+/// Name of the cookie of a login waiting for enrolment ([`Cookies::enrolment`]).
+pub(crate) const ENROLMENT: &str = "portcullis_enrol";
+
 /// The cookie names and attributes in effect for this server.
 pub(crate) struct Cookies {
     secure: bool,
@@ -80,6 +83,17 @@ impl Cookies {
         for (_, v) in self.for_tokens(state, t) {
             headers.append(header::SET_COOKIE, v);
         }
+    }
+
+    /// The cookie of a login waiting for enrolment (`<challenge id>.<restricted token>`):
+    /// sent only to `/signin/enrol`, for as long as the login lives. `None` removes it.
+    pub(crate) fn enrolment(&self, value: Option<(&str, i64)>) -> Option<HeaderValue> {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let (value, max_age) = value.unwrap_or(("", 0));
+        HeaderValue::from_str(&format!(
+            "{ENROLMENT}={value}; Path=/signin/enrol; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+        ))
+        .ok()
     }
 
     /// Removes both cookies.

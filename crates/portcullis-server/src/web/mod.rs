@@ -16,6 +16,7 @@ mod codes;
 pub(crate) mod cookies;
 pub(crate) mod csrf;
 mod dualconfirm;
+mod enrol;
 mod factors;
 pub(crate) mod failure;
 pub(crate) mod layout;
@@ -49,6 +50,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security/sessions/revoke", post(security::revoke))
         .route("/security/step-up", post(stepup::answer))
         .route("/security/step-up/send", post(stepup::send_code))
+        .route(
+            "/security/step-up/passkey/options",
+            post(stepup::passkey_options),
+        )
+        .route(
+            "/security/step-up/passkey/answer",
+            post(stepup::passkey_answer),
+        )
         .route("/signout", post(security::sign_out))
         .route("/dualconfirm", get(dualconfirm::show))
         .route("/dualconfirm/ping", get(dualconfirm::ping))
@@ -67,6 +76,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(signin::show_factor).post(signin::submit_factor),
         )
         .route("/signin/factor/send", post(signin::send_code))
+        .route("/signin/enrol", get(enrol::show))
+        .route("/signin/enrol/totp", post(enrol::start_totp))
+        .route("/signin/enrol/confirm", post(enrol::confirm))
+        .route("/signin/enrol/cancel", post(enrol::cancel))
         .route("/signin/passkey", post(passkeys::start_passwordless))
         .route(
             "/signin/passkey/options",

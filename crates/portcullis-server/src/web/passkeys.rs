@@ -1,5 +1,8 @@
 //! Passkeys on the pages: adding one on `/security`, using one as the second factor in the
-//! sign-in picker, and signing in without a password with a discoverable credential.
+//! sign-in picker or for a step-up, and signing in without a password with a discoverable
+//! credential.
+//!
+//! The step-up page offers a passkey too ([`step_up_form`]; its routes are [`stepup`]'s).
 //!
 //! WebAuthn needs `navigator.credentials`, so these forms (marked `data-passkey`) are driven
 //! by the one same-origin script the binary serves ([`SCRIPT`]): it posts the form asking for
@@ -76,18 +79,18 @@ pub(crate) struct AnswerForm {
 }
 
 /// Whether the script posted the form (it asks for JSON; a browser's own form does not).
-fn wants_json(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-fn json_error(status: StatusCode, text: &str) -> Response {
+pub(crate) fn json_error(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "error": text }))).into_response()
 }
 
-fn api_error(e: &ServiceError) -> Response {
+pub(crate) fn api_error(e: &ServiceError) -> Response {
     json_error(layout::status_of(e), &layout::error_text(e))
 }
 
@@ -128,6 +131,22 @@ pub(crate) fn signin_form() -> String {
 pub(crate) fn picker_form(challenge: &str) -> String {
     format!(
         r#"<form method="post" action="/signin/passkey/options" data-passkey="assert">
+<fieldset><legend>Passkey</legend>
+<input type="hidden" name="challenge" value="{challenge}">
+<p class="hint">Use the passkey on this device or your security key.</p>
+<button type="submit">Use a passkey</button>
+{ERROR_SLOT}</fieldset>
+</form>"#,
+        challenge = escape(challenge),
+    )
+}
+
+/// The passkey choice of the step-up forms for `challenge`; `csrf` is the hidden field,
+/// already HTML. The script posts it for request options, then the assertion to
+/// `/security/step-up/passkey/answer` ([`stepup`]).
+pub(crate) fn step_up_form(challenge: &str, csrf: &str) -> String {
+    format!(
+        r#"<form method="post" action="/security/step-up/passkey/options" data-passkey="stepup">{csrf}
 <fieldset><legend>Passkey</legend>
 <input type="hidden" name="challenge" value="{challenge}">
 <p class="hint">Use the passkey on this device or your security key.</p>

@@ -2,7 +2,8 @@
 //! factor, a picker at `/signin/factor?challenge=…` that answers the same login challenge as
 //! the API ([`login::answer`]) with a passkey, a code from an authenticator app or a recovery
 //! code. A completed login becomes the page session's cookies and a redirect to `/security`.
-//! The passkey forms (and the passwordless "Sign in with a passkey") are [`passkeys`]'.
+//! The passkey forms (and the passwordless "Sign in with a passkey") are [`passkeys`]'; a
+//! sign-in that must first enrol a second factor goes on at [`enrol`].
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -20,6 +21,7 @@ use crate::state::AppState;
 use crate::web::challenge::{self, Remark, Target};
 use crate::web::cookies::Cookies;
 use crate::web::csrf::VisitorForm;
+use crate::web::enrol;
 use crate::web::layout::{self, Nav, escape};
 use crate::web::passkeys;
 
@@ -115,6 +117,7 @@ pub(crate) async fn submit(
     let email = f.email.trim();
     match login::start(&state, email, Some(Password::new(f.password)), &client).await {
         Ok(LoginStep::Complete(tokens)) => signed_in(&state, &tokens),
+        Ok(LoginStep::Pending(p)) if p.enrolment.is_some() => enrol::begin(&state, &p),
         Ok(LoginStep::Pending(p)) => Redirect::to(&picker_url(&p.challenge_id)).into_response(),
         Ok(LoginStep::SteppedUp(_)) => expired(),
         Err(e) => {

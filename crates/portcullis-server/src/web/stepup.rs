@@ -3,23 +3,29 @@
 //! when the account has a second factor, else the password — answering the same step-up
 //! challenge as `POST /v1/sessions/current/step-up` ([`login::step_up`], [`login::answer`]).
 //! Success replaces the access-token cookie with the raised one; the person then repeats
-//! the change.
+//! the change. An account with a passkey can answer with it: the passkey script asks
+//! [`passkey_options`] for the request options and posts the assertion to
+//! [`passkey_answer`], which answer in JSON like the sign-in's passkey routes.
 
+use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_core::ids::ChallengeId;
-use portcullis_core::login::ChallengeError;
+use portcullis_core::login::{ChallengeError, FactorKind};
 use serde::Deserialize;
+use serde_json::json;
+use webauthn_rs::prelude::PublicKeyCredential;
 
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
-use crate::services::login::{self, LoginStep};
+use crate::services::login::{self, Answer, LoginStep};
 use crate::state::AppState;
 use crate::web::challenge::{self, Remark, Target};
 use crate::web::cookies::Cookies;
 use crate::web::csrf::SessionForm;
 use crate::web::layout::{self, csrf_field};
+use crate::web::passkeys;
 use crate::web::security::failed;
 use crate::web::session::PageSession;
 
@@ -81,7 +87,11 @@ async fn forms(
         hidden: &hidden,
         send: "/security/step-up/send",
     };
-    let forms = challenge::forms(&target, &pending.remaining(), remark);
+    let remaining = pending.remaining();
+    let mut forms = challenge::forms(&target, &remaining, remark);
+    if remaining.contains(&FactorKind::Passkey) {
+        forms.insert(0, passkeys::step_up_form(id, &hidden));
+    }
     if forms.is_empty() {
         return layout::message(
             StatusCode::FORBIDDEN,
@@ -179,4 +189,92 @@ pub(crate) async fn send_code(
             }
         };
     forms(&state, session, &f.challenge, status, Some(remark)).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChallengeForm {
+    challenge: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AssertionForm {
+    challenge: String,
+    credential: String,
+}
+
+fn expired_json() -> Response {
+    (
+        StatusCode::GONE,
+        Json(json!({
+            "error": "This confirmation has expired or was used up.",
+            "redirect": "/security?notice=step-up-expired",
+        })),
+    )
+        .into_response()
+}
+
+/// `POST /security/step-up/passkey/options`: request options for a step-up of the page
+/// session with a passkey (the script's first call).
+pub(crate) async fn passkey_options(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    form: SessionForm<ChallengeForm>,
+) -> Response {
+    let session = &form.session;
+    if !passkeys::wants_json(&headers) {
+        return start(&state, session, &client).await;
+    }
+    let Ok(id) = form.fields.challenge.parse::<ChallengeId>() else {
+        return expired_json();
+    };
+    match login::passkey_options(&state, id, Some(session.auth.session), &client).await {
+        Ok(options) => {
+            Json(json!({ "challenge": form.fields.challenge, "options": options })).into_response()
+        }
+        Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired_json()
+        }
+        Err(e) => passkeys::api_error(&e),
+    }
+}
+
+/// `POST /security/step-up/passkey/answer`: the browser's assertion; success raises the
+/// page session like any other step-up answer.
+pub(crate) async fn passkey_answer(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    form: SessionForm<AssertionForm>,
+) -> Response {
+    let session = &form.session;
+    let f = &form.fields;
+    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
+        return expired_json();
+    };
+    let Ok(credential) = serde_json::from_str::<PublicKeyCredential>(&f.credential) else {
+        return passkeys::json_error(
+            StatusCode::BAD_REQUEST,
+            "The browser's answer was not understood.",
+        );
+    };
+    let answer = Answer::Passkey(Box::new(credential));
+    match login::answer(&state, id, answer, Some(session.auth.session), &client).await {
+        Ok(LoginStep::SteppedUp(tokens) | LoginStep::Complete(tokens)) => {
+            let mut response =
+                Json(json!({ "redirect": "/security?notice=stepped-up" })).into_response();
+            Cookies::of(&state).set_tokens(response.headers_mut(), &state, &tokens);
+            response
+        }
+        Ok(LoginStep::Pending(_))
+        | Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired_json()
+        }
+        Err(ServiceError::Challenge(ChallengeError::Rejected { attempts_left })) => {
+            passkeys::json_error(
+                StatusCode::UNAUTHORIZED,
+                &format!("That passkey was not accepted ({attempts_left} attempts left)."),
+            )
+        }
+        Err(e) => passkeys::api_error(&e),
+    }
 }

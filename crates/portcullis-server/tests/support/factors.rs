@@ -18,7 +18,7 @@ pub fn unix_now() -> i64 {
 }
 
 /// RFC 4648 base32 (upper case, padding optional), as the enrolment shows the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
+pub fn base32_decode(text: &str) -> Vec<u8> {
     let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
     for c in text.trim_end_matches('=').bytes() {
         let value = match c {

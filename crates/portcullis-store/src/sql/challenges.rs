@@ -89,13 +89,12 @@ impl<DB: Backend> ChallengeRepo for SqlStore<DB> {
     async fn update(&self, c: &Challenge, version: i64) -> Result<(), StoreError> {
         let changed = self
             .execute(
-                sql(
-                    "UPDATE login_challenges SET state = $1, version = version + 1 \
-                     WHERE id = $2 AND version = $3",
-                )
+                sql("UPDATE login_challenges SET state = $1, expires_at = $4, \
+                     version = version + 1 WHERE id = $2 AND version = $3")
                 .bind(state(c)?)
                 .bind(c.id)
-                .bind(version),
+                .bind(version)
+                .bind(c.expires_at),
             )
             .await?;
         if changed == 1 {

@@ -14,7 +14,7 @@ mod email_otp;
 pub(crate) mod enrolment;
 mod recovery;
 mod sms;
-mod totp;
+pub(crate) mod totp;
 
 use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::AccountId;

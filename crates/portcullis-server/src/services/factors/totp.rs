@@ -50,7 +50,22 @@ pub async fn enrol_totp(
     let label = check_label(label, "Authenticator app")?;
     // What the input says is checked first: no step-up only to hear the input was wrong.
     authorise(state, auth, FactorChange::Enrol).await?;
-    let account = accounts::live_account(state, auth.account).await?;
+    begin(state, auth.account, label, client).await
+}
+
+/// A new, unconfirmed authenticator for `account` with a checked `label`, once whoever
+/// asked was authorised: by [`enrol_totp`]'s session, or by a login's enrolment grant
+/// (`services::login::enrolment`).
+///
+/// # Errors
+/// Storage or keyring failure.
+pub(crate) async fn begin(
+    state: &AppState,
+    account: AccountId,
+    label: String,
+    client: &ClientInfo,
+) -> Result<TotpEnrolment, ServiceError> {
+    let account = accounts::live_account(state, account).await?;
     let email = accounts::profile(state, &account).await?.email;
     let secret = TotpSecret::generate(state.entropy.as_ref());
     let new = NewFactor {
@@ -59,7 +74,7 @@ pub async fn enrol_totp(
         secret: Some(secret.as_bytes()),
     };
     let (record, (uri, qr_svg, png)) =
-        enrolment::enrol(state, auth.account, new, client, async |_| {
+        enrolment::enrol(state, account.id, new, client, async |_| {
             let uri = secret
                 .otpauth_uri(&state.config.mfa.totp_issuer, &email)
                 .map_err(|e| ServiceError::unexpected_from("otpauth URI", e))?;
@@ -98,7 +113,7 @@ async fn open_secret(
 }
 
 /// The time step of a first `code` for the pending authenticator `f`, if it is right.
-pub(super) async fn first_step(
+pub(crate) async fn first_step(
     state: &AppState,
     account: AccountId,
     f: &FactorRecord,

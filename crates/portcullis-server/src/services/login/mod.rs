@@ -13,8 +13,10 @@
 //! allows, whichever of them wins the write of the challenge.
 //!
 //! `verify` checks one answer and records the verdict; `step_up` raises the assurance of a
-//! live session.
+//! live session; `enrolment` lets a login whose role demands a second factor the account
+//! lacks enrol one with a restricted token.
 
+pub mod enrolment;
 mod step_up;
 mod verify;
 
@@ -36,6 +38,16 @@ use crate::state::AppState;
 
 pub use step_up::step_up;
 
+/// What a pending login waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginState {
+    /// An answer to one of `factors`.
+    MfaRequired,
+    /// The enrolment of a second factor with the restricted token of `enrolment`.
+    EnrolmentRequired,
+}
+
 /// A login that needs more factors.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PendingLogin {
@@ -50,6 +62,12 @@ pub struct PendingLogin {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub options: Option<serde_json::Value>,
+    /// `mfa_required`, or `enrolment_required` when the role demands a second factor the
+    /// account lacks: `factors` is then empty and `enrolment` says what to enrol.
+    pub state: LoginState,
+    /// The restricted token and the kinds to enrol, in the `enrolment_required` state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<enrolment::EnrolmentOffer>,
 }
 
 /// Where a login step ended.
@@ -173,6 +191,8 @@ fn pending(challenge: &Challenge, factors: Vec<FactorKind>, now: i64) -> Pending
         factors,
         expires_in: challenge.expires_in(now),
         options: None,
+        state: LoginState::MfaRequired,
+        enrolment: None,
     }
 }
 

@@ -7,7 +7,7 @@ use portcullis_core::password::{Password, PasswordHash, Verification};
 use portcullis_store::model::{AccountRecord, AccountStatus};
 use serde_json::json;
 
-use super::{Answer, LoginStep, pending, step_up};
+use super::{Answer, LoginStep, enrolment, pending, step_up};
 use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
 use crate::services::{audit, factors, otp, passkeys, passwords, sessions};
@@ -84,19 +84,20 @@ fn may_log_in(usable: Option<&AccountRecord>) -> Result<&AccountRecord, ServiceE
     }
 }
 
-/// After an accepted answer: more factors, a new session, or a raised one.
-async fn proceed(
+/// After an accepted answer: more factors, an enrolment when the account lacks any second
+/// factor its role demands, a new session, or a raised one.
+pub(super) async fn proceed(
     state: &AppState,
-    challenge: &Challenge,
+    challenge: &mut Challenge,
     account: &AccountRecord,
     progress: Progress,
     client: &ClientInfo,
     now: i64,
 ) -> Result<LoginStep, ServiceError> {
     match progress {
-        Progress::NeedMore(remaining) if remaining.is_empty() => Err(ServiceError::Forbidden(
-            "your role requires a second factor and none that it accepts is enrolled: ask an administrator",
-        )),
+        Progress::NeedMore(remaining) if remaining.is_empty() => {
+            enrolment::require(state, challenge, account, client, now).await
+        }
         Progress::NeedMore(remaining) => Ok(LoginStep::Pending(pending(challenge, remaining, now))),
         Progress::Complete { amr, .. } if challenge.session.is_some() => {
             step_up::complete(state, challenge, account, amr, client).await
