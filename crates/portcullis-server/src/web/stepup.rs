@@ -80,6 +80,7 @@ async fn forms(
         challenge: id,
         hidden: &hidden,
         send: "/security/step-up/send",
+        pattern: crate::web::pattern::grid(state),
     };
     let forms = challenge::forms(&target, &pending.remaining(), remark);
     if forms.is_empty() {
