@@ -62,7 +62,7 @@ impl PatternGrid {
             return Err(WeakGrid::Size);
         }
         let grid = Self { size, dots };
-        if dots < MIN_DOTS || dots > MAX_DOTS || dots > grid.cells() {
+        if !(MIN_DOTS..=MAX_DOTS).contains(&dots) || dots > grid.cells() {
             return Err(WeakGrid::Dots);
         }
         if grid.sequences() < MIN_SEQUENCES {
