@@ -121,7 +121,7 @@ async fn challenge_with_pattern(app: &TestApp, email: &str, password: &str) -> (
         .await
         .expect(202)
         .json();
-    assert_eq!(sent["expires_in"].as_i64().unwrap() > 0, true);
+    assert!(sent["expires_in"].as_i64().unwrap() > 0, "{sent}");
     (id, next_pattern(email, before).await)
 }
 
