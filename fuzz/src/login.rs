@@ -17,6 +17,7 @@
 use axum::Json;
 use portcullis_core::contact::Email;
 use portcullis_core::factor::otp::OtpCode;
+use portcullis_core::factor::pattern::{Pattern, PatternGrid, read_dots};
 use portcullis_core::factor::recovery::{CODE_LEN, RecoveryCode};
 use portcullis_core::factor::totp::{TotpError, TotpSecret};
 use portcullis_core::ids::ChallengeId;
@@ -116,6 +117,7 @@ fn check_answer(data: &[u8], value: Option<&Value>) {
         Answer::Totp(code) => check_totp(&code),
         Answer::RecoveryCode(code) => check_recovery_code(&code),
         Answer::Sms(code) | Answer::EmailOtp(code) => check_otp(&code),
+        Answer::PatternOtp(dots) => check_pattern(&dots),
         Answer::Passkey(credential) => {
             let text = serde_json::to_string(&credential).expect("an assertion serializes");
             let back: webauthn_rs_proto::PublicKeyCredential =
@@ -163,6 +165,15 @@ fn check_recovery_code(code: &str) {
         let again = RecoveryCode::parse(&typed).expect("a parsed recovery code parses again");
         assert_eq!(again.normalised(), normalised);
     }
+}
+
+/// A drawn pattern the default grid accepts reads back from its canonical text as itself.
+fn check_pattern(dots: &[u32]) {
+    let Some(pattern) = Pattern::from_dots(PatternGrid::default(), dots) else {
+        return;
+    };
+    let text = pattern.canonical();
+    assert_eq!(read_dots(&text).as_deref(), Some(dots), "{dots:?}");
 }
 
 fn check_otp(code: &str) {

@@ -27,6 +27,8 @@ pub enum FactorKind {
     EmailOtp,
     /// A WebAuthn credential (passkey or security key), with user verification.
     Passkey,
+    /// A pattern of dots sent by e-mail or SMS, drawn back on a pattern pad.
+    PatternOtp,
 }
 
 /// A name that is no [`FactorKind`].
@@ -36,23 +38,25 @@ pub struct UnknownFactorKind(pub String);
 
 impl FactorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FactorKind; 6] = [
+    pub const ALL: [FactorKind; 7] = [
         FactorKind::Password,
         FactorKind::Totp,
         FactorKind::RecoveryCode,
         FactorKind::Sms,
         FactorKind::EmailOtp,
         FactorKind::Passkey,
+        FactorKind::PatternOtp,
     ];
 
     /// Every name, in the order of [`FactorKind::ALL`] (what a parse error lists).
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         FactorKind::Password.as_str(),
         FactorKind::Totp.as_str(),
         FactorKind::RecoveryCode.as_str(),
         FactorKind::Sms.as_str(),
         FactorKind::EmailOtp.as_str(),
         FactorKind::Passkey.as_str(),
+        FactorKind::PatternOtp.as_str(),
     ];
 
     /// The kind's name: on the wire, in JSON, in the database, in forms and metrics.
@@ -64,6 +68,7 @@ impl FactorKind {
             FactorKind::Sms => "sms",
             FactorKind::EmailOtp => "email_otp",
             FactorKind::Passkey => "passkey",
+            FactorKind::PatternOtp => "pattern_otp",
         }
     }
 
@@ -74,23 +79,28 @@ impl FactorKind {
             FactorKind::Totp | FactorKind::RecoveryCode | FactorKind::EmailOtp => "otp",
             FactorKind::Sms => "sms",
             FactorKind::Passkey => "hwk",
+            FactorKind::PatternOtp => "otp",
         }
     }
 
     /// Every `amr` value a use of this factor earns. A passkey verifies the user on the
     /// device (PIN or biometric), so it is a multi-factor authenticator by itself: `hwk`
-    /// and `mfa`.
+    /// and `mfa`. A pattern OTP is a one-time secret whatever carries it: `otp` only, since
+    /// a second value from the same factor would count as a second method
+    /// (`Assurance::for_methods`).
     pub fn amr_values(self) -> &'static [&'static str] {
         match self {
             FactorKind::Password => &["pwd"],
             FactorKind::Totp | FactorKind::RecoveryCode | FactorKind::EmailOtp => &["otp"],
             FactorKind::Sms => &["sms"],
             FactorKind::Passkey => &["hwk", "mfa"],
+            FactorKind::PatternOtp => &["otp"],
         }
     }
 
     /// The channel a code of this factor is sent over on request, for the factors whose
-    /// code the server sends (SMS, e-mail); `None` for the others.
+    /// code always takes the same channel (SMS, e-mail); `None` for the others. A pattern
+    /// OTP's channel is its enrolment's choice (see [`FactorKind::is_sent`]).
     pub fn channel(self) -> Option<Channel> {
         match self {
             FactorKind::Sms => Some(Channel::Sms),
@@ -98,7 +108,20 @@ impl FactorKind {
             FactorKind::Password
             | FactorKind::Totp
             | FactorKind::RecoveryCode
-            | FactorKind::Passkey => None,
+            | FactorKind::Passkey
+            | FactorKind::PatternOtp => None,
+        }
+    }
+
+    /// Whether the server sends this factor's one-time secret on request (a challenge's
+    /// "send"): SMS and e-mail codes, and pattern OTPs.
+    pub fn is_sent(self) -> bool {
+        match self {
+            FactorKind::Sms | FactorKind::EmailOtp | FactorKind::PatternOtp => true,
+            FactorKind::Password
+            | FactorKind::Totp
+            | FactorKind::RecoveryCode
+            | FactorKind::Passkey => false,
         }
     }
 }
@@ -159,6 +182,7 @@ mod tests {
             (FactorKind::Sms, "sms"),
             (FactorKind::EmailOtp, "email_otp"),
             (FactorKind::Passkey, "passkey"),
+            (FactorKind::PatternOtp, "pattern_otp"),
         ];
         assert_eq!(expected.len(), FactorKind::ALL.len());
         for (kind, name) in expected {
@@ -187,13 +211,14 @@ mod tests {
 
     #[test]
     fn amr_values_per_kind() {
-        let table: [(FactorKind, &str, &[&str]); 6] = [
+        let table: [(FactorKind, &str, &[&str]); 7] = [
             (FactorKind::Password, "pwd", &["pwd"]),
             (FactorKind::Totp, "otp", &["otp"]),
             (FactorKind::RecoveryCode, "otp", &["otp"]),
             (FactorKind::Sms, "sms", &["sms"]),
             (FactorKind::EmailOtp, "otp", &["otp"]),
             (FactorKind::Passkey, "hwk", &["hwk", "mfa"]),
+            (FactorKind::PatternOtp, "otp", &["otp"]),
         ];
         for (kind, amr, values) in table {
             assert_eq!(kind.amr(), amr, "{kind}");
@@ -210,6 +235,11 @@ mod tests {
                 _ => None,
             };
             assert_eq!(kind.channel(), expected, "{kind}");
+            assert_eq!(
+                kind.is_sent(),
+                expected.is_some() || kind == FactorKind::PatternOtp,
+                "{kind}"
+            );
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod kind;
 pub mod otp;
+pub mod pattern;
 pub mod recovery;
 pub mod totp;
 

@@ -120,6 +120,36 @@ fn password_then_one_code_makes_aal2() {
     );
 }
 
+/// A pattern sent out of band is a possession factor like a sent code: with the password it
+/// is AAL2, and it alone is one method (`otp`), whatever channel carried it.
+#[test]
+fn password_then_a_pattern_otp_makes_aal2_and_a_pattern_alone_does_not() {
+    let mut c = Challenge::start(
+        ChallengeId::new(1, [0; 10]),
+        Some(AccountId::new(1, [1; 10])),
+        vec![FactorKind::Password, FactorKind::PatternOtp],
+        2,
+        ChallengeLimits::default(),
+        1_000,
+    );
+    assert_eq!(
+        c.admit(FactorKind::PatternOtp, 1_001),
+        Err(ChallengeError::FactorNotOffered)
+    );
+    c.record(FactorKind::Password, true, 1_001).unwrap();
+    assert_eq!(
+        c.record(FactorKind::PatternOtp, true, 1_002),
+        Ok(Progress::Complete {
+            assurance: Assurance::Aal2,
+            amr: vec!["pwd".into(), "otp".into()]
+        })
+    );
+    assert_eq!(
+        Assurance::for_methods(FactorKind::PatternOtp.amr_values().iter().copied()),
+        Assurance::Aal1
+    );
+}
+
 #[test]
 fn codes_never_replace_the_password() {
     let mut c = start_mfa();

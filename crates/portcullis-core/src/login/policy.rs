@@ -16,11 +16,12 @@ pub const EVERYONE: &str = "*";
 
 /// Second factors in the order a login offers them. Recovery codes come last: they are for
 /// when the others are out of reach.
-pub const OFFER_ORDER: [FactorKind; 5] = [
+pub const OFFER_ORDER: [FactorKind; 6] = [
     FactorKind::Totp,
     FactorKind::Passkey,
     FactorKind::Sms,
     FactorKind::EmailOtp,
+    FactorKind::PatternOtp,
     FactorKind::RecoveryCode,
 ];
 

@@ -1,7 +1,7 @@
 //! Table tests of the login policy.
 
 use super::*;
-use FactorKind::{EmailOtp, Passkey, Password, RecoveryCode, Sms, Totp};
+use FactorKind::{EmailOtp, Passkey, Password, PatternOtp, RecoveryCode, Sms, Totp};
 
 fn roles(names: &[&str]) -> Vec<String> {
     names.iter().map(|r| (*r).to_owned()).collect()
@@ -57,6 +57,11 @@ fn enrolled_second_factors_come_in_offer_order() {
             &[Totp, Passkey, Sms, EmailOtp, RecoveryCode],
         ),
         (&[Sms, Sms], 0, &[Sms]),
+        (
+            &[PatternOtp, EmailOtp, Totp],
+            1,
+            &[Totp, EmailOtp, PatternOtp, RecoveryCode],
+        ),
         // Neither a password nor a recovery-code row makes a second factor by itself.
         (&[Password, RecoveryCode], 0, &[]),
     ];

@@ -24,6 +24,7 @@ mod mail;
 mod metrics;
 mod mfa;
 mod password;
+mod pattern_otp;
 mod rate_limit;
 mod render;
 mod secret;
@@ -49,6 +50,7 @@ pub use mail::{MailConfig, MailTransportKind, SmtpSecurity};
 pub use metrics::MetricsConfig;
 pub use mfa::MfaConfig;
 pub use password::PasswordConfig;
+pub use pattern_otp::PatternOtpConfig;
 pub use rate_limit::RateLimitConfig;
 pub use secret::{REDACTED, Secret, SecretUrl};
 pub use sms::{SmsConfig, SmsProvider};
@@ -102,6 +104,8 @@ pub struct Config {
     pub introspection_roles: Vec<String>,
     /// Second factors.
     pub mfa: MfaConfig,
+    /// The shape of pattern OTPs.
+    pub pattern_otp: PatternOtpConfig,
     /// SMS delivery.
     pub sms: SmsConfig,
     /// WebAuthn relying party.
@@ -141,6 +145,7 @@ impl Default for Config {
             tls: None,
             introspection_roles: vec!["admin".into(), "service".into()],
             mfa: MfaConfig::default(),
+            pattern_otp: PatternOtpConfig::default(),
             sms: SmsConfig::default(),
             webauthn: WebauthnConfig::default(),
             forward_auth: ForwardAuthConfig::default(),
@@ -181,6 +186,7 @@ impl Config {
         self.dualconfirm.validate()?;
         self.connections.validate()?;
         self.webhooks.validate()?;
+        self.pattern_otp.validate()?;
         self.cluster.validate()
     }
 

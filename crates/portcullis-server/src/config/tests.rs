@@ -81,6 +81,10 @@ fn typed_values_are_checked_where_they_are_read() {
                 "cluster.redis_timeout_ms",
             ),
             ("[dualconfirm]\ngrace_secs = 60\n", "dualconfirm.grace_secs"),
+            // 16·15·14·13·12 patterns are fewer than a six-digit code's 10^6.
+            ("[pattern_otp]\ndots = 5\n", "pattern_otp.dots"),
+            ("[pattern_otp]\ndots = 3\n", "pattern_otp.dots"),
+            ("[pattern_otp]\ngrid_size = 9\n", "pattern_otp.grid_size"),
             (
                 "[connections]\nheader_read_timeout_secs = 0\n",
                 "connections.header_read_timeout_secs",

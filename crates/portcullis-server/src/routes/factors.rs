@@ -12,7 +12,8 @@ use crate::auth::AuthSession;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{ApiJson, ClientInfo};
 use crate::routes::openapi::BodyRejection;
-use crate::services::factors::{self, FactorList, FactorView, TotpEnrolment};
+use crate::services::error::{Invalid, ServiceError};
+use crate::services::factors::{self, FactorList, FactorView, PatternChannel, TotpEnrolment};
 use crate::services::passkeys::{self, PasskeyEnrolment};
 use crate::state::AppState;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enrol_passkey))
         .routes(routes!(finish_passkey))
         .routes(routes!(enrol_email))
+        .routes(routes!(enrol_pattern))
         .routes(routes!(confirm))
         .routes(routes!(remove))
         .routes(routes!(recovery_codes))
@@ -103,6 +105,51 @@ async fn enrol_email(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// Where a pattern OTP's patterns go.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum PatternChannelName {
+    /// The account's e-mail address.
+    Email,
+    /// A text message to `phone`.
+    Sms,
+}
+
+/// Pattern OTP enrolment request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolPattern {
+    /// `email` (the account's address) or `sms` (the `phone` given here).
+    channel: PatternChannelName,
+    /// For `sms`: the number in E.164 form, e.g. `+14155552671` (spaces, dashes, dots and
+    /// parentheses are ignored). Proven by the first pattern sent to it coming back.
+    phone: Option<String>,
+    /// A name for it.
+    label: Option<String>,
+}
+
+/// Pattern OTP: sends a first pattern (k distinct dots of an n×n grid, numbered 1 to n² row
+/// by row from the top left; 6 of 4×4 by default) by e-mail or SMS; drawing it back at
+/// `POST /v1/me/factors/{id}/confirm` (`pattern`) confirms the factor. Needs a recent
+/// authentication.
+#[utoipa::path(post, path = "/v1/me/factors/pattern", tag = "factors", security(("bearer" = [])),
+    request_body = EnrolPattern,
+    responses((status = 201, body = FactorView), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 429, body = Problem), (status = 502, body = Problem), BodyRejection))]
+async fn enrol_pattern(
+    State(state): State<AppState>,
+    auth: AuthSession,
+    client: ClientInfo,
+    ApiJson(req): ApiJson<EnrolPattern>,
+) -> ApiResult<(StatusCode, Json<FactorView>)> {
+    let channel = match req.channel {
+        PatternChannelName::Email => PatternChannel::Email,
+        PatternChannelName::Sms => PatternChannel::Sms(req.phone.as_deref().unwrap_or_default()),
+    };
+    let view = factors::enrol_pattern(&state, &auth, channel, req.label, &client).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
 /// Starts registering a passkey: the `PublicKeyCredentialCreationOptions` to pass to
 /// `navigator.credentials.create`. Needs a recent authentication.
 #[utoipa::path(post, path = "/v1/me/factors/passkey", tag = "factors", security(("bearer" = [])),
@@ -143,11 +190,14 @@ async fn finish_passkey(
     ))
 }
 
-/// A first code from the new authenticator.
+/// A first code from the new authenticator, or the first pattern drawn back: one of the two.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmFactor {
-    code: String,
+    /// The code (every kind but `pattern_otp`).
+    code: Option<String>,
+    /// For `pattern_otp`: the dot numbers sent, in order, e.g. `[3, 7, 12, 1, 5, 9]`.
+    pattern: Option<Vec<u32>>,
 }
 
 /// Confirms an enrolment with a first code; from then on logins need a second factor.
@@ -161,8 +211,22 @@ async fn confirm(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ConfirmFactor>,
 ) -> ApiResult<Json<FactorView>> {
+    let code = match (req.code, req.pattern) {
+        (Some(code), None) => code,
+        // The service reads a pattern as its dots' text, as the pages post it.
+        (None, Some(dots)) => dots
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join("-"),
+        _ => {
+            return Err(
+                ServiceError::invalid(Invalid::Code, "send either a code or a pattern").into(),
+            );
+        }
+    };
     Ok(Json(
-        factors::confirm(&state, &auth, &id, &req.code, &client).await?,
+        factors::confirm(&state, &auth, &id, &code, &client).await?,
     ))
 }
 

@@ -146,6 +146,13 @@ pub enum ChallengeAnswer {
         /// The code.
         code: String,
     },
+    /// The pattern sent by e-mail or SMS (send it first): its dot numbers in the order to
+    /// draw them (1 to n², row by row from the top left of the n×n grid), e.g.
+    /// `[3, 7, 12, 1, 5, 9]`.
+    PatternOtp {
+        /// The dots, in order.
+        pattern: Vec<u32>,
+    },
     /// A WebAuthn assertion from `navigator.credentials.get` (get the options first).
     Passkey {
         /// The `PublicKeyCredential`, JSON-encoded.
@@ -163,6 +170,7 @@ impl From<ChallengeAnswer> for Answer {
             ChallengeAnswer::Sms { code } => Answer::Sms(code),
             ChallengeAnswer::EmailOtp { code } => Answer::EmailOtp(code),
             ChallengeAnswer::Passkey { credential } => Answer::Passkey(credential),
+            ChallengeAnswer::PatternOtp { pattern } => Answer::PatternOtp(pattern),
         }
     }
 }
@@ -190,7 +198,7 @@ async fn answer_challenge(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendCode {
-    /// `sms` or `email_otp`.
+    /// `sms`, `email_otp` or `pattern_otp`.
     #[schema(value_type = String)]
     factor: FactorKind,
 }
@@ -202,7 +210,7 @@ pub struct CodeSent {
     expires_in: i64,
 }
 
-/// Sends the code of an SMS or e-mail factor for a pending login.
+/// Sends the code of an SMS or e-mail factor, or a pattern OTP's pattern, for a pending login.
 #[utoipa::path(post, path = "/v1/sessions/challenges/{id}/send", tag = "sessions", request_body = SendCode,
     params(("id" = String, Path, description = "challenge id")),
     responses((status = 202, body = CodeSent), (status = 400, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem),
@@ -220,7 +228,8 @@ async fn send_code(
     Ok((StatusCode::ACCEPTED, Json(CodeSent { expires_in })))
 }
 
-/// Sends the code of an SMS or e-mail factor for a step-up of the current session.
+/// Sends the code of an SMS or e-mail factor, or a pattern OTP's pattern, for a step-up of
+/// the current session.
 #[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}/send", tag = "sessions", security(("bearer" = [])),
     request_body = SendCode, params(("id" = String, Path, description = "challenge id")),
     responses((status = 202, body = CodeSent), (status = 400, body = Problem), (status = 401, body = Problem),

@@ -4,26 +4,28 @@
 //! A form names its factor by the kind's own name ([`FactorKind::as_str`]), the same as the
 //! API's `factor` field.
 
+use portcullis_core::factor::pattern::{PatternGrid, read_dots};
 use portcullis_core::login::FactorKind;
 use portcullis_core::password::Password;
 
 use crate::services::login::Answer;
 use crate::web::layout::escape;
+use crate::web::pattern;
 
-/// The sent-code factor a form names (`sms`, `email_otp`).
+/// The sent-secret factor a form names (`sms`, `email_otp`, `pattern_otp`).
 pub(crate) fn sent_factor(factor: &str) -> Option<FactorKind> {
     factor
         .parse::<FactorKind>()
         .ok()
-        .filter(|kind| kind.channel().is_some())
+        .filter(|kind| kind.is_sent())
 }
 
-/// What the forms say once a code for `kind` was sent.
+/// What the forms say once a code (or pattern) for `kind` was sent.
 pub(crate) fn sent_text(kind: FactorKind) -> &'static str {
-    if kind == FactorKind::Sms {
-        "We texted you a code; it works for 5 minutes."
-    } else {
-        "We e-mailed you a code; it works for 5 minutes."
+    match kind {
+        FactorKind::Sms => "We texted you a code; it works for 5 minutes.",
+        FactorKind::PatternOtp => "We sent you a pattern; it works for 5 minutes.",
+        _ => "We e-mailed you a code; it works for 5 minutes.",
     }
 }
 
@@ -35,6 +37,8 @@ pub(crate) fn answer(factor: &str, code: String) -> Option<Answer> {
         FactorKind::Password => Some(Answer::Password(Password::new(code))),
         FactorKind::Sms => Some(Answer::Sms(code.trim().to_owned())),
         FactorKind::EmailOtp => Some(Answer::EmailOtp(code.trim().to_owned())),
+        // Unreadable dots are a wrong pattern, counted like one.
+        FactorKind::PatternOtp => Some(Answer::PatternOtp(read_dots(&code).unwrap_or_default())),
         // A passkey answers with an assertion, through its own script and route.
         FactorKind::Passkey => None,
     }
@@ -48,8 +52,10 @@ pub(crate) struct Target<'a> {
     pub challenge: &'a str,
     /// Further hidden fields, already HTML (the CSRF token of a session).
     pub hidden: &'a str,
-    /// Where "Send me a code" posts (for SMS and e-mail codes).
+    /// Where "Send me a code" posts (for SMS and e-mail codes, and patterns).
     pub send: &'a str,
+    /// The grid a pattern OTP's pad shows.
+    pub pattern: PatternGrid,
 }
 
 struct Spec {
@@ -92,6 +98,12 @@ fn spec(kind: FactorKind) -> Option<Spec> {
             legend: "Password",
             label: "Your password",
             input: r#"type="password" autocomplete="current-password""#,
+        }),
+        FactorKind::PatternOtp => Some(Spec {
+            factor: kind,
+            legend: "Pattern",
+            label: "The dots we sent you, in order",
+            input: pattern::INPUT,
         }),
         FactorKind::Passkey => None,
     }
@@ -149,12 +161,22 @@ fn form(target: &Target<'_>, s: &Spec, remark: Option<Remark<'_>>, first: bool) 
     };
     // The code field is required for "Continue", not for "Send me a code".
     // A code sent on request has a "Send me a code" button.
-    let send = if s.factor.channel().is_some() {
+    let send = if s.factor.is_sent() {
+        let what = if s.factor == FactorKind::PatternOtp {
+            "pattern"
+        } else {
+            "code"
+        };
         format!(
-            r#"<button type="submit" class="secondary" formaction="{}" formnovalidate>Send me a code</button>
+            r#"<button type="submit" class="secondary" formaction="{}" formnovalidate>Send me a {what}</button>
 "#,
             target.send
         )
+    } else {
+        String::new()
+    };
+    let pad = if s.factor == FactorKind::PatternOtp {
+        pattern::pad(&format!("{factor}-code"), target.pattern)
     } else {
         String::new()
     };
@@ -176,7 +198,7 @@ fn form(target: &Target<'_>, s: &Spec, remark: Option<Remark<'_>>, first: bool) 
 <input type="hidden" name="factor" value="{factor}">
 <label for="{factor}-code">{label}</label>
 <input {input} id="{factor}-code" name="code" class="code" required{autofocus}{invalid}>
-{error}{sent}<button type="submit">Continue</button>
+{pad}{error}{sent}<button type="submit">Continue</button>
 {send}</fieldset>
 </form>"#,
         action = target.action,
@@ -199,6 +221,7 @@ mod tests {
             challenge: "c\"1",
             hidden: "",
             send: "/signin/factor/send",
+            pattern: PatternGrid::default(),
         };
         let forms = forms(
             &target,
@@ -224,6 +247,7 @@ mod tests {
             challenge: "c1",
             hidden: "",
             send: "/signin/factor/send",
+            pattern: PatternGrid::default(),
         };
         let forms = forms(
             &target,

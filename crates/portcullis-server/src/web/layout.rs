@@ -1,8 +1,9 @@
 //! The frame every page shares: the document shell with its header and navigation, HTML
 //! escaping, and the stylesheet the binary serves itself (no third-party assets). The CSP
 //! allows only same-origin scripts; a page loads the passkey script only when it has a
-//! passkey form (`data-passkey`) (the DualConfirm console adds its own script tag in its
-//! body), and no page has inline script.
+//! passkey form (`data-passkey`), the pattern pad's only when it has a pad
+//! (`data-pattern-pad`) (the DualConfirm console adds its own script tag in its body), and
+//! no page has inline script.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -73,6 +74,18 @@ pub(crate) fn csrf_field(token: &str) -> String {
     )
 }
 
+/// The script tags `body` needs: each script is loaded only by a page with its forms.
+fn scripts(body: &str) -> String {
+    [
+        ("data-passkey", crate::web::passkeys::SCRIPT),
+        ("data-pattern-pad", crate::web::pattern::SCRIPT),
+    ]
+    .iter()
+    .filter(|(marker, _)| body.contains(marker))
+    .map(|(_, src)| format!("<script src=\"{src}\" defer></script>\n"))
+    .collect()
+}
+
 /// A whole HTML page with `body` (already HTML) under an `<h1>` of `title`.
 pub(crate) fn page(status: StatusCode, title: &str, nav: &Nav<'_>, body: &str) -> Response {
     let html = format!(
@@ -99,14 +112,7 @@ pub(crate) fn page(status: StatusCode, title: &str, nav: &Nav<'_>, body: &str) -
 "##,
         title = escape(title),
         nav = nav_html(nav),
-        script = if body.contains("data-passkey") {
-            format!(
-                "<script src=\"{}\" defer></script>\n",
-                crate::web::passkeys::SCRIPT
-            )
-        } else {
-            String::new()
-        },
+        script = scripts(body),
     );
     let mut response = (status, Html(html)).into_response();
     // The server's `no-referrer` would make the browser send `Origin: null` with our own

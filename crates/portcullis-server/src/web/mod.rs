@@ -2,8 +2,8 @@
 //! security page (authenticator apps with their QR code, passkeys, recovery codes, sessions)
 //! and the DualConfirm consoles ([`dualconfirm`]), all server-rendered HTML over the same
 //! services as the JSON API — no front-end build, no third-party assets; one stylesheet and
-//! two scripts (WebAuthn, [`passkeys`]; the console's live words, [`dualconfirm`]) served by
-//! the binary.
+//! three scripts (WebAuthn, [`passkeys`]; the pattern pad, [`pattern`]; the console's live
+//! words, [`dualconfirm`]) served by the binary.
 //!
 //! A signed-in browser holds an ordinary session's tokens in two cookies ([`cookies`]); a
 //! middleware turns them into the [`session::PageSession`] parameter, refreshing an expired
@@ -21,6 +21,7 @@ mod factors;
 pub(crate) mod failure;
 pub(crate) mod layout;
 mod passkeys;
+mod pattern;
 mod security;
 mod session;
 mod signin;
@@ -43,6 +44,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security/phone", post(codes::add_phone))
         .route("/security/email-codes", post(codes::add_email))
         .route("/security/codes/confirm", post(codes::confirm))
+        .route("/security/pattern", post(pattern::enrol))
+        .route("/security/pattern/confirm", post(pattern::confirm))
         .route("/security/passkey", post(passkeys::enrol))
         .route("/security/passkey/finish", post(passkeys::finish))
         .route("/security/factors/remove", post(factors::remove))
@@ -68,6 +71,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/security") }))
         .route(layout::STYLESHEET, get(layout::stylesheet))
         .route(passkeys::SCRIPT, get(passkeys::script))
+        .route(pattern::SCRIPT, get(pattern::script))
         .route(dualconfirm::SCRIPT, get(dualconfirm::script))
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/signin", get(signin::show).post(signin::submit))

@@ -53,6 +53,10 @@ fn notice_text(code: &str) -> (Option<&'static str>, Option<&'static str>) {
             Some("E-mail codes are set up: signing in can now e-mail you a code."),
             None,
         ),
+        "pattern-added" => (
+            Some("Patterns are set up: signing in can now send you a pattern to draw."),
+            None,
+        ),
         "factor-removed" => (Some("The factor was removed."), None),
         "session-revoked" => (Some("That session is signed out."), None),
         "stepped-up" => (
@@ -122,6 +126,7 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Ser
 <h2 id="factors">Two-step sign-in</h2>
 {factors}
 {codes}
+{pattern}
 <h2 id="recovery">Recovery codes</h2>
 <p>{left} unused recovery code(s). Each works once, when your authenticator app is not at hand.</p>
 <form method="post" action="/security/recovery-codes">{csrf}<button type="submit" class="secondary">Generate new recovery codes</button></form>
@@ -132,6 +137,7 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Ser
         dualconfirm = crate::web::dualconfirm::security_link(session),
         factors = factor_section(&list.factors, &csrf),
         codes = codes::section(&csrf),
+        pattern = crate::web::pattern::section(&csrf),
         left = list.recovery_codes_left,
         sessions = session_table(&live, session, &csrf),
     ))
@@ -146,6 +152,7 @@ fn kind_name(kind: FactorKind) -> &'static str {
         FactorKind::EmailOtp => "E-mail code",
         FactorKind::Password => "Password",
         FactorKind::RecoveryCode => "Recovery code",
+        FactorKind::PatternOtp => "Pattern to draw",
     }
 }
 

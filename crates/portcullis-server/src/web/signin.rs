@@ -169,6 +169,7 @@ async fn picker(
         challenge: id,
         hidden: "",
         send: "/signin/factor/send",
+        pattern: crate::web::pattern::grid(state),
     };
     let mut second = pending.remaining();
     second.retain(|k| *k != FactorKind::Password);
@@ -212,7 +213,11 @@ pub(crate) async fn submit_factor(
     // The password was answered on the first page: only second factors here.
     let answer = match challenge::answer(&f.factor, f.code) {
         Some(
-            a @ (Answer::Totp(_) | Answer::RecoveryCode(_) | Answer::Sms(_) | Answer::EmailOtp(_)),
+            a @ (Answer::Totp(_)
+            | Answer::RecoveryCode(_)
+            | Answer::Sms(_)
+            | Answer::EmailOtp(_)
+            | Answer::PatternOtp(_)),
         ) => a,
         _ => return picker(&state, &f.challenge, StatusCode::BAD_REQUEST, None).await,
     };

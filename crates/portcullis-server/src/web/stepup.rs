@@ -86,6 +86,7 @@ async fn forms(
         challenge: id,
         hidden: &hidden,
         send: "/security/step-up/send",
+        pattern: crate::web::pattern::grid(state),
     };
     let remaining = pending.remaining();
     let mut forms = challenge::forms(&target, &remaining, remark);

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Barrier;
 
+use super::pattern;
 use super::proc::{Machine, cpu, machine, rss_kib};
 use super::server::{EMAIL, PASSWORD, Startup, bench_config, create_account, start_ready};
 use super::{Phase, ms, percentile, print_rows, target};
@@ -54,6 +55,7 @@ struct Report {
     args_clients: usize,
     hashing: Phase,
     load: LoginLoad,
+    pattern: LoginLoad,
     sign_per_sec: f64,
     verify_per_sec: f64,
     rss_before_kib: u64,
@@ -82,7 +84,11 @@ pub(super) async fn run(args: LoginArgs) -> anyhow::Result<()> {
     let (first, fresh) = start_ready(bench_config(dir.path()), &http).await?;
     let rss_idle_fresh_kib = rss_kib("VmRSS")?;
     first.stop().await?;
-    let (server, existing) = start_ready(bench_config(dir.path()), &http).await?;
+    // The restarted server also texts pattern OTPs, to a receiver in this process.
+    let sink = pattern::start_sink().await?;
+    let mut config = bench_config(dir.path());
+    pattern::configure(&mut config, &sink)?;
+    let (server, existing) = start_ready(config, &http).await?;
     let rss_idle_kib = rss_kib("VmRSS")?;
     let params = server.state.config().password.argon2;
 
@@ -90,6 +96,9 @@ pub(super) async fn run(args: LoginArgs) -> anyhow::Result<()> {
     let load = login_load(server.addr, args.clients, window).await?;
     let rss_after_load_kib = rss_kib("VmRSS")?;
     let rss_peak_kib = rss_kib("VmHWM")?;
+    // After the RSS figures, so they stay those of the password logins alone.
+    let (phase, p50, p99) = pattern::pattern_load(&server, &sink, args.clients, window).await?;
+    let pattern = LoginLoad { phase, p50, p99 };
     server.stop().await?;
     // The bound runs after the load so the RSS figures hold nothing of its own threads.
     let hashing = tokio::task::spawn_blocking(move || hashing_bound(params, window)).await??;
@@ -102,6 +111,7 @@ pub(super) async fn run(args: LoginArgs) -> anyhow::Result<()> {
         args_clients: args.clients,
         hashing,
         load,
+        pattern,
         sign_per_sec,
         verify_per_sec,
         rss_before_kib,
@@ -280,6 +290,7 @@ fn print_table(r: &Report) {
     let ready_ok = r.existing.ready <= Duration::from_millis(300);
     let startup = |s: &Startup| format!("{:.1} / {:.1} ms", ms(s.bound), ms(s.ready));
     let cost = hashing.cpu_ms_per_op() / load.phase.cpu_ms_per_op();
+    let pattern_ratio = r.pattern.phase.per_sec() / load.phase.per_sec();
     let per_op = |ph: &Phase| format!("{:.1} ms, {}", ph.cpu_ms_per_op(), ph.faults_per_op());
     // The first server is the only one its process has started, as with `portcullis serve`;
     // the second inherits the allocator's state from the first (see BENCHMARKS.md).
@@ -296,6 +307,10 @@ fn print_table(r: &Report) {
         ("  CPU time, minor faults per op", per_op(&load.phase), none()),
         ("  logins / hashing bound", format!("{ratio:.3}"), target(">= 0.90", ratio >= 0.9)),
         ("  CPU per hash / CPU per login", format!("{cost:.3}"), none()),
+        ("password + pattern OTP (SMS) logins", format!("{:.1}/s", r.pattern.phase.per_sec()), none()),
+        ("  latency p50 / p99", format!("{:.0} / {:.0} ms", ms(r.pattern.p50), ms(r.pattern.p99)), none()),
+        ("  CPU time, minor faults per op", per_op(&r.pattern.phase), none()),
+        ("  pattern logins / password logins", format!("{pattern_ratio:.3}"), none()),
         ("access token sign, 1 thread", format!("{:.0}/s", r.sign_per_sec), none()),
         ("access token verify, 1 thread", format!("{:.0}/s", r.verify_per_sec), none()),
         ("RSS before any server", megabytes(r.rss_before_kib), none()),
@@ -323,11 +338,16 @@ fn report_json(r: &Report) -> serde_json::Value {
     logins["ratio_to_hashing_bound"] = json!(ratio);
     logins["cpu_per_hash_over_cpu_per_login"] =
         json!(r.hashing.cpu_ms_per_op() / r.load.phase.cpu_ms_per_op());
+    let mut pattern = r.pattern.phase.json();
+    pattern["p50_ms"] = json!(ms(r.pattern.p50));
+    pattern["p99_ms"] = json!(ms(r.pattern.p99));
+    pattern["ratio_to_password_logins"] = json!(r.pattern.phase.per_sec() / r.load.phase.per_sec());
     json!({
         "machine": r.machine.json(),
         "argon2": { "memory_kib": r.params.memory_kib, "iterations": r.params.iterations, "parallelism": r.params.parallelism },
         "hashing_bound": r.hashing.json(),
         "logins": logins,
+        "pattern_otp_logins": pattern,
         "tokens": { "sign_per_sec": r.sign_per_sec, "verify_per_sec": r.verify_per_sec },
         "rss_kib": {
             "before_server": r.rss_before_kib,

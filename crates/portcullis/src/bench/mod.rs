@@ -1,7 +1,8 @@
 //! `portcullis bench`: what this machine can do, measured in one run per subcommand.
 //!
-//! - `login`: argon2id logins over HTTP against the hashing bound, token signing and
-//!   verification, idle memory and start-up ([`login`]);
+//! - `login`: argon2id logins over HTTP against the hashing bound, password + pattern OTP
+//!   logins against the password ones ([`pattern`]), token signing and verification, idle
+//!   memory and start-up ([`login`]);
 //! - `guard`: access-token verifications per second on one core with
 //!   `portcullis_guard::Guard`, first sight and cached, against raw Ed25519 ([`guard`]);
 //! - `forward-auth`: `GET /v1/forward-auth` over loopback with keep-alive, side by side with a
@@ -18,6 +19,7 @@ mod forward_auth;
 mod guard;
 mod load;
 mod login;
+mod pattern;
 mod proc;
 mod server;
 mod token_pool;

@@ -12,6 +12,7 @@
 
 mod email_otp;
 pub(crate) mod enrolment;
+mod pattern_otp;
 mod recovery;
 mod sms;
 pub(crate) mod totp;
@@ -34,6 +35,7 @@ use crate::state::AppState;
 
 pub use email_otp::enrol_email;
 pub use enrolment::remove;
+pub use pattern_otp::{PatternChannel, check_pattern, enrol_pattern};
 pub use recovery::{regenerate_recovery_codes, use_recovery_code};
 pub use sms::enrol_sms;
 pub use totp::{TotpEnrolment, check_totp, enrol_totp};
@@ -43,7 +45,7 @@ pub use totp::{TotpEnrolment, check_totp, enrol_totp};
 pub struct FactorView {
     /// Id.
     pub id: String,
-    /// `totp`, `passkey`, `sms`, `email_otp`.
+    /// `totp`, `passkey`, `sms`, `email_otp`, `pattern_otp`.
     #[schema(value_type = String)]
     pub kind: FactorKind,
     /// Name given at enrolment.
@@ -175,7 +177,8 @@ pub async fn second_factors(
 }
 
 /// `POST /v1/me/factors/{id}/confirm`: the first code proves the app holds the secret, or
-/// that the code sent reached its owner.
+/// that the code sent reached its owner; for a pattern OTP, `code` is the pattern drawn
+/// back, its dots as text (`3-7-12-1-5-9`).
 ///
 /// # Errors
 /// A session below the account's level, an unknown factor, or a wrong code.
@@ -203,6 +206,9 @@ pub async fn confirm(
                 .then_some(0),
             None => None,
         },
+        FactorKind::PatternOtp => pattern_otp::first_pattern(state, account, f, code)
+            .await?
+            .then_some(0),
         // A passkey is confirmed by its attestation (`passkeys::finish_registration`);
         // passwords and recovery codes are never pending factors.
         FactorKind::Passkey | FactorKind::Password | FactorKind::RecoveryCode => None,
@@ -223,7 +229,8 @@ pub async fn confirm(
         .ok_or(ServiceError::NotFound)
 }
 
-/// Sends a login or step-up code for `factor` (SMS or e-mail); `target` is the challenge.
+/// Sends a login or step-up code for `factor` (SMS or e-mail), or a pattern for a pattern
+/// OTP; `target` is the challenge.
 ///
 /// # Errors
 /// No such confirmed factor, the send bound, or a failed delivery.
@@ -238,17 +245,22 @@ pub async fn send_challenge_code(
     let not_sent = || {
         ServiceError::invalid(
             Invalid::NotASentCode,
-            "only sms and email_otp codes are sent",
+            "only sms, email_otp and pattern_otp secrets are sent",
         )
     };
+    if !factor.is_sent() {
+        return Err(not_sent());
+    }
     let factors = state.store.factors.list(account).await?;
-    let channel = factor.channel().ok_or_else(not_sent)?;
     let f = confirmed_of(&factors, factor)
         .next()
         .ok_or(ServiceError::Challenge(ChallengeError::FactorNotOffered))?;
     let destination = match factor {
         FactorKind::Sms => sms::phone_number(state, account, f).await?,
         FactorKind::EmailOtp => email_otp::address(state, account).await?,
+        FactorKind::PatternOtp => {
+            return pattern_otp::send_challenge(state, account, f, target, client).await;
+        }
         FactorKind::Password
         | FactorKind::Totp
         | FactorKind::RecoveryCode
@@ -256,5 +268,6 @@ pub async fn send_challenge_code(
             return Err(not_sent());
         }
     };
+    let channel = factor.channel().ok_or_else(not_sent)?;
     otp::send(state, account, channel, target, &destination, client).await
 }

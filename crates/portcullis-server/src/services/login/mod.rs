@@ -94,6 +94,8 @@ pub enum Answer {
     EmailOtp(String),
     /// A WebAuthn assertion.
     Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
+    /// The dots of a sent pattern, in the order drawn.
+    PatternOtp(Vec<u32>),
 }
 
 impl Answer {
@@ -106,6 +108,7 @@ impl Answer {
             Answer::Sms(_) => FactorKind::Sms,
             Answer::EmailOtp(_) => FactorKind::EmailOtp,
             Answer::Passkey(_) => FactorKind::Passkey,
+            Answer::PatternOtp(_) => FactorKind::PatternOtp,
         }
     }
 }
@@ -307,7 +310,8 @@ async fn take_attempt(state: &AppState, challenge: &mut Challenge) -> Result<(),
     Ok(())
 }
 
-/// Sends the code of an SMS or e-mail factor that `challenge` waits for.
+/// Sends the code of an SMS or e-mail factor, or the pattern of a pattern OTP, that
+/// `challenge` waits for.
 ///
 /// # Errors
 /// Unknown or spent challenge, a factor it does not wait for, the send bound.
@@ -320,10 +324,10 @@ pub async fn send_code(
     client: &ClientInfo,
 ) -> Result<i64, ServiceError> {
     let (challenge, _) = load(state, id, step_up_of).await?;
-    if factor.channel().is_none() {
+    if !factor.is_sent() {
         return Err(ServiceError::invalid(
             Invalid::NotASentCode,
-            "only sms and email_otp codes are sent",
+            "only sms, email_otp and pattern_otp secrets are sent",
         ));
     }
     guard(state, &challenge.login_key, client).await?;

@@ -167,6 +167,7 @@ async fn check(
         },
         Answer::Totp(code) => factors::check_totp(state, a.id, &code).await,
         Answer::RecoveryCode(code) => factors::use_recovery_code(state, a.id, &code, client).await,
+        Answer::PatternOtp(dots) => factors::check_pattern(state, a.id, challenge, &dots).await,
         Answer::Password(_) | Answer::Passkey(_) => Ok(false),
     }
 }
