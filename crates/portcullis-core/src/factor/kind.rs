@@ -27,6 +27,10 @@ pub enum FactorKind {
     EmailOtp,
     /// A WebAuthn credential (passkey or security key), with user verification.
     Passkey,
+    /// An image file the user keeps, uploaded again at each use: possession of a key file.
+    Image,
+    /// A sequence of pointer events on a 3×3 pad: something the user knows.
+    Gesture,
 }
 
 /// A name that is no [`FactorKind`].
@@ -36,23 +40,27 @@ pub struct UnknownFactorKind(pub String);
 
 impl FactorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FactorKind; 6] = [
+    pub const ALL: [FactorKind; 8] = [
         FactorKind::Password,
         FactorKind::Totp,
         FactorKind::RecoveryCode,
         FactorKind::Sms,
         FactorKind::EmailOtp,
         FactorKind::Passkey,
+        FactorKind::Image,
+        FactorKind::Gesture,
     ];
 
     /// Every name, in the order of [`FactorKind::ALL`] (what a parse error lists).
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 8] = [
         FactorKind::Password.as_str(),
         FactorKind::Totp.as_str(),
         FactorKind::RecoveryCode.as_str(),
         FactorKind::Sms.as_str(),
         FactorKind::EmailOtp.as_str(),
         FactorKind::Passkey.as_str(),
+        FactorKind::Image.as_str(),
+        FactorKind::Gesture.as_str(),
     ];
 
     /// The kind's name: on the wire, in JSON, in the database, in forms and metrics.
@@ -64,6 +72,8 @@ impl FactorKind {
             FactorKind::Sms => "sms",
             FactorKind::EmailOtp => "email_otp",
             FactorKind::Passkey => "passkey",
+            FactorKind::Image => "image",
+            FactorKind::Gesture => "gesture",
         }
     }
 
@@ -74,18 +84,25 @@ impl FactorKind {
             FactorKind::Totp | FactorKind::RecoveryCode | FactorKind::EmailOtp => "otp",
             FactorKind::Sms => "sms",
             FactorKind::Passkey => "hwk",
+            FactorKind::Image => "swk",
+            FactorKind::Gesture => "kba",
         }
     }
 
     /// Every `amr` value a use of this factor earns. A passkey verifies the user on the
     /// device (PIN or biometric), so it is a multi-factor authenticator by itself: `hwk`
-    /// and `mfa`.
+    /// and `mfa`. An image passcode is a key file the user holds (`swk`, possession); a
+    /// gesture is a memorised secret beside the password (`kba`, knowledge), which
+    /// [`Assurance::for_methods`](crate::login::Assurance::for_methods) counts with `pwd` as
+    /// one kind of factor.
     pub fn amr_values(self) -> &'static [&'static str] {
         match self {
             FactorKind::Password => &["pwd"],
             FactorKind::Totp | FactorKind::RecoveryCode | FactorKind::EmailOtp => &["otp"],
             FactorKind::Sms => &["sms"],
             FactorKind::Passkey => &["hwk", "mfa"],
+            FactorKind::Image => &["swk"],
+            FactorKind::Gesture => &["kba"],
         }
     }
 
@@ -98,7 +115,9 @@ impl FactorKind {
             FactorKind::Password
             | FactorKind::Totp
             | FactorKind::RecoveryCode
-            | FactorKind::Passkey => None,
+            | FactorKind::Passkey
+            | FactorKind::Image
+            | FactorKind::Gesture => None,
         }
     }
 }
@@ -159,6 +178,8 @@ mod tests {
             (FactorKind::Sms, "sms"),
             (FactorKind::EmailOtp, "email_otp"),
             (FactorKind::Passkey, "passkey"),
+            (FactorKind::Image, "image"),
+            (FactorKind::Gesture, "gesture"),
         ];
         assert_eq!(expected.len(), FactorKind::ALL.len());
         for (kind, name) in expected {
@@ -187,13 +208,15 @@ mod tests {
 
     #[test]
     fn amr_values_per_kind() {
-        let table: [(FactorKind, &str, &[&str]); 6] = [
+        let table: [(FactorKind, &str, &[&str]); 8] = [
             (FactorKind::Password, "pwd", &["pwd"]),
             (FactorKind::Totp, "otp", &["otp"]),
             (FactorKind::RecoveryCode, "otp", &["otp"]),
             (FactorKind::Sms, "sms", &["sms"]),
             (FactorKind::EmailOtp, "otp", &["otp"]),
             (FactorKind::Passkey, "hwk", &["hwk", "mfa"]),
+            (FactorKind::Image, "swk", &["swk"]),
+            (FactorKind::Gesture, "kba", &["kba"]),
         ];
         for (kind, amr, values) in table {
             assert_eq!(kind.amr(), amr, "{kind}");
