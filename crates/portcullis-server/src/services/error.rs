@@ -111,6 +111,14 @@ pub enum Invalid {
     NotEligible,
     /// An account id that names no account.
     UnknownAccount,
+    /// An image passcode refused: undecodable, too few bytes or pixels.
+    Image,
+    /// An image passcode larger than 5 MiB.
+    ImageTooLarge,
+    /// An image passcode that is no PNG, JPEG or WebP by its content.
+    ImageType,
+    /// A gesture passcode malformed, out of length bounds or too weak.
+    Gesture,
 }
 
 impl ServiceError {

@@ -19,6 +19,7 @@ mod dualconfirm;
 mod factors;
 pub(crate) mod failure;
 pub(crate) mod layout;
+mod passcodes;
 mod passkeys;
 mod security;
 mod session;
@@ -27,11 +28,22 @@ mod signup;
 mod stepup;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
+
+/// A POST route that takes an image passcode's upload: the one kind of page route whose
+/// body may exceed `max_body_bytes`.
+fn image_post<H, T>(handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler).layer(DefaultBodyLimit::max(crate::upload::MULTIPART_LIMIT))
+}
 
 /// Routes of the pages; merge into the application router.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -43,6 +55,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security/email-codes", post(codes::add_email))
         .route("/security/codes/confirm", post(codes::confirm))
         .route("/security/passkey", post(passkeys::enrol))
+        .route("/security/gesture", post(passcodes::enrol_gesture))
+        .route("/security/image", image_post(passcodes::enrol_image))
+        .route(
+            "/security/step-up/image",
+            image_post(passcodes::stepup_image),
+        )
         .route("/security/passkey/finish", post(passkeys::finish))
         .route("/security/factors/remove", post(factors::remove))
         .route("/security/recovery-codes", post(factors::recovery_codes))
@@ -59,6 +77,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/security") }))
         .route(layout::STYLESHEET, get(layout::stylesheet))
         .route(passkeys::SCRIPT, get(passkeys::script))
+        .route(passcodes::SCRIPT, get(passcodes::script))
         .route(dualconfirm::SCRIPT, get(dualconfirm::script))
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/signin", get(signin::show).post(signin::submit))
@@ -67,6 +86,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(signin::show_factor).post(signin::submit_factor),
         )
         .route("/signin/factor/send", post(signin::send_code))
+        .route("/signin/factor/image", image_post(passcodes::signin_image))
         .route("/signin/passkey", post(passkeys::start_passwordless))
         .route(
             "/signin/passkey/options",

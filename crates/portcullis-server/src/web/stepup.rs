@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
-use crate::services::login::{self, LoginStep};
+use crate::services::login::{self, Answer, LoginStep};
 use crate::state::AppState;
 use crate::web::challenge::{self, Remark, Target};
 use crate::web::cookies::Cookies;
@@ -80,6 +80,7 @@ async fn forms(
         challenge: id,
         hidden: &hidden,
         send: "/security/step-up/send",
+        image: "/security/step-up/image",
     };
     let forms = challenge::forms(&target, &pending.remaining(), remark);
     if forms.is_empty() {
@@ -107,16 +108,29 @@ pub(crate) async fn answer(
 ) -> Response {
     let session = &form.session;
     let f = form.fields;
-    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
-        return expired();
-    };
     let Some(answer) = challenge::answer(&f.factor, f.code) else {
         return forms(&state, session, &f.challenge, StatusCode::BAD_REQUEST, None).await;
     };
-    match login::answer(&state, id, answer, Some(session.auth.session), &client).await {
-        Ok(LoginStep::SteppedUp(tokens) | LoginStep::Complete(tokens)) => raised(&state, &tokens),
+    answer_with(&state, &client, session, &f.challenge, &f.factor, answer).await
+}
+
+/// Answers the step-up `challenge` of `session` (its forms, and the image passcode's
+/// upload) and shows where it leads.
+pub(crate) async fn answer_with(
+    state: &AppState,
+    client: &ClientInfo,
+    session: &PageSession,
+    challenge: &str,
+    factor: &str,
+    answer: Answer,
+) -> Response {
+    let Ok(id) = challenge.parse::<ChallengeId>() else {
+        return expired();
+    };
+    match login::answer(state, id, answer, Some(session.auth.session), client).await {
+        Ok(LoginStep::SteppedUp(tokens) | LoginStep::Complete(tokens)) => raised(state, &tokens),
         Ok(LoginStep::Pending(p)) => {
-            forms(&state, session, &p.challenge_id, StatusCode::OK, None).await
+            forms(state, session, &p.challenge_id, StatusCode::OK, None).await
         }
         Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
             expired()
@@ -129,11 +143,11 @@ pub(crate) async fn answer(
                 other => layout::error_text(other),
             };
             forms(
-                &state,
+                state,
                 session,
-                &f.challenge,
+                challenge,
                 layout::status_of(&e),
-                Some(Remark::Failed(&f.factor, &text)),
+                Some(Remark::Failed(factor, &text)),
             )
             .await
         }

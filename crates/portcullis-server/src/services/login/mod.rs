@@ -76,6 +76,10 @@ pub enum Answer {
     EmailOtp(String),
     /// A WebAuthn assertion.
     Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
+    /// The bytes of an image passcode, uploaded again.
+    Image(Vec<u8>),
+    /// A gesture passcode in canonical form.
+    Gesture(String),
 }
 
 impl Answer {
@@ -88,6 +92,8 @@ impl Answer {
             Answer::Sms(_) => FactorKind::Sms,
             Answer::EmailOtp(_) => FactorKind::EmailOtp,
             Answer::Passkey(_) => FactorKind::Passkey,
+            Answer::Image(_) => FactorKind::Image,
+            Answer::Gesture(_) => FactorKind::Gesture,
         }
     }
 }

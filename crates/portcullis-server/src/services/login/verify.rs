@@ -166,6 +166,8 @@ async fn check(
         },
         Answer::Totp(code) => factors::check_totp(state, a.id, &code).await,
         Answer::RecoveryCode(code) => factors::use_recovery_code(state, a.id, &code, client).await,
+        Answer::Image(bytes) => factors::check_image(state, a.id, bytes).await,
+        Answer::Gesture(gesture) => factors::check_gesture(state, a.id, &gesture).await,
         Answer::Password(_) | Answer::Passkey(_) => Ok(false),
     }
 }
