@@ -53,7 +53,9 @@ pub(super) async fn answer_factor(
     };
     // Only now, with the password proven, may the account's state be told.
     let account = may_log_in(usable)?;
-    if had_failures {
+    // Failures are forgiven only once the whole login succeeds: a right password followed by
+    // wrong second factors (an image, a gesture, a code) keeps counting towards the back-off.
+    if had_failures && matches!(progress, Progress::Complete { .. }) {
         state.store.throttle.clear(&challenge.login_key).await?;
     }
     if factor != FactorKind::Password {
