@@ -8,6 +8,9 @@
   "use strict";
   var MAX = 32;
   function setup(pad) {
+    // The script may be included once per pad: each pad is set up once.
+    if (pad.getAttribute("data-ready")) { return; }
+    pad.setAttribute("data-ready", "1");
     var field = document.getElementById(pad.getAttribute("data-field"));
     var status = document.getElementById(pad.getAttribute("data-status"));
     var cells = pad.querySelectorAll("[data-cell]");
