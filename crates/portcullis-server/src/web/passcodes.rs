@@ -55,7 +55,7 @@ fn pad(id: &str, name: &str) -> String {
     format!(
         r#"<p class="hint" id="{id}-help">Click, double-click, right-click or scroll on the cells, at least 6 times. Keyboard: arrows or 1–9 choose a cell; Enter = click, D = double click, R = right click, U = scroll up, N = scroll down; Backspace undoes, Escape clears.</p>
 <div class="gesture-pad" id="{id}-pad" tabindex="0" role="application" aria-label="Gesture pad, 3 by 3 cells" aria-describedby="{id}-help {id}-status" data-field="{id}-value" data-status="{id}-status" data-clear="{id}-clear">{cells}</div>
-<p id="{id}-status" role="status" aria-live="polite"></p>
+<p id="{id}-status" class="hint" aria-live="polite"></p>
 <input type="hidden" id="{id}-value" name="{name}" value="">
 <button type="button" class="secondary" id="{id}-clear">Clear</button>
 <script src="{SCRIPT}" defer></script>"#

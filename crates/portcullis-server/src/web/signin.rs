@@ -240,7 +240,11 @@ pub(crate) async fn answer_second(
         Err(e) => {
             let text = match &e {
                 ServiceError::Challenge(ChallengeError::Rejected { attempts_left }) => {
-                    format!("That is not right ({attempts_left} attempts left).")
+                    if crate::web::passcodes::has_form(factor.parse().unwrap_or(FactorKind::Totp)) {
+                        format!("That is not right ({attempts_left} attempts left).")
+                    } else {
+                        format!("That code is not valid ({attempts_left} attempts left).")
+                    }
                 }
                 other => layout::error_text(other),
             };
