@@ -125,6 +125,17 @@ fn check_answer(data: &[u8], value: Option<&Value>) {
             let again = serde_json::to_string(&back).expect("an assertion serializes");
             assert_eq!(text, again, "an assertion changed on its way through JSON");
         }
+        Answer::Image(bytes) => {
+            // A login only digests: any bytes, no panic.
+            let _ = portcullis_core::factor::image::digest(&bytes);
+        }
+        Answer::Gesture(gesture) => {
+            if let Ok(parsed) = portcullis_core::factor::gesture::Gesture::parse(&gesture) {
+                let again = portcullis_core::factor::gesture::Gesture::parse(parsed.canonical())
+                    .expect("a canonical gesture parses again");
+                assert_eq!(again.canonical(), parsed.canonical());
+            }
+        }
     }
 }
 

@@ -121,7 +121,9 @@ async function main() {
     check(pathOf(page) === '/security', `signed in to /security, at ${page.url()}`);
     await checkAccessible(page);
     const script = await page.evaluate(() => [...document.scripts].map((s) => s.src));
-    check(script.length === 1 && script[0] === `${site}/assets/passkey.js`, `the passkey script loads: ${script}`);
+    check(script.includes(`${site}/assets/passkey.js`)
+      && script.every((s) => [`${site}/assets/passkey.js`, `${site}/assets/gesture.js`].includes(s)),
+    `the passkey script loads (and only served scripts): ${script}`);
     step('signed in with the password');
 
     // --- add a passkey -------------------------------------------------------------------------

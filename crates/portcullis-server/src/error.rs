@@ -133,6 +133,22 @@ impl ApiError {
 fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'static str) {
     use ServiceError::*;
     match e {
+        Invalid {
+            what: crate::services::error::Invalid::ImageTooLarge,
+            ..
+        } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "image-too-large",
+            "Image too large",
+        ),
+        Invalid {
+            what: crate::services::error::Invalid::ImageType,
+            ..
+        } => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-image-type",
+            "Unsupported image type",
+        ),
         Invalid { what, .. } => (
             StatusCode::BAD_REQUEST,
             invalid_slug(*what),
@@ -249,6 +265,10 @@ fn invalid_slug(what: Invalid) -> &'static str {
         Invalid::UnknownAccount => "unknown-account",
         Invalid::WebhookUrl => "invalid-webhook-url",
         Invalid::WebhookEvent => "invalid-event-type",
+        Invalid::Image => "invalid-image",
+        Invalid::ImageTooLarge => "image-too-large",
+        Invalid::ImageType => "unsupported-image-type",
+        Invalid::Gesture => "invalid-gesture",
     }
 }
 

@@ -23,6 +23,7 @@ pub mod sms;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod upload;
 pub mod verified;
 pub mod web;
 

@@ -98,6 +98,28 @@ async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
     .await;
 }
 
+/// Image and gesture passcodes (`tests/browser/passcodes.js`): a generated PNG uploaded on
+/// `/security` and at step-up and sign-in (a re-encoded copy refused), a gesture drawn with
+/// the mouse to enrol and with the keyboard to sign in (one changed event refused).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_and_gesture_passcodes_enrol_step_up_and_sign_in_in_chromium() {
+    let app = TestApp::spawn().await;
+    run_browser_script(
+        &app,
+        "passcodes.js",
+        &screenshot_dir().join("passcodes"),
+        &[
+            "31-security-passcodes",
+            "32-security-gesture-pad",
+            "33-step-up-image",
+            "34-factor-picker-passcodes",
+            "35-image-refused",
+            "36-factor-picker-gesture-pad",
+        ],
+    )
+    .await;
+}
+
 /// Passkeys with Chromium's virtual authenticator (CDP `WebAuthn`), on `http://localhost`:
 /// added on `/security`, used after the password in the factor picker, and alone with
 /// "Sign in with a passkey".

@@ -29,6 +29,10 @@ pub enum FactorKind {
     Passkey,
     /// A pattern of dots sent by e-mail or SMS, drawn back on a pattern pad.
     PatternOtp,
+    /// An image file the user keeps, uploaded again at each use: possession of a key file.
+    Image,
+    /// A sequence of pointer events on a 3×3 pad: something the user knows.
+    Gesture,
 }
 
 /// A name that is no [`FactorKind`].
@@ -38,7 +42,7 @@ pub struct UnknownFactorKind(pub String);
 
 impl FactorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FactorKind; 7] = [
+    pub const ALL: [FactorKind; 9] = [
         FactorKind::Password,
         FactorKind::Totp,
         FactorKind::RecoveryCode,
@@ -46,10 +50,12 @@ impl FactorKind {
         FactorKind::EmailOtp,
         FactorKind::Passkey,
         FactorKind::PatternOtp,
+        FactorKind::Image,
+        FactorKind::Gesture,
     ];
 
     /// Every name, in the order of [`FactorKind::ALL`] (what a parse error lists).
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 9] = [
         FactorKind::Password.as_str(),
         FactorKind::Totp.as_str(),
         FactorKind::RecoveryCode.as_str(),
@@ -57,6 +63,8 @@ impl FactorKind {
         FactorKind::EmailOtp.as_str(),
         FactorKind::Passkey.as_str(),
         FactorKind::PatternOtp.as_str(),
+        FactorKind::Image.as_str(),
+        FactorKind::Gesture.as_str(),
     ];
 
     /// The kind's name: on the wire, in JSON, in the database, in forms and metrics.
@@ -69,6 +77,8 @@ impl FactorKind {
             FactorKind::EmailOtp => "email_otp",
             FactorKind::Passkey => "passkey",
             FactorKind::PatternOtp => "pattern_otp",
+            FactorKind::Image => "image",
+            FactorKind::Gesture => "gesture",
         }
     }
 
@@ -80,14 +90,19 @@ impl FactorKind {
             FactorKind::Sms => "sms",
             FactorKind::Passkey => "hwk",
             FactorKind::PatternOtp => "otp",
+            FactorKind::Image => "swk",
+            FactorKind::Gesture => "kba",
         }
     }
 
     /// Every `amr` value a use of this factor earns. A passkey verifies the user on the
     /// device (PIN or biometric), so it is a multi-factor authenticator by itself: `hwk`
     /// and `mfa`. A pattern OTP is a one-time secret whatever carries it: `otp` only, since
-    /// a second value from the same factor would count as a second method
-    /// (`Assurance::for_methods`).
+    /// a second value from the same factor would count as a second method. An image
+    /// passcode is a key file the user holds (`swk`, possession); a gesture is a memorised
+    /// secret beside the password (`kba`, knowledge), which
+    /// [`Assurance::for_methods`](crate::login::Assurance::for_methods) counts with `pwd` as
+    /// one kind of factor.
     pub fn amr_values(self) -> &'static [&'static str] {
         match self {
             FactorKind::Password => &["pwd"],
@@ -95,6 +110,8 @@ impl FactorKind {
             FactorKind::Sms => &["sms"],
             FactorKind::Passkey => &["hwk", "mfa"],
             FactorKind::PatternOtp => &["otp"],
+            FactorKind::Image => &["swk"],
+            FactorKind::Gesture => &["kba"],
         }
     }
 
@@ -109,7 +126,9 @@ impl FactorKind {
             | FactorKind::Totp
             | FactorKind::RecoveryCode
             | FactorKind::Passkey
-            | FactorKind::PatternOtp => None,
+            | FactorKind::PatternOtp
+            | FactorKind::Image
+            | FactorKind::Gesture => None,
         }
     }
 
@@ -121,7 +140,9 @@ impl FactorKind {
             FactorKind::Password
             | FactorKind::Totp
             | FactorKind::RecoveryCode
-            | FactorKind::Passkey => false,
+            | FactorKind::Passkey
+            | FactorKind::Image
+            | FactorKind::Gesture => false,
         }
     }
 }
@@ -183,6 +204,8 @@ mod tests {
             (FactorKind::EmailOtp, "email_otp"),
             (FactorKind::Passkey, "passkey"),
             (FactorKind::PatternOtp, "pattern_otp"),
+            (FactorKind::Image, "image"),
+            (FactorKind::Gesture, "gesture"),
         ];
         assert_eq!(expected.len(), FactorKind::ALL.len());
         for (kind, name) in expected {
@@ -211,7 +234,7 @@ mod tests {
 
     #[test]
     fn amr_values_per_kind() {
-        let table: [(FactorKind, &str, &[&str]); 7] = [
+        let table: [(FactorKind, &str, &[&str]); 9] = [
             (FactorKind::Password, "pwd", &["pwd"]),
             (FactorKind::Totp, "otp", &["otp"]),
             (FactorKind::RecoveryCode, "otp", &["otp"]),
@@ -219,6 +242,8 @@ mod tests {
             (FactorKind::EmailOtp, "otp", &["otp"]),
             (FactorKind::Passkey, "hwk", &["hwk", "mfa"]),
             (FactorKind::PatternOtp, "otp", &["otp"]),
+            (FactorKind::Image, "swk", &["swk"]),
+            (FactorKind::Gesture, "kba", &["kba"]),
         ];
         for (kind, amr, values) in table {
             assert_eq!(kind.amr(), amr, "{kind}");

@@ -2,6 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The `amr` values (RFC 8176) of knowledge factors: proving two of them is still proving
+/// one kind of factor.
+pub const KNOWLEDGE: [&str; 3] = ["pwd", "kba", "pin"];
+
 /// Authentication assurance, published as the `acr` claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Assurance {
@@ -31,9 +35,16 @@ impl Assurance {
         }
     }
 
-    /// Assurance of a set of `amr` values: two distinct methods make AAL2.
+    /// Assurance of a set of `amr` values: two distinct methods make AAL2, where every
+    /// knowledge method ([`KNOWLEDGE`]: a password, a gesture) counts as the same one. Two
+    /// things a person knows are one factor (NIST SP 800-63B §4.2.1 asks for two *kinds* of
+    /// factor), so a password and a gesture stay AAL1, while a password and an image
+    /// passcode (`swk`, a file the user holds) reach AAL2.
     pub fn for_methods<'a>(amr: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut distinct: Vec<&str> = amr.into_iter().collect();
+        let mut distinct: Vec<&str> = amr
+            .into_iter()
+            .map(|m| if KNOWLEDGE.contains(&m) { "pwd" } else { m })
+            .collect();
         distinct.sort_unstable();
         distinct.dedup();
         if distinct.len() >= 2 {
@@ -53,6 +64,21 @@ mod tests {
         assert_eq!(Assurance::for_methods(["pwd"]), Assurance::Aal1);
         assert_eq!(Assurance::for_methods(["otp", "otp"]), Assurance::Aal1);
         assert_eq!(Assurance::for_methods(["pwd", "otp"]), Assurance::Aal2);
+    }
+
+    #[test]
+    fn knowledge_methods_count_as_one_factor() {
+        assert_eq!(Assurance::for_methods(["pwd", "kba"]), Assurance::Aal1);
+        assert_eq!(
+            Assurance::for_methods(["kba", "pin", "pwd"]),
+            Assurance::Aal1
+        );
+        assert_eq!(Assurance::for_methods(["pwd", "swk"]), Assurance::Aal2);
+        assert_eq!(Assurance::for_methods(["kba", "swk"]), Assurance::Aal2);
+        assert_eq!(
+            Assurance::for_methods(["pwd", "kba", "otp"]),
+            Assurance::Aal2
+        );
     }
 
     #[test]

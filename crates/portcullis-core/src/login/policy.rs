@@ -16,12 +16,14 @@ pub const EVERYONE: &str = "*";
 
 /// Second factors in the order a login offers them. Recovery codes come last: they are for
 /// when the others are out of reach.
-pub const OFFER_ORDER: [FactorKind; 6] = [
+pub const OFFER_ORDER: [FactorKind; 8] = [
     FactorKind::Totp,
     FactorKind::Passkey,
     FactorKind::Sms,
     FactorKind::EmailOtp,
     FactorKind::PatternOtp,
+    FactorKind::Image,
+    FactorKind::Gesture,
     FactorKind::RecoveryCode,
 ];
 
@@ -54,6 +56,24 @@ pub fn enrolled_second_factors(
             other => confirmed.contains(other),
         })
         .collect()
+}
+
+/// The assurance a login with the password and any of `usable` (the account's usable second
+/// factors) can reach: AAL2 once one of them is another kind of factor than the password.
+/// A gesture alone beside the password is knowledge twice, so its account's level stays
+/// AAL1 (and a session at AAL1 may still change its factors).
+pub fn account_level(usable: &[FactorKind]) -> Assurance {
+    usable
+        .iter()
+        .map(|f| {
+            let methods = FactorKind::Password
+                .amr_values()
+                .iter()
+                .chain(f.amr_values());
+            Assurance::for_methods(methods.copied())
+        })
+        .max()
+        .unwrap_or(Assurance::Aal1)
 }
 
 /// Narrows `enrolled` to the second factors `roles` may use (`login.mfa_factors`): every

@@ -253,3 +253,31 @@ fn elevation_merges_methods_and_never_lowers_the_assurance() {
         );
     }
 }
+
+#[test]
+fn the_account_level_counts_kinds_of_factor() {
+    use crate::factor::FactorKind::{Gesture, Image};
+    assert_eq!(account_level(&[]), Assurance::Aal1);
+    assert_eq!(account_level(&[Gesture]), Assurance::Aal1);
+    assert_eq!(account_level(&[Gesture, Image]), Assurance::Aal2);
+    assert_eq!(account_level(&[Image]), Assurance::Aal2);
+    assert_eq!(account_level(&[Totp]), Assurance::Aal2);
+    assert_eq!(account_level(&[RecoveryCode]), Assurance::Aal2);
+}
+
+#[test]
+fn password_and_gesture_is_not_aal2_but_password_and_image_is() {
+    use crate::factor::FactorKind::{Gesture, Image};
+    let session = vec!["pwd".to_owned()];
+    assert_eq!(
+        elevate("aal1", &session, vec!["kba".into()]).acr,
+        Assurance::Aal1
+    );
+    assert_eq!(
+        elevate("aal1", &session, vec!["swk".into()]).acr,
+        Assurance::Aal2
+    );
+    let plan = login_plan(1, vec![Image, Gesture]);
+    assert_eq!(plan.available, vec![Password, Image, Gesture]);
+    assert_eq!(plan.required, 2);
+}

@@ -151,10 +151,23 @@ impl PasswordHasher {
     /// Returns [`PasswordError::Hashing`] if argon2 fails, which the parameter checks in
     /// [`Self::new`] should make impossible.
     pub fn hash(&self, password: &Password, salt: [u8; 16]) -> Result<PasswordHash, PasswordError> {
+        self.hash_secret(password.expose().as_bytes(), salt)
+    }
+
+    /// Hashes a secret that is not a typed password (an image passcode's digest, a gesture's
+    /// canonical form) exactly as [`Self::hash`] hashes a password, with the same cost.
+    ///
+    /// # Errors
+    /// As [`Self::hash`].
+    pub fn hash_secret(
+        &self,
+        secret: &[u8],
+        salt: [u8; 16],
+    ) -> Result<PasswordHash, PasswordError> {
         let salt = SaltString::encode_b64(&salt).map_err(hashing_error)?;
         let phc = self
             .argon2
-            .hash_password(password.expose().as_bytes(), &salt)
+            .hash_password(secret, &salt)
             .map_err(hashing_error)?;
         Ok(PasswordHash(phc.to_string()))
     }
@@ -170,6 +183,19 @@ impl PasswordHasher {
     pub fn verify(
         &self,
         password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<Verification, PasswordError> {
+        self.verify_secret(password.expose().as_bytes(), hash)
+    }
+
+    /// Checks a secret that is not a typed password against a hash of [`Self::hash_secret`],
+    /// exactly as [`Self::verify`] checks a password.
+    ///
+    /// # Errors
+    /// As [`Self::verify`].
+    pub fn verify_secret(
+        &self,
+        secret: &[u8],
         hash: &PasswordHash,
     ) -> Result<Verification, PasswordError> {
         let phc = PhcHash::new(&hash.0).map_err(|_| PasswordError::MalformedHash)?;
@@ -192,7 +218,7 @@ impl PasswordHasher {
             .map_err(|_| PasswordError::MalformedHash)?;
         let argon2 = Argon2::new(algorithm, version, stored.clone());
         let mut computed = vec![0u8; expected.len()];
-        hash_with_reused_memory(&argon2, password.expose().as_bytes(), salt, &mut computed)
+        hash_with_reused_memory(&argon2, secret, salt, &mut computed)
             .map_err(|e| PasswordError::Hashing(e.to_string()))?;
         let matches: bool = computed.as_slice().ct_eq(expected.as_bytes()).into();
         computed.zeroize();

@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod passcodes;
 pub mod password;
 pub mod revocations;
 pub mod sessions;
@@ -67,6 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(accounts::router())
         .merge(me::router())
         .merge(factors::router())
+        .merge(passcodes::router())
         .merge(sessions::router())
         .merge(enrolment::router())
         .merge(tokens::router())

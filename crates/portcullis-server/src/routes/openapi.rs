@@ -64,6 +64,8 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
     ("enrol_sms", "201", "id", &["confirm", "remove"]),
     ("enrol_email", "201", "id", &["confirm", "remove"]),
     ("enrol_passkey", "201", "id", &["finish_passkey", "remove"]),
+    ("enrol_image", "201", "id", &["remove"]),
+    ("enrol_gesture", "201", "id", &["remove"]),
     (
         "create_pair",
         "201",

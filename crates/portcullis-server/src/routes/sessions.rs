@@ -1,7 +1,7 @@
 //! `/v1/sessions`: login (a challenge), listing and ending sessions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::ids::{ChallengeId, SessionId};
@@ -21,20 +21,28 @@ use crate::services::accounts::session_json;
 use crate::services::login::{self, Answer, LoginStep, PendingLogin};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
+use crate::upload::{self, Base64Image};
 
 /// The routes of this file, with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login_start, list, logout_everywhere))
-        .routes(routes!(answer_challenge))
+        .merge(answers())
         .routes(routes!(send_code))
         .routes(routes!(passkey_options))
         .routes(routes!(step_up_passkey_options))
         .routes(routes!(step_up))
         .routes(routes!(send_step_up_code))
-        .routes(routes!(answer_step_up))
         .routes(routes!(logout_current))
         .routes(routes!(revoke_one))
+}
+
+/// The answer routes, which alone take a body large enough for an image passcode in base64.
+fn answers() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(answer_challenge))
+        .routes(routes!(answer_step_up))
+        .layer(DefaultBodyLimit::max(upload::JSON_LIMIT))
 }
 
 /// Login request: the e-mail, and the password when the client has it already.
@@ -159,6 +167,19 @@ pub enum ChallengeAnswer {
         #[schema(value_type = Object)]
         credential: Box<webauthn_rs::prelude::PublicKeyCredential>,
     },
+    /// The image passcode: the exact file enrolled, in standard base64 (at most 5 MiB
+    /// before encoding).
+    Image {
+        /// The file's bytes, base64.
+        #[schema(value_type = String, format = Byte)]
+        image: Base64Image,
+    },
+    /// The gesture passcode in canonical form (`click@5 dblclick@1 …`, see
+    /// `POST /v1/me/factors/gesture`).
+    Gesture {
+        /// The gesture.
+        gesture: String,
+    },
 }
 
 impl From<ChallengeAnswer> for Answer {
@@ -171,6 +192,8 @@ impl From<ChallengeAnswer> for Answer {
             ChallengeAnswer::EmailOtp { code } => Answer::EmailOtp(code),
             ChallengeAnswer::Passkey { credential } => Answer::Passkey(credential),
             ChallengeAnswer::PatternOtp { pattern } => Answer::PatternOtp(pattern),
+            ChallengeAnswer::Image { image } => Answer::Image(image.0),
+            ChallengeAnswer::Gesture { gesture } => Answer::Gesture(gesture),
         }
     }
 }

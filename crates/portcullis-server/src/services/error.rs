@@ -115,6 +115,14 @@ pub enum Invalid {
     WebhookUrl,
     /// A name that is no webhook event type.
     WebhookEvent,
+    /// An image passcode refused: undecodable, too few bytes or pixels.
+    Image,
+    /// An image passcode larger than 5 MiB.
+    ImageTooLarge,
+    /// An image passcode that is no PNG, JPEG or WebP by its content.
+    ImageType,
+    /// A gesture passcode malformed, out of length bounds or too weak.
+    Gesture,
 }
 
 impl ServiceError {

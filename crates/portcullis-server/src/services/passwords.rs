@@ -6,9 +6,12 @@
 //! async scheduler, and each thread reuses its argon2 working memory. The bounded queue is
 //! the back-pressure: requests wait their turn instead of piling up threads.
 
-use portcullis_core::password::{Password, PasswordHash, PasswordHasher, Verification};
+use portcullis_core::password::{
+    Password, PasswordError, PasswordHash, PasswordHasher, Verification,
+};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
+use zeroize::Zeroizing;
 
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -76,6 +79,51 @@ pub async fn hash(state: &AppState, password: Password) -> Result<PasswordHash, 
     state
         .hash_pool
         .run(move |hasher| hasher.hash(&password, salt))
+        .await?
+        .map_err(ServiceError::from)
+}
+
+/// Hashes a secret that is not a typed password (a passcode's digest or canonical form),
+/// produced on the hashing thread by `secret` (so that digesting a large input does not run
+/// on an async worker either), with a fresh salt and the password's cost.
+///
+/// # Errors
+/// Hashing failure.
+#[tracing::instrument(skip_all)]
+pub async fn hash_secret(
+    state: &AppState,
+    secret: impl FnOnce() -> Zeroizing<Vec<u8>> + Send + 'static,
+) -> Result<PasswordHash, ServiceError> {
+    let salt = state.random::<16>();
+    state
+        .hash_pool
+        .run(move |hasher| hasher.hash_secret(&secret(), salt))
+        .await?
+        .map_err(ServiceError::from)
+}
+
+/// Whether the secret `secret` produces (on the hashing thread) matches any of `stored`,
+/// each checked as [`verify`] checks a password.
+///
+/// # Errors
+/// Hashing failure or a malformed stored hash.
+#[tracing::instrument(skip_all)]
+pub async fn verify_secret(
+    state: &AppState,
+    secret: impl FnOnce() -> Zeroizing<Vec<u8>> + Send + 'static,
+    stored: Vec<PasswordHash>,
+) -> Result<bool, ServiceError> {
+    state
+        .hash_pool
+        .run(move |hasher| -> Result<bool, PasswordError> {
+            let secret = secret();
+            for hash in &stored {
+                if let Verification::Match { .. } = hasher.verify_secret(&secret, hash)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
         .await?
         .map_err(ServiceError::from)
 }

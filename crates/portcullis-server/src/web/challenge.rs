@@ -11,6 +11,7 @@ use portcullis_core::password::Password;
 use crate::services::login::Answer;
 use crate::web::layout::escape;
 use crate::web::pattern;
+use crate::web::passcodes;
 
 /// The sent-secret factor a form names (`sms`, `email_otp`, `pattern_otp`).
 pub(crate) fn sent_factor(factor: &str) -> Option<FactorKind> {
@@ -41,6 +42,10 @@ pub(crate) fn answer(factor: &str, code: String) -> Option<Answer> {
         FactorKind::PatternOtp => Some(Answer::PatternOtp(read_dots(&code).unwrap_or_default())),
         // A passkey answers with an assertion, through its own script and route.
         FactorKind::Passkey => None,
+        // An image passcode is a file: its form posts multipart to its own route.
+        FactorKind::Image => None,
+        // The gesture pad fills the form's `code` with the canonical form.
+        FactorKind::Gesture => Some(Answer::Gesture(code)),
     }
 }
 
@@ -56,6 +61,8 @@ pub(crate) struct Target<'a> {
     pub send: &'a str,
     /// The grid a pattern OTP's pad shows.
     pub pattern: PatternGrid,
+    /// Where the image passcode's upload posts (multipart).
+    pub image: &'a str,
 }
 
 struct Spec {
@@ -105,7 +112,8 @@ fn spec(kind: FactorKind) -> Option<Spec> {
             label: "The dots we sent you, in order",
             input: pattern::INPUT,
         }),
-        FactorKind::Passkey => None,
+        // Passkeys and the passcodes have forms of their own.
+        FactorKind::Passkey | FactorKind::Image | FactorKind::Gesture => None,
     }
 }
 
@@ -130,17 +138,28 @@ pub(crate) fn forms(
         Some(Remark::Failed(f, _) | Remark::Sent(f, _)) => Some(f),
         None => None,
     };
-    let specs: Vec<Spec> = remaining.iter().filter_map(|k| spec(*k)).collect();
-    let focus = specs
+    let shown: Vec<FactorKind> = remaining
         .iter()
-        .position(|s| Some(s.factor.as_str()) == named)
+        .copied()
+        .filter(|k| spec(*k).is_some() || passcodes::has_form(*k))
+        .collect();
+    let focus = shown
+        .iter()
+        .position(|k| Some(k.as_str()) == named)
         .unwrap_or(0);
-    specs
+    shown
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let remark = remark.filter(|_| Some(s.factor.as_str()) == named);
-            form(target, s, remark, i == focus)
+        .filter_map(|(i, k)| {
+            let remark = remark.filter(|_| Some(k.as_str()) == named);
+            let error = match remark {
+                Some(Remark::Failed(_, e)) => Some(e),
+                _ => None,
+            };
+            match spec(*k) {
+                Some(s) => Some(form(target, &s, remark, i == focus)),
+                None => passcodes::challenge_form(*k, target, error, i == focus),
+            }
         })
         .collect()
 }
@@ -222,6 +241,7 @@ mod tests {
             hidden: "",
             send: "/signin/factor/send",
             pattern: PatternGrid::default(),
+            image: "/signin/factor/image",
         };
         let forms = forms(
             &target,
@@ -248,6 +268,7 @@ mod tests {
             hidden: "",
             send: "/signin/factor/send",
             pattern: PatternGrid::default(),
+            image: "/signin/factor/image",
         };
         let forms = forms(
             &target,

@@ -20,6 +20,7 @@ mod enrol;
 mod factors;
 pub(crate) mod failure;
 pub(crate) mod layout;
+mod passcodes;
 mod passkeys;
 mod pattern;
 mod security;
@@ -29,11 +30,22 @@ mod signup;
 mod stepup;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
+
+/// A POST route that takes an image passcode's upload: the one kind of page route whose
+/// body may exceed `max_body_bytes`.
+fn image_post<H, T>(handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler).layer(DefaultBodyLimit::max(crate::upload::MULTIPART_LIMIT))
+}
 
 /// Routes of the pages; merge into the application router.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -47,6 +59,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security/pattern", post(pattern::enrol))
         .route("/security/pattern/confirm", post(pattern::confirm))
         .route("/security/passkey", post(passkeys::enrol))
+        .route("/security/gesture", post(passcodes::enrol_gesture))
+        .route("/security/image", image_post(passcodes::enrol_image))
+        .route(
+            "/security/step-up/image",
+            image_post(passcodes::stepup_image),
+        )
         .route("/security/passkey/finish", post(passkeys::finish))
         .route("/security/factors/remove", post(factors::remove))
         .route("/security/recovery-codes", post(factors::recovery_codes))
@@ -72,6 +90,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(layout::STYLESHEET, get(layout::stylesheet))
         .route(passkeys::SCRIPT, get(passkeys::script))
         .route(pattern::SCRIPT, get(pattern::script))
+        .route(passcodes::SCRIPT, get(passcodes::script))
         .route(dualconfirm::SCRIPT, get(dualconfirm::script))
         .route("/signup", get(signup::show).post(signup::submit))
         .route("/signin", get(signin::show).post(signin::submit))
@@ -84,6 +103,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/signin/enrol/totp", post(enrol::start_totp))
         .route("/signin/enrol/confirm", post(enrol::confirm))
         .route("/signin/enrol/cancel", post(enrol::cancel))
+        .route("/signin/factor/image", image_post(passcodes::signin_image))
         .route("/signin/passkey", post(passkeys::start_passwordless))
         .route(
             "/signin/passkey/options",

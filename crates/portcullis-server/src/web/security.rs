@@ -153,6 +153,8 @@ fn kind_name(kind: FactorKind) -> &'static str {
         FactorKind::Password => "Password",
         FactorKind::RecoveryCode => "Recovery code",
         FactorKind::PatternOtp => "Pattern to draw",
+        FactorKind::Image => "Image passcode",
+        FactorKind::Gesture => "Gesture passcode",
     }
 }
 
@@ -194,8 +196,10 @@ fn factor_section(list: &[FactorView], csrf: &str) -> String {
 <input type="text" id="totp-label" name="label" maxlength="64" placeholder="Authenticator app"></div>
 <button type="submit">Set up an authenticator app</button>
 </form>
-{passkey}"#,
+{passkey}
+{passcodes}"#,
         passkey = passkeys::register_form(csrf),
+        passcodes = crate::web::passcodes::enrol_forms(csrf),
     )
 }
 

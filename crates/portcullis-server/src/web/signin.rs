@@ -170,6 +170,7 @@ async fn picker(
         hidden: "",
         send: "/signin/factor/send",
         pattern: crate::web::pattern::grid(state),
+        image: "/signin/factor/image",
     };
     let mut second = pending.remaining();
     second.retain(|k| *k != FactorKind::Password);
@@ -207,9 +208,6 @@ pub(crate) async fn submit_factor(
     client: ClientInfo,
     VisitorForm(f): VisitorForm<FactorForm>,
 ) -> Response {
-    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
-        return expired();
-    };
     // The password was answered on the first page: only second factors here.
     let answer = match challenge::answer(&f.factor, f.code) {
         Some(
@@ -217,12 +215,28 @@ pub(crate) async fn submit_factor(
             | Answer::RecoveryCode(_)
             | Answer::Sms(_)
             | Answer::EmailOtp(_)
-            | Answer::PatternOtp(_)),
+            | Answer::PatternOtp(_)
+            | Answer::Gesture(_)),
         ) => a,
         _ => return picker(&state, &f.challenge, StatusCode::BAD_REQUEST, None).await,
     };
-    match login::answer(&state, id, answer, None, &client).await {
-        Ok(LoginStep::Complete(tokens)) => signed_in(&state, &tokens),
+    answer_second(&state, &client, &f.challenge, &f.factor, answer).await
+}
+
+/// Answers a second factor of the pending sign-in `challenge` (the picker's forms, and the
+/// image passcode's upload) and shows where it leads.
+pub(crate) async fn answer_second(
+    state: &AppState,
+    client: &ClientInfo,
+    challenge: &str,
+    factor: &str,
+    answer: Answer,
+) -> Response {
+    let Ok(id) = challenge.parse::<ChallengeId>() else {
+        return expired();
+    };
+    match login::answer(state, id, answer, None, client).await {
+        Ok(LoginStep::Complete(tokens)) => signed_in(state, &tokens),
         Ok(LoginStep::Pending(p)) => Redirect::to(&picker_url(&p.challenge_id)).into_response(),
         Ok(LoginStep::SteppedUp(_))
         | Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
@@ -231,15 +245,19 @@ pub(crate) async fn submit_factor(
         Err(e) => {
             let text = match &e {
                 ServiceError::Challenge(ChallengeError::Rejected { attempts_left }) => {
-                    format!("That code is not valid ({attempts_left} attempts left).")
+                    if crate::web::passcodes::has_form(factor.parse().unwrap_or(FactorKind::Totp)) {
+                        format!("That is not right ({attempts_left} attempts left).")
+                    } else {
+                        format!("That code is not valid ({attempts_left} attempts left).")
+                    }
                 }
                 other => layout::error_text(other),
             };
             picker(
-                &state,
-                &f.challenge,
+                state,
+                challenge,
                 layout::status_of(&e),
-                Some(Remark::Failed(&f.factor, &text)),
+                Some(Remark::Failed(factor, &text)),
             )
             .await
         }

@@ -87,6 +87,7 @@ async fn forms(
         hidden: &hidden,
         send: "/security/step-up/send",
         pattern: crate::web::pattern::grid(state),
+        image: "/security/step-up/image",
     };
     let remaining = pending.remaining();
     let mut forms = challenge::forms(&target, &remaining, remark);
@@ -118,16 +119,29 @@ pub(crate) async fn answer(
 ) -> Response {
     let session = &form.session;
     let f = form.fields;
-    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
-        return expired();
-    };
     let Some(answer) = challenge::answer(&f.factor, f.code) else {
         return forms(&state, session, &f.challenge, StatusCode::BAD_REQUEST, None).await;
     };
-    match login::answer(&state, id, answer, Some(session.auth.session), &client).await {
-        Ok(LoginStep::SteppedUp(tokens) | LoginStep::Complete(tokens)) => raised(&state, &tokens),
+    answer_with(&state, &client, session, &f.challenge, &f.factor, answer).await
+}
+
+/// Answers the step-up `challenge` of `session` (its forms, and the image passcode's
+/// upload) and shows where it leads.
+pub(crate) async fn answer_with(
+    state: &AppState,
+    client: &ClientInfo,
+    session: &PageSession,
+    challenge: &str,
+    factor: &str,
+    answer: Answer,
+) -> Response {
+    let Ok(id) = challenge.parse::<ChallengeId>() else {
+        return expired();
+    };
+    match login::answer(state, id, answer, Some(session.auth.session), client).await {
+        Ok(LoginStep::SteppedUp(tokens) | LoginStep::Complete(tokens)) => raised(state, &tokens),
         Ok(LoginStep::Pending(p)) => {
-            forms(&state, session, &p.challenge_id, StatusCode::OK, None).await
+            forms(state, session, &p.challenge_id, StatusCode::OK, None).await
         }
         Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
             expired()
@@ -140,11 +154,11 @@ pub(crate) async fn answer(
                 other => layout::error_text(other),
             };
             forms(
-                &state,
+                state,
                 session,
-                &f.challenge,
+                challenge,
                 layout::status_of(&e),
-                Some(Remark::Failed(&f.factor, &text)),
+                Some(Remark::Failed(factor, &text)),
             )
             .await
         }

@@ -17,6 +17,7 @@
 
 pub mod factors;
 pub mod mail;
+pub mod passcodes;
 
 use portcullis_core::ids::AccountId;
 use portcullis_core::password::Argon2Params;

@@ -7,6 +7,8 @@
 //!   `portcullis_guard::Guard`, first sight and cached, against raw Ed25519 ([`guard`]);
 //! - `forward-auth`: `GET /v1/forward-auth` over loopback with keep-alive, side by side with a
 //!   bare axum handler that answers 200 ([`forward_auth`]);
+//! - `passcode`: enrolling and verifying an image passcode on a 5 MiB image against one
+//!   argon2id hash ([`passcode`]);
 //! - `dualconfirm`: word derivation against bare HMAC-SHA256, and a rotation delivered to
 //!   10,000 WebSocket subscribers ([`dualconfirm`]).
 //!
@@ -20,6 +22,7 @@ mod guard;
 mod load;
 mod login;
 mod pattern;
+mod passcode;
 mod proc;
 mod server;
 mod token_pool;
@@ -41,6 +44,8 @@ pub enum BenchCommand {
     /// DualConfirm word derivation against bare HMAC, and a rotation delivered to many
     /// WebSocket subscribers.
     Dualconfirm(dualconfirm::DualConfirmArgs),
+    /// Enrolling and verifying an image passcode on a 5 MiB image, against one argon2id hash.
+    Passcode(passcode::PasscodeArgs),
     /// The subscriber side of `bench dualconfirm`, run by it as a child process.
     #[command(hide = true)]
     DualconfirmClients(dualconfirm::ClientsArgs),
@@ -57,6 +62,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Guard(args) => guard::run(args).await,
         BenchCommand::ForwardAuth(args) => forward_auth::run(args).await,
         BenchCommand::Dualconfirm(args) => dualconfirm::run(args).await,
+        BenchCommand::Passcode(args) => passcode::run(args).await,
         BenchCommand::DualconfirmClients(args) => dualconfirm::clients(args).await,
     }
 }

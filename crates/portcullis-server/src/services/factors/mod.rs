@@ -13,15 +13,18 @@
 mod email_otp;
 pub(crate) mod enrolment;
 mod pattern_otp;
+mod gesture;
+mod image;
+mod passcode;
 mod recovery;
 mod sms;
 pub(crate) mod totp;
 
 use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::AccountId;
-use portcullis_core::login::ChallengeError;
 use portcullis_core::login::management::{self, FactorChange, SessionAuth};
 use portcullis_core::login::policy;
+use portcullis_core::login::{Assurance, ChallengeError};
 use portcullis_store::model::FactorRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -36,6 +39,8 @@ use crate::state::AppState;
 pub use email_otp::enrol_email;
 pub use enrolment::remove;
 pub use pattern_otp::{PatternChannel, check_pattern, enrol_pattern};
+pub use gesture::{check_gesture, enrol_gesture};
+pub use image::{check_image, enrol_image};
 pub use recovery::{regenerate_recovery_codes, use_recovery_code};
 pub use sms::enrol_sms;
 pub use totp::{TotpEnrolment, check_totp, enrol_totp};
@@ -45,7 +50,7 @@ pub use totp::{TotpEnrolment, check_totp, enrol_totp};
 pub struct FactorView {
     /// Id.
     pub id: String,
-    /// `totp`, `passkey`, `sms`, `email_otp`, `pattern_otp`.
+    /// `totp`, `passkey`, `sms`, `email_otp`, `pattern_otp`, `image`, `gesture`.
     #[schema(value_type = String)]
     pub kind: FactorKind,
     /// Name given at enrolment.
@@ -91,7 +96,10 @@ pub(crate) async fn authorise(
         auth_time: auth.claims.auth_time,
     };
     let fresh_auth = state.config.mfa.fresh_auth.as_secs_i64();
-    management::authorise(change, !usable.is_empty(), session, fresh_auth, state.now()).map_err(
+    // A gesture beside the password is knowledge twice: only a second kind of factor
+    // raises the level a change needs (core's `account_level`).
+    let has_second = policy::account_level(&usable) == Assurance::Aal2;
+    management::authorise(change, has_second, session, fresh_auth, state.now()).map_err(
         |demand| ServiceError::StepUpRequired {
             detail: "this change needs a recent authentication at the account's level: step up first",
             acr: Some(demand.acr.acr()),
@@ -212,6 +220,10 @@ pub async fn confirm(
         // A passkey is confirmed by its attestation (`passkeys::finish_registration`);
         // passwords and recovery codes are never pending factors.
         FactorKind::Passkey | FactorKind::Password | FactorKind::RecoveryCode => None,
+        // An image passcode is confirmed by the upload that enrols it.
+        FactorKind::Image => None,
+        // A gesture passcode is confirmed by the drawing that enrols it.
+        FactorKind::Gesture => None,
     };
     let Some(step) = proven else {
         enrolment::refused(state, account, f, client).await?;
@@ -264,7 +276,9 @@ pub async fn send_challenge_code(
         FactorKind::Password
         | FactorKind::Totp
         | FactorKind::RecoveryCode
-        | FactorKind::Passkey => {
+        | FactorKind::Passkey
+        | FactorKind::Image
+        | FactorKind::Gesture => {
             return Err(not_sent());
         }
     };

@@ -96,6 +96,10 @@ pub enum Answer {
     Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
     /// The dots of a sent pattern, in the order drawn.
     PatternOtp(Vec<u32>),
+    /// The bytes of an image passcode, uploaded again.
+    Image(Vec<u8>),
+    /// A gesture passcode in canonical form.
+    Gesture(String),
 }
 
 impl Answer {
@@ -109,6 +113,8 @@ impl Answer {
             Answer::EmailOtp(_) => FactorKind::EmailOtp,
             Answer::Passkey(_) => FactorKind::Passkey,
             Answer::PatternOtp(_) => FactorKind::PatternOtp,
+            Answer::Image(_) => FactorKind::Image,
+            Answer::Gesture(_) => FactorKind::Gesture,
         }
     }
 }

@@ -53,7 +53,9 @@ pub(super) async fn answer_factor(
     };
     // Only now, with the password proven, may the account's state be told.
     let account = may_log_in(usable)?;
-    if had_failures {
+    // Failures are forgiven only once the whole login succeeds: a right password followed by
+    // wrong second factors (an image, a gesture, a code) keeps counting towards the back-off.
+    if had_failures && matches!(progress, Progress::Complete { .. }) {
         state.store.throttle.clear(&challenge.login_key).await?;
     }
     if factor != FactorKind::Password {
@@ -168,6 +170,8 @@ async fn check(
         Answer::Totp(code) => factors::check_totp(state, a.id, &code).await,
         Answer::RecoveryCode(code) => factors::use_recovery_code(state, a.id, &code, client).await,
         Answer::PatternOtp(dots) => factors::check_pattern(state, a.id, challenge, &dots).await,
+        Answer::Image(bytes) => factors::check_image(state, a.id, bytes).await,
+        Answer::Gesture(gesture) => factors::check_gesture(state, a.id, &gesture).await,
         Answer::Password(_) | Answer::Passkey(_) => Ok(false),
     }
 }
