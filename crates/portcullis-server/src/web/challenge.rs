@@ -10,8 +10,8 @@ use portcullis_core::password::Password;
 
 use crate::services::login::Answer;
 use crate::web::layout::escape;
-use crate::web::pattern;
 use crate::web::passcodes;
+use crate::web::pattern;
 
 /// The sent-secret factor a form names (`sms`, `email_otp`, `pattern_otp`).
 pub(crate) fn sent_factor(factor: &str) -> Option<FactorKind> {

@@ -12,10 +12,10 @@
 
 mod email_otp;
 pub(crate) mod enrolment;
-mod pattern_otp;
 mod gesture;
 mod image;
 mod passcode;
+mod pattern_otp;
 mod recovery;
 mod sms;
 pub(crate) mod totp;
@@ -38,9 +38,9 @@ use crate::state::AppState;
 
 pub use email_otp::enrol_email;
 pub use enrolment::remove;
-pub use pattern_otp::{PatternChannel, check_pattern, enrol_pattern};
 pub use gesture::{check_gesture, enrol_gesture};
 pub use image::{check_image, enrol_image};
+pub use pattern_otp::{PatternChannel, check_pattern, enrol_pattern};
 pub use recovery::{regenerate_recovery_codes, use_recovery_code};
 pub use sms::enrol_sms;
 pub use totp::{TotpEnrolment, check_totp, enrol_totp};

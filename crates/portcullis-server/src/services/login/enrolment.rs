@@ -182,7 +182,10 @@ async fn first_proof(
         | FactorKind::RecoveryCode
         | FactorKind::Passkey
         | FactorKind::Sms
-        | FactorKind::EmailOtp => Err(ChallengeError::FactorNotOffered.into()),
+        | FactorKind::EmailOtp
+        | FactorKind::PatternOtp
+        | FactorKind::Image
+        | FactorKind::Gesture => Err(ChallengeError::FactorNotOffered.into()),
     }
 }
 
