@@ -298,7 +298,12 @@ async fn login_and_registration_do_not_reveal_accounts() {
         assert_eq!(pending["factors"], json!(["password"]), "{pending}");
         assert!(pending["expires_in"].as_i64().is_some_and(|n| n > 0));
         let keys: Vec<&String> = pending.as_object().expect("object").keys().collect();
-        assert_eq!(keys, ["challenge_id", "expires_in", "factors"], "{pending}");
+        assert_eq!(
+            keys,
+            ["challenge_id", "expires_in", "factors", "state"],
+            "{pending}"
+        );
+        assert_eq!(pending["state"], "mfa_required", "{pending}");
         let id = pending["challenge_id"].as_str().expect("challenge id");
         let reply = app
             .post(
