@@ -30,7 +30,8 @@ mod support;
 use portcullis_core::factor::totp::{STEP_SECS, TotpSecret};
 use portcullis_server::config::Rule;
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use support::factors::{base32_decode, unix_now};
 use support::{TestApp, require_env, strong_password, unique_email};
 
 /// Generated cases per operation and phase in the CI run.
@@ -296,32 +297,4 @@ async fn an_oversized_form_is_413() {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body);
     app.send(req).await.problem(413, Some("payload-too-large"));
-}
-
-/// RFC 4648 base32 (upper case, padding optional), as the enrolment shows the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
-    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.trim_end_matches('=').bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {text}"),
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from(buffer >> bits).unwrap());
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-fn unix_now() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    i64::try_from(secs).unwrap()
 }

@@ -11,82 +11,19 @@ mod support;
 
 use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-use support::{TestApp, require_env, strong_password, unique_email};
-
-/// The screenshots' folder: `<target>/browser-screenshots` (the passkey test's in its
-/// `passkeys/` subfolder).
-fn screenshot_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("browser-screenshots")
-}
-
-/// Runs `tests/browser/<script>` against `app` with screenshots into `shots`; fails the test
-/// unless every step passed and each of `expected` pictures was taken.
-async fn run_browser_script(app: &TestApp, script: &str, shots: &Path, expected: &[&str]) {
-    let chromium = require_env("PORTCULLIS_TEST_CHROMIUM");
-    let dir = PathBuf::from(require_env("PORTCULLIS_TEST_BROWSER_DIR"));
-    assert!(
-        dir.join("node_modules/playwright-core").is_dir(),
-        "{}/node_modules has no playwright-core: run scripts/test (it runs npm ci there)",
-        dir.display()
-    );
-    let maildir = require_env("PORTCULLIS_TEST_MAILDIR");
-    // Only this run's pictures (and a failure's) stay.
-    std::fs::create_dir_all(shots).unwrap();
-    for entry in std::fs::read_dir(shots).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "png") {
-            std::fs::remove_file(&path).unwrap();
-        }
-    }
-    let started = Instant::now();
-    let child = tokio::process::Command::new("node")
-        .arg(dir.join(script))
-        .arg(&app.base)
-        .arg(&maildir)
-        .arg(shots)
-        .current_dir(&dir)
-        .env("PORTCULLIS_TEST_CHROMIUM", &chromium)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(240), child)
-        .await
-        .expect("the browser test finishes within 4 minutes")
-        .expect("node runs (is Node.js installed?)");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    println!("{stdout}");
-    println!(
-        "{script}: {:.1} s; screenshots in {}",
-        started.elapsed().as_secs_f64(),
-        shots.display()
-    );
-    assert!(
-        output.status.success(),
-        "{script} failed ({}):\n{stdout}\n{stderr}\nscreenshots in {}",
-        output.status,
-        shots.display()
-    );
-    for name in expected {
-        let file = shots.join(format!("{name}.png"));
-        let size = std::fs::metadata(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
-            .len();
-        assert!(size > 1000, "{} is only {size} bytes", file.display());
-    }
-}
+use std::path::PathBuf;
+use std::time::Duration;
+use support::browser::{run_script, screenshot_dir};
+use support::{TestApp, strong_password, unique_email};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
     let app = TestApp::spawn().await;
-    run_browser_script(
+    run_script(
         &app,
         "pages.js",
-        &screenshot_dir(),
+        &screenshot_dir(""),
+        &[],
         &[
             "01-signup",
             "03-signin",
@@ -104,10 +41,11 @@ async fn sign_up_verify_enrol_totp_and_sign_in_with_codes_in_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_and_gesture_passcodes_enrol_step_up_and_sign_in_in_chromium() {
     let app = TestApp::spawn().await;
-    run_browser_script(
+    run_script(
         &app,
         "passcodes.js",
-        &screenshot_dir().join("passcodes"),
+        &screenshot_dir("passcodes"),
+        &[],
         &[
             "31-security-passcodes",
             "32-security-gesture-pad",
@@ -126,10 +64,11 @@ async fn image_and_gesture_passcodes_enrol_step_up_and_sign_in_in_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passkeys_are_added_and_sign_in_with_and_without_a_password_in_chromium() {
     let app = TestApp::spawn().await;
-    run_browser_script(
+    run_script(
         &app,
         "passkeys.js",
-        &screenshot_dir().join("passkeys"),
+        &screenshot_dir("passkeys"),
+        &[],
         &[
             "21-security-passkey",
             "22-factor-picker-passkey",
@@ -781,15 +720,16 @@ async fn dualconfirm_consoles_show_matching_live_words_checks_and_alerts_in_chro
     .await
     .unwrap();
 
-    let shots = screenshot_dir().join("dualconfirm");
+    let shots = screenshot_dir("dualconfirm");
     std::fs::create_dir_all(&shots).unwrap();
     let file = shots.join("accounts.json");
     std::fs::write(&file, serde_json::Value::Object(accounts).to_string()).unwrap();
     let _remove = RemoveOnDrop(file);
-    run_browser_script(
+    run_script(
         &app,
         "dualconfirm.js",
         &shots,
+        &[],
         &[
             "31-advisor-console",
             "32-client-console",

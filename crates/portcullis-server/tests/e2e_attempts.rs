@@ -9,7 +9,7 @@ mod support;
 use portcullis_core::factor::totp::{STEP_SECS, TotpSecret};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use support::factors::{enrol_totp, unix_now};
 use support::{Backend, Reply, TestApp, strong_password, unique_email};
 
 /// Answers sent at once; the bound is `MAX_FAILURES`.
@@ -32,34 +32,6 @@ async fn app(backend: Backend) -> Arc<TestApp> {
     Arc::new(app)
 }
 
-fn unix_now() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    i64::try_from(secs).unwrap()
-}
-
-/// RFC 4648 base32 (upper case, padding optional), as the enrolment shows the secret.
-fn base32_decode(text: &str) -> Vec<u8> {
-    let (mut buffer, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.trim_end_matches('=').bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("not base32: {text:?}"),
-        };
-        buffer = (buffer << 5) | u32::from(value);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from(buffer >> bits).unwrap());
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
 /// An account with a confirmed authenticator app: its e-mail, password, secret, and the
 /// password-only session in which the app was enrolled.
 struct Enrolled {
@@ -73,25 +45,7 @@ async fn enrolled(app: &TestApp, tag: &str) -> Enrolled {
     let (email, password) = (unique_email(tag), strong_password());
     app.register_active(&email, &password).await;
     let access = app.login(&email, &password).await.access;
-    let enrol = app
-        .post(
-            "/v1/me/factors/totp",
-            Some(&access),
-            &json!({ "label": "phone" }),
-        )
-        .await
-        .expect(201)
-        .json();
-    let secret = TotpSecret::from_bytes(base32_decode(enrol["secret"].as_str().unwrap())).unwrap();
-    let factor = enrol["id"].as_str().unwrap();
-    let code = secret.code_at(unix_now()).unwrap();
-    app.post(
-        &format!("/v1/me/factors/{factor}/confirm"),
-        Some(&access),
-        &json!({ "code": code }),
-    )
-    .await
-    .expect(200);
+    let (_, secret) = enrol_totp(app, &access).await;
     Enrolled {
         email,
         password,

@@ -15,6 +15,7 @@
     reason = "test harness: a failure is a test failure"
 )]
 
+pub mod browser;
 pub mod factors;
 pub mod mail;
 pub mod passcodes;
