@@ -52,6 +52,28 @@ pub fn check_length(token: &str) -> Result<(), TokenError> {
     Ok(())
 }
 
+/// Refuses JSON that is not Unicode text: bytes that are not UTF-8, or a `\u` escape that
+/// is no character (a lone surrogate such as `"\ud800"`).
+///
+/// serde_json checks the members a struct names strictly but skips the others without
+/// checking their bytes or decoding their escapes, so `{"alg":"EdDSA",…,"x":"\ud800"}` (or
+/// a member holding a byte 0xFF) parsed as a header we accepted although no JSON library
+/// turns it into a value (found by the `token_mutate` fuzzer). UTF-8 is checked for every
+/// text; the second, strict parse is made only when the text holds a `\u` at all, which
+/// nothing we sign does, so our own tokens pay two byte scans.
+///
+/// # Errors
+/// [`TokenError::Malformed`].
+pub(super) fn refuse_non_unicode(json: &[u8]) -> Result<(), TokenError> {
+    std::str::from_utf8(json).map_err(|_| TokenError::Malformed)?;
+    if !json.windows(2).any(|pair| pair == b"\\u") {
+        return Ok(());
+    }
+    serde_json::from_slice::<serde_json::Value>(json)
+        .map(|_| ())
+        .map_err(|_| TokenError::Malformed)
+}
+
 impl Header {
     /// Checks the size and shape of compact JWS `token` and decides its header, in this
     /// order: length ([`check_length`]); three non-empty-headed, non-empty-bodied segments
@@ -80,6 +102,7 @@ impl Header {
             .decode(header)
             .map_err(|_| TokenError::Malformed)?;
         let header: RawHeader = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+        refuse_non_unicode(&json)?;
         if header.alg.eq_ignore_ascii_case("none") {
             return Err(TokenError::AlgNone);
         }
@@ -110,6 +133,32 @@ mod tests {
 
     fn token(header: &str) -> String {
         format!("{}.e30.{}", URL_SAFE_NO_PAD.encode(header), "A".repeat(86))
+    }
+
+    #[test]
+    fn a_header_that_is_not_unicode_anywhere_is_malformed() {
+        for header in [
+            r#"{"alg":"EdDSA","typ":"at+jwt","kid":"k1","x":"\ud800"}"#,
+            r#"{"alg":"EdDSA","typ":"at+jwt","kid":"k1","x":"\udc00x"}"#,
+            r#"{"alg":"EdDSA","typ":"at+jwt","kid":"k1","x":{"":["\ud800\u0041"]}}"#,
+        ] {
+            assert_eq!(
+                Header::parse(&token(header)),
+                Err(TokenError::Malformed),
+                "{header}"
+            );
+        }
+        // A byte that is not UTF-8 in a member we ignore, or in its name.
+        for raw in [
+            &b"{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\",\"kid\":\"k1\",\"x\":\"\xff\"}"[..],
+            &b"{\"alg\":\"EdDSA\",\"typ\":\"at+jwt\",\"kid\":\"k1\",\"\xc3\":1}"[..],
+        ] {
+            let token = format!("{}.e30.{}", URL_SAFE_NO_PAD.encode(raw), "A".repeat(86));
+            assert_eq!(Header::parse(&token), Err(TokenError::Malformed));
+        }
+        // A valid escape, a surrogate pair included, is still fine.
+        let fine = r#"{"alg":"EdDSA","typ":"at+jwt","kid":"k1","x":"\u00e9\ud83d\ude00"}"#;
+        assert_eq!(Header::parse(&token(fine)).unwrap().kid(), "k1");
     }
 
     #[test]

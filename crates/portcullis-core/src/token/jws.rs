@@ -42,12 +42,15 @@ pub fn verify_signature<'t>(token: &'t str, key: &VerifyingKey) -> Result<&'t st
 /// Decodes the claims of a payload segment that [`verify_signature`] returned.
 ///
 /// # Errors
-/// [`TokenError::Malformed`] if the segment is not base64url of a JSON claims object.
+/// [`TokenError::Malformed`] if the segment is not base64url of a JSON claims object, or holds
+/// text that is not Unicode (see [`super::header::refuse_non_unicode`]).
 pub fn decode_claims(payload: &str) -> Result<AccessClaims, TokenError> {
     let json = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)
+    let claims = serde_json::from_slice(&json).map_err(|_| TokenError::Malformed)?;
+    super::header::refuse_non_unicode(&json)?;
+    Ok(claims)
 }
 
 /// [`verify_signature`], then [`decode_claims`].
@@ -108,6 +111,15 @@ mod tests {
             verify_claims(RFC_JWS, &rfc_key()),
             Err(TokenError::Malformed)
         );
+    }
+
+    #[test]
+    fn claims_with_a_lone_surrogate_in_a_member_we_ignore_are_malformed() {
+        let claims = r#"{"iss":"i","sub":"s","aud":"a","exp":2,"iat":1,"nbf":1,"jti":"j","sid":"d","acr":"aal1","amr":["pwd"],"roles":[],"auth_time":1"#;
+        let good = URL_SAFE_NO_PAD.encode(format!("{claims},\"x\":\"\\u00e9\"}}"));
+        assert_eq!(decode_claims(&good).unwrap().sub, "s");
+        let bad = URL_SAFE_NO_PAD.encode(format!("{claims},\"x\":\"\\ud800\"}}"));
+        assert_eq!(decode_claims(&bad), Err(TokenError::Malformed));
     }
 
     #[test]
