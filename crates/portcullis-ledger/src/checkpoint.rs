@@ -1,0 +1,1 @@
+//! C2SP tlog checkpoints (being written).
