@@ -183,7 +183,7 @@ mod tests {
             String::new(),
             format!("o\n1\n{root}"),
             format!("\n1\n{root}\n"),
-            format!("o\n1\n"),
+            "o\n1\n".into(),
             format!("o\n\n{root}\n"),
             format!("o\n01\n{root}\n"),
             format!("o\n00\n{root}\n"),
