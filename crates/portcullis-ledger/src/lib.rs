@@ -8,9 +8,31 @@
 //! - [`merkle`]: the tree's hashing, its right edge ([`merkle::Frontier`]) and the proofs,
 //!   pure and storage-agnostic: proofs are planned as the perfect subtrees they need, which
 //!   storage fetches in one read.
-//! - [`note`] and [`checkpoint`]: the signed tree head.
+//! - [`note`] and [`checkpoint`]: the signed tree head; [`keys`]: each ledger's key file.
+//! - [`lifecycle`] and [`entry`]: the rules of a token's life and what a leaf holds, pure.
+//! - [`Ledger`]: an open ledger (storage, writer, reads and proofs); [`TokenLedger`] and
+//!   [`AuditLedger`] are the two kinds. Appends go through one writer per ledger that commits
+//!   in groups ([`writer`]).
+//! - [`verify`]: re-deriving every signed head from the entries.
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+pub mod entry;
+mod error;
+pub mod keys;
+mod ledger;
+pub mod lifecycle;
 pub mod merkle;
+pub mod name;
 pub mod note;
+mod storage;
+mod tokens;
+pub mod verify;
+pub mod writer;
+
+pub use error::LedgerError;
+pub use ledger::{InclusionProof, Ledger, Location, sqlite_dir};
+pub use name::LedgerName;
+pub use storage::{HeadRow, StoredCheckpoint, pg_role, pg_schema, sqlite_file};
+pub use tokens::TokenLedger;
+pub use writer::Receipt;

@@ -193,7 +193,7 @@ fn pieces(start: u64, end: u64) -> Result<Vec<NodeId>, ProofError> {
     let len = end - start;
     for level in (0..64u8).rev() {
         if len & (1u64 << level) != 0 {
-            if at % (1u64 << level) != 0 {
+            if !at.is_multiple_of(1u64 << level) {
                 return Err(ProofError::Range("a range that is not aligned"));
             }
             ids.push(NodeId {
@@ -245,12 +245,10 @@ impl Plan {
 /// `MTH(D[start:end])` from the perfect subtrees it is made of.
 fn range_hash(start: u64, end: u64, nodes: &HashMap<NodeId, Hash>) -> Result<Hash, ProofError> {
     let ids = pieces(start, end)?;
-    let mut hashes = ids.iter().rev().map(|id| {
-        nodes
-            .get(id)
-            .copied()
-            .ok_or(ProofError::MissingNode(*id))
-    });
+    let mut hashes = ids
+        .iter()
+        .rev()
+        .map(|id| nodes.get(id).copied().ok_or(ProofError::MissingNode(*id)));
     let Some(last) = hashes.next() else {
         return Ok(empty_root());
     };
@@ -488,7 +486,10 @@ mod tests {
             assert_eq!(root_from(size, &nodes).unwrap(), frontier.root());
             let resumed = Frontier::from_peaks(
                 size,
-                Frontier::peak_ids(size).iter().map(|id| nodes[id]).collect(),
+                Frontier::peak_ids(size)
+                    .iter()
+                    .map(|id| nodes[id])
+                    .collect(),
             )
             .unwrap();
             assert_eq!(resumed, frontier);

@@ -59,6 +59,10 @@ pub enum NoteError {
     /// No signature line is by this key.
     #[error("the note has no signature by this key")]
     Unverified,
+    /// A private key is not `PRIVATE+KEY+<name>+<8 hex digits>+base64(0x01 ‖ 32-byte seed)`
+    /// with the id its name and key give.
+    #[error("malformed private key")]
+    InvalidKey,
 }
 
 /// Whether `name` may name a key: non-empty, no Unicode space, no `+` (the specification's
@@ -122,6 +126,46 @@ impl NoteSigner {
             key,
             id,
         })
+    }
+
+    /// The signer written as Go's `note` package writes a private key:
+    /// `PRIVATE+KEY+<name>+<8 hex key id>+base64(0x01 ‖ seed)`, which is how a ledger's key
+    /// file holds it (and what Go tools read).
+    pub fn to_skey(&self) -> zeroize::Zeroizing<String> {
+        let mut raw = zeroize::Zeroizing::new(Vec::with_capacity(33));
+        raw.push(ALG_ED25519);
+        raw.extend_from_slice(self.key.as_bytes());
+        zeroize::Zeroizing::new(format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.name,
+            self.id,
+            STANDARD.encode(raw.as_slice())
+        ))
+    }
+
+    /// Reads what [`NoteSigner::to_skey`] writes.
+    ///
+    /// # Errors
+    /// [`NoteError::InvalidKey`] when it is not such a key or its id does not match.
+    pub fn from_skey(skey: &str) -> Result<Self, NoteError> {
+        let rest = skey
+            .trim_end()
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or(NoteError::InvalidKey)?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(NoteError::InvalidKey);
+        };
+        let raw = zeroize::Zeroizing::new(STANDARD.decode(key).map_err(|_| NoteError::InvalidKey)?);
+        let seed: [u8; 32] = match raw.split_first() {
+            Some((&ALG_ED25519, seed)) => seed.try_into().map_err(|_| NoteError::InvalidKey)?,
+            _ => return Err(NoteError::InvalidKey),
+        };
+        let signer = NoteSigner::new(name, SigningKey::from_bytes(&seed))?;
+        if !id.eq_ignore_ascii_case(&format!("{:08x}", signer.id)) {
+            return Err(NoteError::InvalidKey);
+        }
+        Ok(signer)
     }
 
     /// The key's name.
@@ -355,13 +399,22 @@ mod tests {
 
     /// Go's `PRIVATE+KEY+<name>+<id>+base64(0x01 ‖ seed)` as a signer.
     fn peter() -> NoteSigner {
-        let parts: Vec<&str> = PETER_SKEY.splitn(5, '+').collect();
-        let raw = STANDARD.decode(parts[4]).unwrap();
-        assert_eq!(raw[0], ALG_ED25519);
-        let seed: [u8; 32] = raw[1..].try_into().unwrap();
-        let signer = NoteSigner::new(parts[2], SigningKey::from_bytes(&seed)).unwrap();
-        assert_eq!(format!("{:08x}", signer.key_id()), parts[3]);
+        let signer = NoteSigner::from_skey(PETER_SKEY).unwrap();
+        assert_eq!(signer.to_skey().as_str(), PETER_SKEY);
         signer
+    }
+
+    #[test]
+    fn skeys_with_a_wrong_id_or_shape_are_refused() {
+        for bad in [
+            PETER_SKEY.replace("c74f20a3", "c74f20a4"),
+            PETER_SKEY.replace("PRIVATE+KEY+", ""),
+            PETER_SKEY.replace("+AYEK", "+AoEK"),
+            PETER_SKEY[..PETER_SKEY.len() - 4].to_owned(),
+            "PRIVATE+KEY+x".to_owned(),
+        ] {
+            assert!(NoteSigner::from_skey(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
