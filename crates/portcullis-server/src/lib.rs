@@ -14,6 +14,7 @@ pub mod datadir;
 pub mod error;
 pub mod extract;
 pub mod keyfiles;
+pub mod ledgers;
 pub mod qr;
 pub mod ratelimit;
 pub mod routes;
@@ -122,6 +123,7 @@ async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
     let store = portcullis_store::open(config.database_url().expose_secret(), true)
         .await
         .context("database")?;
+    let ledgers = ledgers::open(&config, clock.clone()).await?;
     datadir::warn_if_open(&config.data_dir);
     let hasher = PasswordHasher::new(config.password.argon2)?;
     let permits = match purpose {
@@ -166,6 +168,7 @@ async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
         cluster: Cluster::new(redis, now),
         verified: VerifiedSessions::new(verified::CAPACITY),
         store,
+        ledgers,
         keyring: RwLock::new(Arc::new(keyring)),
         keyring_path,
         keys: RwLock::new(Arc::new(keys)),

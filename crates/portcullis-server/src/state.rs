@@ -26,6 +26,8 @@ pub struct Inner {
     pub(crate) config: Config,
     /// Repositories.
     pub(crate) store: Store,
+    /// The `auth`, `req` and `audit` ledgers.
+    pub(crate) ledgers: crate::ledgers::Ledgers,
     /// Envelope encryption; replaced whole when the keyring file changes (master rotation).
     pub(crate) keyring: RwLock<Arc<Keyring>>,
     /// Where the keyring lives.
@@ -113,6 +115,11 @@ impl AppState {
     /// The repositories.
     pub fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// The node's ledgers.
+    pub fn ledgers(&self) -> &crate::ledgers::Ledgers {
+        &self.0.ledgers
     }
 
     /// The effective configuration.
