@@ -269,6 +269,7 @@ fn invalid_slug(what: Invalid) -> &'static str {
         Invalid::ImageTooLarge => "image-too-large",
         Invalid::ImageType => "unsupported-image-type",
         Invalid::Gesture => "invalid-gesture",
+        Invalid::LedgerRange => "ledger-range",
     }
 }
 

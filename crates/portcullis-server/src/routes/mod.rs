@@ -6,6 +6,7 @@ pub mod dualconfirm_ws;
 pub mod enrolment;
 pub mod factors;
 pub mod forward_auth;
+pub mod ledgers;
 pub mod me;
 pub mod oauth;
 pub mod openapi;
@@ -28,7 +29,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Portcullis", description = "Authentication server for microservices."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"), (name = "webhooks"))
+    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"), (name = "webhooks"), (name = "ledgers"))
 )]
 struct ApiDoc;
 
@@ -78,6 +79,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(ops::router())
         .merge(dualconfirm::router())
         .merge(webhooks::router())
+        .merge(ledgers::router())
 }
 
 /// The routes a reverse proxy calls on every request of the services behind it

@@ -123,6 +123,8 @@ pub enum Invalid {
     ImageType,
     /// A gesture passcode malformed, out of length bounds or too weak.
     Gesture,
+    /// A ledger proof or page asked for an index or size the ledger does not have.
+    LedgerRange,
 }
 
 impl ServiceError {
@@ -219,6 +221,19 @@ impl From<StoreError> for ServiceError {
                 ServiceError::Conflict("the resource was changed concurrently; retry")
             }
             other => ServiceError::unexpected_from("store", other),
+        }
+    }
+}
+
+impl From<portcullis_ledger::LedgerError> for ServiceError {
+    fn from(e: portcullis_ledger::LedgerError) -> Self {
+        use portcullis_ledger::LedgerError;
+        match e {
+            LedgerError::Proof(e) => ServiceError::invalid(Invalid::LedgerRange, e.to_string()),
+            LedgerError::Refused(_) | LedgerError::WrongKind => {
+                ServiceError::Conflict("the ledger refused the operation")
+            }
+            other => ServiceError::unexpected_from("ledger", other),
         }
     }
 }

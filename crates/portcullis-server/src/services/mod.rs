@@ -11,6 +11,7 @@ pub mod error;
 pub mod factors;
 pub mod forward_auth;
 pub mod introspection;
+pub mod ledgers;
 pub mod login;
 pub mod mail;
 pub mod otp;
