@@ -16,6 +16,7 @@
 //! - [`verify`]: re-deriving every signed head from the entries.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod checkpoint;
 pub mod entry;
 mod error;
@@ -30,6 +31,7 @@ mod tokens;
 pub mod verify;
 pub mod writer;
 
+pub use audit::AuditLedger;
 pub use error::LedgerError;
 pub use ledger::{InclusionProof, Ledger, Location, sqlite_dir};
 pub use name::LedgerName;

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use portcullis_ledger::{Ledger, LedgerName, Location, TokenLedger, keys};
+use portcullis_ledger::{AuditLedger, Ledger, LedgerName, Location, TokenLedger, keys};
+use portcullis_store::Store;
 use secrecy::ExposeSecret as _;
 
 use crate::clock::Clock;
@@ -21,8 +22,8 @@ pub struct Ledgers {
     pub auth: TokenLedger,
     /// ReqNFT lifecycle.
     pub req: TokenLedger,
-    /// The audit ledger.
-    pub audit: Ledger,
+    /// The audit log.
+    pub audit: AuditLedger,
 }
 
 impl Ledgers {
@@ -31,7 +32,7 @@ impl Ledgers {
         match name {
             LedgerName::Auth => self.auth.ledger(),
             LedgerName::Req => self.req.ledger(),
-            LedgerName::Audit => &self.audit,
+            LedgerName::Audit => self.audit.ledger(),
         }
     }
 }
@@ -81,14 +82,43 @@ pub async fn open_one(
     .with_context(|| format!("the {name} ledger"))
 }
 
-/// Opens the three ledgers.
+/// Opens the audit ledger, and moves the main database's old hash-chained audit log onto it
+/// if it still holds entries (once; a crash midway resumes).
 ///
 /// # Errors
-/// As [`open_one`].
-pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ledgers> {
+/// As [`open_one`]; an old audit log whose chain is broken is refused, not carried over.
+pub async fn open_audit(
+    config: &Config,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AuditLedger> {
+    let now = clock.now();
+    let audit = AuditLedger::new(open_one(config, LedgerName::Audit, clock).await?)?;
+    let moved = audit
+        .migrate_legacy(store.legacy_audit.as_ref(), now)
+        .await
+        .context("moving the audit log onto the audit ledger")?;
+    if moved > 0 {
+        tracing::info!(
+            entries = moved,
+            "moved the old audit log onto the audit ledger"
+        );
+    }
+    Ok(audit)
+}
+
+/// Opens the three ledgers (see [`open_audit`] for the audit log's move).
+///
+/// # Errors
+/// As [`open_one`] and [`open_audit`].
+pub async fn open(
+    config: &Config,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Ledgers> {
     Ok(Ledgers {
+        audit: open_audit(config, store, clock.clone()).await?,
         auth: TokenLedger::new(open_one(config, LedgerName::Auth, clock.clone()).await?)?,
-        req: TokenLedger::new(open_one(config, LedgerName::Req, clock.clone()).await?)?,
-        audit: open_one(config, LedgerName::Audit, clock).await?,
+        req: TokenLedger::new(open_one(config, LedgerName::Req, clock).await?)?,
     })
 }

@@ -123,7 +123,7 @@ async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
     let store = portcullis_store::open(config.database_url().expose_secret(), true)
         .await
         .context("database")?;
-    let ledgers = ledgers::open(&config, clock.clone()).await?;
+    let ledgers = ledgers::open(&config, &store, clock.clone()).await?;
     datadir::warn_if_open(&config.data_dir);
     let hasher = PasswordHasher::new(config.password.argon2)?;
     let permits = match purpose {

@@ -245,7 +245,7 @@ async fn advisor_and_client_see_matching_rotating_words_and_check_them() {
     // The audit log has the story, never a word.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let state = &app.server().state;
-    let records = state.store().audit.page(0, 10_000).await.unwrap();
+    let records = state.ledgers().audit.page(0, 10_000).await.unwrap();
     let events: Vec<&str> = records.iter().map(|r| r.event.event.as_str()).collect();
     for e in [
         "dualconfirm.pair_created",

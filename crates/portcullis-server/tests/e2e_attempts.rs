@@ -115,11 +115,11 @@ async fn at_most_the_bound_was_checked(app: &TestApp, replies: &[Reply], challen
     for r in replies.iter().filter(|r| r.status.as_u16() == 410) {
         r.problem(410, Some("challenge-exhausted"));
     }
-    let store = app.server().state.store();
+    let audit = &app.server().state.ledgers().audit;
     let mut failures = 0;
     let mut after = 0;
     loop {
-        let page = store.audit.page(after, 1000).await.expect("audit page");
+        let page = audit.page(after, 1000).await.expect("audit page");
         let Some(last) = page.last() else { break };
         after = last.seq;
         failures += page

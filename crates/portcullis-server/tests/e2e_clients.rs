@@ -311,7 +311,7 @@ async fn grant_and_introspect(backend: Backend) {
     assert_eq!(info, json!({"active": false}));
 
     // No secret reaches the audit log.
-    let records = state.store().audit.page(0, 10_000).await.unwrap();
+    let records = state.ledgers().audit.page(0, 10_000).await.unwrap();
     assert!(
         records
             .iter()

@@ -263,7 +263,7 @@ async fn full_flow(backend: Backend) {
 async fn audit_events(app: &TestApp) -> Vec<String> {
     let state = &app.server().state;
     state
-        .store()
+        .ledgers()
         .audit
         .page(0, 10_000)
         .await

@@ -278,7 +278,7 @@ async fn totp_and_recovery_codes_end_to_end() {
     let records = app
         .server()
         .state
-        .store()
+        .ledgers()
         .audit
         .page(0, 10_000)
         .await

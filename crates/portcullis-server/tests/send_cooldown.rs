@@ -97,7 +97,7 @@ async fn a_forgot_password_flood_mails_the_victim_at_most_three_times() {
     let records = app
         .server()
         .state
-        .store()
+        .ledgers()
         .audit
         .page(0, 10_000)
         .await

@@ -515,7 +515,7 @@ async fn a_delivery_given_up_is_audited_and_the_next_goes_on(backend: Backend) {
             .all(|d| d.attempts == 2 && d.last_status == Some(400)),
         "{deliveries:?}"
     );
-    let audit = state.store().audit.page(0, 1000).await.unwrap();
+    let audit = state.ledgers().audit.page(0, 1000).await.unwrap();
     let failed: Vec<_> = audit
         .iter()
         .filter(|r| r.event.event == "webhook.delivery_failed")

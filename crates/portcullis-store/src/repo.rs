@@ -342,7 +342,8 @@ pub trait OutboxRepo: Send + Sync {
     async fn backlog(&self) -> Result<i64, StoreError>;
 }
 
-/// The hash-chained audit log.
+/// The hash-chained audit log of the main database, as it was before the audit ledger
+/// (`portcullis-ledger`): read once at start to move it onto the ledger, then emptied.
 #[async_trait]
 pub trait AuditRepo: Send + Sync {
     /// Appends an event at the end of the chain (serialised across writers).
@@ -353,6 +354,8 @@ pub trait AuditRepo: Send + Sync {
     async fn by_actor(&self, actor: &str, limit: i64) -> Result<Vec<AuditRecord>, StoreError>;
     /// The recorded chain head (last seq and hash), `None` when empty.
     async fn head(&self) -> Result<Option<(i64, [u8; 32])>, StoreError>;
+    /// Empties the log and its head, once its entries are on the audit ledger.
+    async fn clear_after_migration(&self) -> Result<(), StoreError>;
 }
 
 /// Service accounts (OAuth 2.0 clients), and the one look-up RFC 7009 revocation by a client

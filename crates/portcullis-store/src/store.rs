@@ -32,8 +32,8 @@ pub struct Store {
     pub outbox: Arc<dyn OutboxRepo>,
     /// Messages per recipient, for the send cooldown.
     pub cooldown: Arc<dyn CooldownRepo>,
-    /// Audit log.
-    pub audit: Arc<dyn AuditRepo>,
+    /// The audit log before the audit ledger: read once to move it there.
+    pub legacy_audit: Arc<dyn AuditRepo>,
     /// Health.
     pub health: Arc<dyn HealthRepo>,
     /// Service accounts.
@@ -83,7 +83,7 @@ impl Store {
             throttle: b.clone(),
             outbox: b.clone(),
             cooldown: b.clone(),
-            audit: b.clone(),
+            legacy_audit: b.clone(),
             clients: b.clone(),
             pairs: b.clone(),
             word_checks: b.clone(),

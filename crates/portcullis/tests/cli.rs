@@ -219,35 +219,48 @@ fn execute(db: &Path, statement: &'static str) {
 }
 
 #[test]
-fn audit_verify_detects_edits_and_deletions() {
-    let dir = tempfile::tempdir().unwrap();
-    add_user(dir.path(), "a@example.com", &[]);
-    add_user(dir.path(), "b@example.com", &[]);
-    add_user(dir.path(), "c@example.com", &[]);
+fn audit_verify_detects_edits_deletions_and_a_cut_tail() {
+    let setup = |emails: [&str; 3]| {
+        let dir = tempfile::tempdir().unwrap();
+        for e in emails {
+            add_user(dir.path(), e, &[]);
+        }
+        dir
+    };
+    let refused = |dir: &tempfile::TempDir, statement: &'static str, says: &str| {
+        execute(&dir.path().join("ledger-audit.db"), statement);
+        let out = portcullis(dir.path(), &["audit", "verify"]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    };
+    let dir = setup(["a@example.com", "b@example.com", "c@example.com"]);
     let good = ok(&portcullis(dir.path(), &["audit", "verify"]));
-    assert!(good.contains("3 entries verified"), "{good}");
-
-    execute(
-        &dir.path().join("portcullis.db"),
-        "UPDATE audit_log SET detail = '{\"roles\":[\"admin\"]}' WHERE seq = 2",
+    assert!(
+        good.contains("audit log intact: 3 entries verified"),
+        "{good}"
     );
-    let out = portcullis(dir.path(), &["audit", "verify"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("entry 2 was modified"), "{err}");
-
-    let dir2 = tempfile::tempdir().unwrap();
-    for e in ["d@example.com", "e@example.com", "f@example.com"] {
-        add_user(dir2.path(), e, &[]);
-    }
-    execute(
-        &dir2.path().join("portcullis.db"),
-        "DELETE FROM audit_log WHERE seq = 2",
+    // The second entry (leaf 1) edited in place.
+    refused(
+        &dir,
+        "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), 'b@', 'x@') AS BLOB) \
+         WHERE idx = 1",
+        "entry 1 is not a valid entry",
     );
-    let out = portcullis(dir2.path(), &["audit", "verify"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("entry 2 is missing"), "{err}");
+    let dir = setup(["d@example.com", "e@example.com", "f@example.com"]);
+    refused(
+        &dir,
+        "DELETE FROM entries WHERE idx = 1",
+        "entry 1 is missing",
+    );
+    // The last entry cut off, as someone hiding their tracks would: the signed head still
+    // covers it.
+    let dir = setup(["g@example.com", "h@example.com", "i@example.com"]);
+    refused(
+        &dir,
+        "DELETE FROM entries WHERE idx = 2",
+        "entries were cut off the end",
+    );
 }
 
 #[test]

@@ -218,6 +218,14 @@ impl Storage {
         on_pool!(self, entries(from, limit))
     }
 
+    pub(crate) async fn by_actor(
+        &self,
+        actor: &str,
+        limit: i64,
+    ) -> Result<Vec<Encoded>, LedgerError> {
+        on_pool!(self, by_actor(actor, limit))
+    }
+
     pub(crate) async fn checkpoints(
         &self,
         after: u64,

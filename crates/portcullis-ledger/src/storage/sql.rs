@@ -361,6 +361,24 @@ macro_rules! ledger_sql {
                 rows.iter().map(encoded).collect()
             }
 
+            /// The latest `limit` entries whose actor is `actor`, oldest first.
+            pub(crate) async fn by_actor(
+                conn: &mut Conn,
+                actor: &str,
+                limit: i64,
+            ) -> Result<Vec<Encoded>, LedgerError> {
+                let rows = sqlx::query(
+                    "SELECT idx, at, kind, subject, actor, body, leaf FROM \
+                     (SELECT * FROM entries WHERE actor = $1 ORDER BY idx DESC LIMIT $2) AS recent \
+                     ORDER BY idx",
+                )
+                .bind(actor)
+                .bind(limit)
+                .fetch_all(&mut *conn)
+                .await?;
+                rows.iter().map(encoded).collect()
+            }
+
             /// Checks the connection works (for health).
             pub(crate) async fn ping(conn: &mut Conn) -> Result<(), LedgerError> {
                 conn.ping().await?;

@@ -1,4 +1,4 @@
-//! Appending security events to the hash-chained audit log.
+//! Appending security events to the audit ledger.
 
 use portcullis_core::audit::AuditEvent;
 use serde_json::Value;
@@ -31,6 +31,6 @@ pub async fn record(
             detail
         },
     };
-    state.store.audit.append(state.now(), event).await?;
+    state.ledgers.audit.append(state.now(), event).await?;
     Ok(())
 }

@@ -98,6 +98,7 @@ pub async fn audit_entries(state: &AppState, from: u64, limit: i64) -> ServiceRe
     Ok(state
         .ledgers()
         .audit
+        .ledger()
         .entries(from, page_limit(limit)?)
         .await?)
 }

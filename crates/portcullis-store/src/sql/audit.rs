@@ -116,4 +116,16 @@ impl<DB: Backend> AuditRepo for SqlStore<DB> {
             Some((seq, hash32(row.get("hash")?)?))
         })
     }
+
+    #[instrument(level = "debug", skip_all)]
+    async fn clear_after_migration(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.execute(sql("DELETE FROM audit_log")).await?;
+        tx.execute(
+            sql("UPDATE audit_head SET seq = 0, hash = $1 WHERE id = 1")
+                .bind(audit::GENESIS.as_slice()),
+        )
+        .await?;
+        tx.commit().await
+    }
 }

@@ -146,18 +146,22 @@ pub async fn audit_records_survive_shredding(store: Store) {
     let gone = create_account(&store, 1).await.id;
     for n in 1..=3 {
         store
-            .audit
+            .legacy_audit
             .append(T0 + n, event("login.succeeded", n))
             .await
             .unwrap();
     }
-    let before = store.audit.page(0, 100).await.unwrap();
-    let head = store.audit.head().await.unwrap();
+    let before = store.legacy_audit.page(0, 100).await.unwrap();
+    let head = store.legacy_audit.head().await.unwrap();
 
     store.accounts.shred(gone, T0 + 10).await.unwrap();
 
-    assert_eq!(store.audit.page(0, 100).await.unwrap(), before);
-    assert_eq!(store.audit.head().await.unwrap(), head);
-    let by_actor = store.audit.by_actor(&gone.to_string(), 10).await.unwrap();
+    assert_eq!(store.legacy_audit.page(0, 100).await.unwrap(), before);
+    assert_eq!(store.legacy_audit.head().await.unwrap(), head);
+    let by_actor = store
+        .legacy_audit
+        .by_actor(&gone.to_string(), 10)
+        .await
+        .unwrap();
     assert_eq!(by_actor, before);
 }

@@ -26,8 +26,13 @@ fn now() -> i64 {
 
 async fn audit(config: &Config, event: &str, detail: serde_json::Value) -> anyhow::Result<()> {
     let store = portcullis_store::open(config.database_url().expose_secret(), true).await?;
-    store
-        .audit
+    let ledger = portcullis_server::ledgers::open_audit(
+        config,
+        &store,
+        std::sync::Arc::new(portcullis_server::clock::SystemClock),
+    )
+    .await?;
+    ledger
         .append(
             now(),
             AuditEvent {

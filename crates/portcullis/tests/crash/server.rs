@@ -174,17 +174,19 @@ impl Env {
         self.dir.path().join("mail")
     }
 
-    /// How many audit records have this event and subject, read from the database.
+    /// How many audit ledger entries have this event and subject, read from its storage.
     pub async fn count_audit(&self, event: &str, subject: &str) -> i64 {
-        let q = "SELECT COUNT(*) FROM audit_log WHERE event = $1 AND subject = $2";
         match &self.database {
             Some(url) => {
+                let q =
+                    "SELECT COUNT(*) FROM ledger_audit.entries WHERE kind = $1 AND subject = $2";
                 let mut c = PgConnection::connect(url).await.expect("connect");
                 let query = sqlx::query_scalar::<_, i64>(q).bind(event).bind(subject);
                 query.fetch_one(&mut c).await.expect("count")
             }
             None => {
-                let path = self.dir.path().join("portcullis.db");
+                let q = "SELECT COUNT(*) FROM entries WHERE kind = $1 AND subject = $2";
+                let path = self.dir.path().join("ledger-audit.db");
                 let url = format!("sqlite://{}", path.display());
                 let mut c = SqliteConnection::connect(&url).await.expect("connect");
                 let query = sqlx::query_scalar::<_, i64>(q).bind(event).bind(subject);

@@ -66,7 +66,7 @@ pub async fn export(state: &AppState, id: AccountId) -> Result<serde_json::Value
     let account = live_account(state, id).await?;
     let profile = profile(state, &account).await?;
     let sessions = state.store.sessions.list_live(id, state.now()).await?;
-    let events = state.store.audit.by_actor(&id.to_string(), 1000).await?;
+    let events = state.ledgers.audit.by_actor(&id.to_string(), 1000).await?;
     Ok(json!({
         "account": profile,
         "sessions": sessions.iter().map(session_json).collect::<Vec<_>>(),
