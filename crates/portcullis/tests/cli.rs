@@ -243,7 +243,7 @@ fn audit_verify_detects_edits_deletions_and_a_cut_tail() {
     // The second entry (leaf 1) edited in place.
     refused(
         &dir,
-        "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), 'b@', 'x@') AS BLOB) \
+        "UPDATE entries SET body = CAST(replace(CAST(body AS TEXT), '\"v\":1', '\"v\":2') AS BLOB) \
          WHERE idx = 1",
         "entry 1 is not a valid entry",
     );
@@ -649,8 +649,11 @@ fn webhooks_are_managed_offline_and_secrets_shown_once() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("no such webhook"));
     // Audited, never with a secret.
     ok(&portcullis(dir.path(), &["audit", "verify"]));
-    let mut bytes = std::fs::read(dir.path().join("portcullis.db")).unwrap();
-    bytes.extend(std::fs::read(dir.path().join("portcullis.db-wal")).unwrap_or_default());
+    let mut bytes = Vec::new();
+    for file in ["portcullis.db", "ledger-audit.db"] {
+        bytes.extend(std::fs::read(dir.path().join(file)).unwrap());
+        bytes.extend(std::fs::read(dir.path().join(format!("{file}-wal"))).unwrap_or_default());
+    }
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains("admin.webhook_added") && text.contains("admin.webhook_secret_rotated"));
     assert!(!text.contains(&secret[6..]) && !text.contains(&new_secret[6..]));

@@ -36,10 +36,16 @@ fn id_and_secret(out: &str) -> (String, String) {
     (field("client_id:"), field("client_secret:"))
 }
 
-/// Every byte the database holds on disk, main file and write-ahead log.
+/// Every byte the databases hold on disk (the main one and the audit ledger), main files and
+/// write-ahead logs.
 fn database_bytes(dir: &Path) -> Vec<u8> {
     let mut all = Vec::new();
-    for name in ["portcullis.db", "portcullis.db-wal"] {
+    for name in [
+        "portcullis.db",
+        "portcullis.db-wal",
+        "ledger-audit.db",
+        "ledger-audit.db-wal",
+    ] {
         if let Ok(b) = std::fs::read(dir.join(name)) {
             all.extend(b);
         }
