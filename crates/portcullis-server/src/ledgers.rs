@@ -37,6 +37,15 @@ impl Ledgers {
     }
 }
 
+impl Ledgers {
+    /// Closes the three ledgers' connections (the node is stopping).
+    pub async fn close(&self) {
+        for name in LedgerName::ALL {
+            self.get(name).close().await;
+        }
+    }
+}
+
 /// Where `config`'s ledgers live: beside the main database, on the same backend.
 pub fn location(config: &Config) -> Location {
     let url = config.database_url();

@@ -223,6 +223,9 @@ impl Server {
             w.abort();
         }
         self.handle.await??;
+        // Closed last, so every answered request's audit entry is in; closing checkpoints
+        // and removes the ledgers' SQLite write-ahead logs now rather than at some later drop.
+        self.state.ledgers().close().await;
         Ok(())
     }
 
