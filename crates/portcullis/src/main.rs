@@ -55,6 +55,9 @@ enum Command {
     /// Inspect the audit log.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Verify the auth, req and audit ledgers; print their signed heads and keys.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::LedgerCommand),
     /// Measure throughput on this machine.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -72,7 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = load_config(&cli)?;
     // A benchmark measures the server, not its access log.
     let filter = match cli.command {
-        Command::Bench(_) => "warn",
+        Command::Bench(_) | Command::Ledger(_) => "warn",
         _ => "info,sqlx=warn",
     };
     portcullis_server::telemetry::init_logging(config.log_format, filter);
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Webhook(c) => cmd::webhook::run(config, c).await,
         Command::Keys(c) => cmd::keys::run(config, c).await,
         Command::Audit(c) => cmd::audit::run(config, c).await,
+        Command::Ledger(c) => cmd::ledger::run(config, c).await,
         Command::Bench(c) => bench::run(c).await,
     }
 }

@@ -9,6 +9,9 @@
 //!   bare axum handler that answers 200 ([`forward_auth`]);
 //! - `passcode`: enrolling and verifying an image passcode on a 5 MiB image against one
 //!   argon2id hash ([`passcode`]);
+//! - `ledger`: durable mints and burns per second through a token ledger, on SQLite and
+//!   PostgreSQL, against the fsync and bare-insert bound of the same disk, and inclusion-proof
+//!   verification against one SHA-256 ([`ledger`]);
 //! - `dualconfirm`: word derivation against bare HMAC-SHA256, and a rotation delivered to
 //!   10,000 WebSocket subscribers ([`dualconfirm`]).
 //!
@@ -19,6 +22,7 @@
 mod dualconfirm;
 mod forward_auth;
 mod guard;
+mod ledger;
 mod load;
 mod login;
 mod passcode;
@@ -46,6 +50,9 @@ pub enum BenchCommand {
     Dualconfirm(dualconfirm::DualConfirmArgs),
     /// Enrolling and verifying an image passcode on a 5 MiB image, against one argon2id hash.
     Passcode(passcode::PasscodeArgs),
+    /// Durable ledger mints and burns per second against the storage's own bound, and
+    /// inclusion-proof verification against one SHA-256.
+    Ledger(ledger::LedgerArgs),
     /// The subscriber side of `bench dualconfirm`, run by it as a child process.
     #[command(hide = true)]
     DualconfirmClients(dualconfirm::ClientsArgs),
@@ -63,6 +70,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::ForwardAuth(args) => forward_auth::run(args).await,
         BenchCommand::Dualconfirm(args) => dualconfirm::run(args).await,
         BenchCommand::Passcode(args) => passcode::run(args).await,
+        BenchCommand::Ledger(args) => ledger::run(args).await,
         BenchCommand::DualconfirmClients(args) => dualconfirm::clients(args).await,
     }
 }

@@ -4,5 +4,6 @@ pub mod audit;
 pub mod client;
 pub mod dualconfirm;
 pub mod keys;
+pub mod ledger;
 pub mod user;
 pub mod webhook;
