@@ -71,12 +71,7 @@ impl Ledger {
         signer: NoteSigner,
         clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     ) -> Result<Self, LedgerError> {
-        let storage = match location {
-            Location::Sqlite(dir) => {
-                Storage::open_sqlite(&dir.join(crate::storage::sqlite_file(name))).await?
-            }
-            Location::Postgres(url) => Storage::open_postgres(url, name).await?,
-        };
+        let storage = Storage::open(name, location).await?;
         let empty = writer::sign_head(&signer, &Frontier::new(), clock())?;
         storage
             .init_head(&empty.root, &empty.checkpoint, empty.at)
@@ -111,12 +106,7 @@ impl Ledger {
         location: &Location,
         verifier: NoteVerifier,
     ) -> Result<Self, LedgerError> {
-        let storage = match location {
-            Location::Sqlite(dir) => {
-                Storage::open_sqlite(&dir.join(crate::storage::sqlite_file(name))).await?
-            }
-            Location::Postgres(url) => Storage::open_postgres(url, name).await?,
-        };
+        let storage = Storage::open(name, location).await?;
         // A sender whose receiver is gone: appends answer Closed.
         let (requests, _) = mpsc::channel(1);
         Ok(Self {

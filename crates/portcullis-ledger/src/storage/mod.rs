@@ -105,6 +105,19 @@ pub fn pg_role(name: LedgerName) -> String {
 }
 
 impl Storage {
+    /// Opens `name`'s storage at `location`: its file in the directory, or its schema.
+    pub(crate) async fn open(
+        name: LedgerName,
+        location: &crate::ledger::Location,
+    ) -> Result<Self, LedgerError> {
+        match location {
+            crate::ledger::Location::Sqlite(dir) => {
+                Self::open_sqlite(&dir.join(sqlite_file(name))).await
+            }
+            crate::ledger::Location::Postgres(url) => Self::open_postgres(url, name).await,
+        }
+    }
+
     /// Opens (creating, owner-only) the SQLite file at `path` and applies the migrations.
     ///
     /// Commits are fully synchronous: an entry is acknowledged only once the WAL holds it on

@@ -137,12 +137,13 @@ macro_rules! ledger_sql {
                 Ok(())
             }
 
-            /// When the newest kept checkpoint was signed.
+            /// When the newest kept checkpoint was signed: the largest one's, read through the
+            /// primary key (every commit asks, so no scan of the growing history).
             pub(crate) async fn last_kept_at(conn: &mut Conn) -> Result<Option<i64>, LedgerError> {
-                let row = sqlx::query("SELECT MAX(at) AS at FROM checkpoints")
-                    .fetch_one(&mut *conn)
+                let row = sqlx::query("SELECT at FROM checkpoints ORDER BY size DESC LIMIT 1")
+                    .fetch_optional(&mut *conn)
                     .await?;
-                Ok(row.try_get("at")?)
+                row.map(|row| row.try_get("at")).transpose().map_err(Into::into)
             }
 
             /// Kept checkpoints with `size > after`, by size, at most `limit`.
