@@ -52,6 +52,11 @@ pub struct LedgerArgs {
     /// directory by default.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Name tokens `b<run>-<task>-<n>` and give every task the same owner (the workload of
+    /// the first measurement), instead of UUIDv7 ids and an address per task: keys spread
+    /// over 256 places in the token index rather than growing at one end.
+    #[arg(long)]
+    pub spread_ids: bool,
     /// Print machine-readable results (JSON) after the table.
     #[arg(long)]
     pub json: bool,
@@ -226,15 +231,27 @@ async fn appends(location: &Location, args: &LedgerArgs) -> anyhow::Result<Appen
     let deadline = started + Duration::from_secs(args.seconds.max(1));
     let mut tasks = tokio::task::JoinSet::new();
     for task in 0..args.tasks.max(1) {
-        let (tokens, clock, prefix) = (tokens.clone(), clock.clone(), format!("b{run_id}-{task}"));
+        // Each task is one wallet (its own address); token ids are UUIDv7, as the wallet
+        // login mints them, so they sort by time like the ledger's own appends.
+        let owner = if args.spread_ids {
+            "0xbench".to_owned()
+        } else {
+            format!("0x{run_id}{task:028x}")
+        };
+        let (tokens, clock, spread) = (tokens.clone(), clock.clone(), args.spread_ids);
+        let prefix = format!("b{run_id}-{task}");
         tasks.spawn(async move {
             let mut sizes = HashSet::new();
             let mut latencies = Vec::new();
             let mut pairs = 0u64;
             while Instant::now() < deadline {
-                let token = format!("{prefix}-{pairs}");
+                let token = if spread {
+                    format!("{prefix}-{pairs}")
+                } else {
+                    uuid::Uuid::now_v7().to_string()
+                };
                 let t = Instant::now();
-                let minted = tokens.mint(clock(), &token, "0xbench", Map::new()).await?;
+                let minted = tokens.mint(clock(), &token, &owner, Map::new()).await?;
                 latencies.push(t.elapsed());
                 let t = Instant::now();
                 let burned = tokens.burn(clock(), &token).await?;
