@@ -11,6 +11,7 @@ pub mod audit;
 pub mod contact;
 pub mod dualconfirm;
 pub mod entropy;
+pub mod eth;
 pub mod factor;
 pub mod ids;
 pub mod login;
