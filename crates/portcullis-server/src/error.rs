@@ -270,6 +270,8 @@ fn invalid_slug(what: Invalid) -> &'static str {
         Invalid::ImageType => "unsupported-image-type",
         Invalid::Gesture => "invalid-gesture",
         Invalid::LedgerRange => "ledger-range",
+        Invalid::WalletAddress => "invalid-wallet-address",
+        Invalid::WalletSignature => "invalid-wallet-signature",
     }
 }
 

@@ -33,6 +33,9 @@ pub enum FactorKind {
     Image,
     /// A sequence of pointer events on a 3×3 pad: something the user knows.
     Gesture,
+    /// A hardware (or any Ethereum) wallet: a Sign-In with Ethereum message signed by the
+    /// key of an enrolled address that owns the account's live AuthNFT.
+    Wallet,
 }
 
 /// A name that is no [`FactorKind`].
@@ -42,7 +45,7 @@ pub struct UnknownFactorKind(pub String);
 
 impl FactorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FactorKind; 9] = [
+    pub const ALL: [FactorKind; 10] = [
         FactorKind::Password,
         FactorKind::Totp,
         FactorKind::RecoveryCode,
@@ -52,10 +55,11 @@ impl FactorKind {
         FactorKind::PatternOtp,
         FactorKind::Image,
         FactorKind::Gesture,
+        FactorKind::Wallet,
     ];
 
     /// Every name, in the order of [`FactorKind::ALL`] (what a parse error lists).
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         FactorKind::Password.as_str(),
         FactorKind::Totp.as_str(),
         FactorKind::RecoveryCode.as_str(),
@@ -65,6 +69,7 @@ impl FactorKind {
         FactorKind::PatternOtp.as_str(),
         FactorKind::Image.as_str(),
         FactorKind::Gesture.as_str(),
+        FactorKind::Wallet.as_str(),
     ];
 
     /// The kind's name: on the wire, in JSON, in the database, in forms and metrics.
@@ -79,6 +84,7 @@ impl FactorKind {
             FactorKind::PatternOtp => "pattern_otp",
             FactorKind::Image => "image",
             FactorKind::Gesture => "gesture",
+            FactorKind::Wallet => "wallet",
         }
     }
 
@@ -92,13 +98,16 @@ impl FactorKind {
             FactorKind::PatternOtp => "otp",
             FactorKind::Image => "swk",
             FactorKind::Gesture => "kba",
+            FactorKind::Wallet => "hwk",
         }
     }
 
     /// Every `amr` value a use of this factor earns. A passkey verifies the user on the
     /// device (PIN or biometric), so it is a multi-factor authenticator by itself: `hwk`
     /// and `mfa`. A pattern OTP is a one-time secret whatever carries it: `otp` only, since
-    /// a second value from the same factor would count as a second method. An image
+    /// a second value from the same factor would count as a second method. A wallet is a
+    /// key in hardware (`hwk`); its PIN is the device's business, unseen by the server, so
+    /// it does not earn `mfa` by itself. An image
     /// passcode is a key file the user holds (`swk`, possession); a gesture is a memorised
     /// secret beside the password (`kba`, knowledge), which
     /// [`Assurance::for_methods`](crate::login::Assurance::for_methods) counts with `pwd` as
@@ -112,6 +121,7 @@ impl FactorKind {
             FactorKind::PatternOtp => &["otp"],
             FactorKind::Image => &["swk"],
             FactorKind::Gesture => &["kba"],
+            FactorKind::Wallet => &["hwk"],
         }
     }
 
@@ -128,7 +138,8 @@ impl FactorKind {
             | FactorKind::Passkey
             | FactorKind::PatternOtp
             | FactorKind::Image
-            | FactorKind::Gesture => None,
+            | FactorKind::Gesture
+            | FactorKind::Wallet => None,
         }
     }
 
@@ -142,7 +153,8 @@ impl FactorKind {
             | FactorKind::RecoveryCode
             | FactorKind::Passkey
             | FactorKind::Image
-            | FactorKind::Gesture => false,
+            | FactorKind::Gesture
+            | FactorKind::Wallet => false,
         }
     }
 }
@@ -206,6 +218,7 @@ mod tests {
             (FactorKind::PatternOtp, "pattern_otp"),
             (FactorKind::Image, "image"),
             (FactorKind::Gesture, "gesture"),
+            (FactorKind::Wallet, "wallet"),
         ];
         assert_eq!(expected.len(), FactorKind::ALL.len());
         for (kind, name) in expected {

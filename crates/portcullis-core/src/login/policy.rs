@@ -16,7 +16,8 @@ pub const EVERYONE: &str = "*";
 
 /// Second factors in the order a login offers them. Recovery codes come last: they are for
 /// when the others are out of reach.
-pub const OFFER_ORDER: [FactorKind; 8] = [
+pub const OFFER_ORDER: [FactorKind; 9] = [
+    FactorKind::Wallet,
     FactorKind::Totp,
     FactorKind::Passkey,
     FactorKind::Sms,

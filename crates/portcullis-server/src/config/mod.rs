@@ -23,6 +23,7 @@ mod login;
 mod mail;
 mod metrics;
 mod mfa;
+mod wallet;
 mod password;
 mod pattern_otp;
 mod rate_limit;
@@ -49,6 +50,7 @@ pub use login::LoginConfig;
 pub use mail::{MailConfig, MailTransportKind, SmtpSecurity};
 pub use metrics::MetricsConfig;
 pub use mfa::MfaConfig;
+pub use wallet::WalletConfig;
 pub use password::PasswordConfig;
 pub use pattern_otp::PatternOtpConfig;
 pub use rate_limit::RateLimitConfig;
@@ -123,6 +125,8 @@ pub struct Config {
     pub connections: ConnectionsConfig,
     /// `[webhooks]`: delivery of account events to subscribers.
     pub webhooks: WebhooksConfig,
+    /// `[wallet]`: Sign-In with Ethereum for hardware and browser wallets.
+    pub wallet: WalletConfig,
 }
 
 impl Default for Config {
@@ -154,6 +158,7 @@ impl Default for Config {
             dualconfirm: DualConfirmConfig::default(),
             connections: ConnectionsConfig::default(),
             webhooks: WebhooksConfig::default(),
+            wallet: WalletConfig::default(),
         }
     }
 }
@@ -181,6 +186,7 @@ impl Config {
         self.forward_auth.validate()?;
         self.validate_forward_audiences()?;
         self.cors.validate()?;
+        self.wallet.validate()?;
         self.validate_urls()?;
         self.rate_limit.validate()?;
         self.dualconfirm.validate()?;

@@ -17,6 +17,7 @@ pub mod password;
 pub mod revocations;
 pub mod sessions;
 pub mod tokens;
+pub mod wallets;
 pub mod webhooks;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -70,6 +71,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(factors::router())
         .merge(passcodes::router())
+        .merge(wallets::router())
         .merge(sessions::router())
         .merge(enrolment::router())
         .merge(tokens::router())

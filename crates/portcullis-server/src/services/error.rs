@@ -125,6 +125,11 @@ pub enum Invalid {
     Gesture,
     /// A ledger proof or page asked for an index or size the ledger does not have.
     LedgerRange,
+    /// Not an Ethereum address (`0x` and 40 hex digits, EIP-55 when mixed case).
+    WalletAddress,
+    /// A wallet's signed message refused: its form, domain, URI, chain, nonce, times or
+    /// signer (the detail says which).
+    WalletSignature,
 }
 
 impl ServiceError {

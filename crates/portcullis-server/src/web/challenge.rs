@@ -42,6 +42,8 @@ pub(crate) fn answer(factor: &str, code: String) -> Option<Answer> {
         FactorKind::PatternOtp => Some(Answer::PatternOtp(read_dots(&code).unwrap_or_default())),
         // A passkey answers with an assertion, through its own script and route.
         FactorKind::Passkey => None,
+        // A wallet signs a Sign-In with Ethereum message through its own script and route.
+        FactorKind::Wallet => None,
         // An image passcode is a file: its form posts multipart to its own route.
         FactorKind::Image => None,
         // The gesture pad fills the form's `code` with the canonical form.
@@ -113,7 +115,7 @@ fn spec(kind: FactorKind) -> Option<Spec> {
             input: pattern::INPUT,
         }),
         // Passkeys and the passcodes have forms of their own.
-        FactorKind::Passkey | FactorKind::Image | FactorKind::Gesture => None,
+        FactorKind::Passkey | FactorKind::Image | FactorKind::Gesture | FactorKind::Wallet => None,
     }
 }
 

@@ -155,6 +155,7 @@ fn kind_name(kind: FactorKind) -> &'static str {
         FactorKind::PatternOtp => "Pattern to draw",
         FactorKind::Image => "Image passcode",
         FactorKind::Gesture => "Gesture passcode",
+        FactorKind::Wallet => "Wallet",
     }
 }
 

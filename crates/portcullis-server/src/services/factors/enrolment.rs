@@ -182,11 +182,14 @@ pub async fn remove(
 ) -> Result<(), ServiceError> {
     authorise(state, auth, FactorChange::Remove).await?;
     let factors = state.store.factors.list(auth.account).await?;
-    let kind = factors
+    let f = factors
         .iter()
         .find(|f| f.id == id)
-        .map(|f| f.kind)
         .ok_or(ServiceError::NotFound)?;
+    let kind = f.kind;
+    if kind == FactorKind::Wallet {
+        super::wallet::before_removal(state, auth.account, f).await?;
+    }
     if !state.store.factors.delete(id, auth.account).await? {
         return Err(ServiceError::NotFound);
     }

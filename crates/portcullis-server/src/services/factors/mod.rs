@@ -19,6 +19,7 @@ mod pattern_otp;
 mod recovery;
 mod sms;
 pub(crate) mod totp;
+pub(crate) mod wallet;
 
 use portcullis_core::factor::FactorKind;
 use portcullis_core::ids::AccountId;
@@ -44,6 +45,7 @@ pub use pattern_otp::{PatternChannel, check_pattern, enrol_pattern};
 pub use recovery::{regenerate_recovery_codes, use_recovery_code};
 pub use sms::enrol_sms;
 pub use totp::{TotpEnrolment, check_totp, enrol_totp};
+pub use wallet::{WalletEnrolment, enrol_wallet};
 
 /// A factor as its owner sees it (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
@@ -224,6 +226,20 @@ pub async fn confirm(
         FactorKind::Image => None,
         // A gesture passcode is confirmed by the drawing that enrols it.
         FactorKind::Gesture => None,
+        // A wallet is confirmed by its signature over the message it was given, which
+        // also mints its AuthNFT.
+        FactorKind::Wallet => {
+            wallet::confirm(state, account, f, code, client).await?;
+            return state
+                .store
+                .factors
+                .list(account)
+                .await?
+                .iter()
+                .find(|f| f.id == id)
+                .map(view)
+                .ok_or(ServiceError::NotFound);
+        }
     };
     let Some(step) = proven else {
         enrolment::refused(state, account, f, client).await?;
@@ -278,7 +294,8 @@ pub async fn send_challenge_code(
         | FactorKind::RecoveryCode
         | FactorKind::Passkey
         | FactorKind::Image
-        | FactorKind::Gesture => {
+        | FactorKind::Gesture
+        | FactorKind::Wallet => {
             return Err(not_sent());
         }
     };

@@ -185,7 +185,8 @@ async fn first_proof(
         | FactorKind::EmailOtp
         | FactorKind::PatternOtp
         | FactorKind::Image
-        | FactorKind::Gesture => Err(ChallengeError::FactorNotOffered.into()),
+        | FactorKind::Gesture
+        | FactorKind::Wallet => Err(ChallengeError::FactorNotOffered.into()),
     }
 }
 
