@@ -16,3 +16,6 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+
+#[cfg(feature = "wallet")]
+pub mod device;
