@@ -18,4 +18,11 @@
 pub mod codec;
 
 #[cfg(feature = "wallet")]
+mod client;
+#[cfg(feature = "wallet")]
 pub mod device;
+#[cfg(feature = "wallet")]
+pub mod transport;
+
+#[cfg(feature = "wallet")]
+pub use client::{Client, ClientError, WalletInfo};

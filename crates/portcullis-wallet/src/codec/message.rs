@@ -23,13 +23,15 @@ pub mod kind {
     pub const SIGN_PRESENCE: u8 = 0x06;
     /// Request: destroy the key (unlocked only).
     pub const WIPE: u8 = 0x07;
+    /// Request: end this connection's unlock (a serial line has no disconnect).
+    pub const LOCK: u8 = 0x08;
     /// Response to [`GET_INFO`].
     pub const INFO: u8 = 0x81;
     /// Response to [`GET_ADDRESS`]: 20 bytes.
     pub const ADDRESS: u8 = 0x82;
     /// Response to a sign request: 65 bytes `r ‖ s ‖ v`, `v` 27 or 28.
     pub const SIGNATURE: u8 = 0x83;
-    /// Response to [`UNLOCK`] and [`WIPE`]: empty.
+    /// Response to [`UNLOCK`], [`WIPE`] and [`LOCK`]: empty.
     pub const OK: u8 = 0x84;
     /// Response to anything that failed: an [`ErrorCode`](super::ErrorCode) and the PIN
     /// tries left.
@@ -79,6 +81,8 @@ pub enum Request<'a> {
     },
     /// Destroy the key (unlocked only).
     Wipe,
+    /// End the unlock.
+    Lock,
 }
 
 impl core::fmt::Debug for Request<'_> {
@@ -91,6 +95,7 @@ impl core::fmt::Debug for Request<'_> {
             Self::SignDelegation { text } => write!(f, "SignDelegation {{ text: {text:?} }}"),
             Self::SignPresence { text } => write!(f, "SignPresence {{ text: {text:?} }}"),
             Self::Wipe => f.write_str("Wipe"),
+            Self::Lock => f.write_str("Lock"),
         }
     }
 }
@@ -122,6 +127,7 @@ impl<'a> Request<'a> {
             kind::SIGN_DELEGATION => Self::SignDelegation { text: text(p)? },
             kind::SIGN_PRESENCE => Self::SignPresence { text: text(p)? },
             kind::WIPE => empty(p).map(|()| Self::Wipe)?,
+            kind::LOCK => empty(p).map(|()| Self::Lock)?,
             _ => return Err(MessageError::UnknownType),
         })
     }
@@ -143,6 +149,7 @@ impl<'a> Request<'a> {
             Self::SignDelegation { text } => encode(kind::SIGN_DELEGATION, &[text.as_bytes()], out),
             Self::SignPresence { text } => encode(kind::SIGN_PRESENCE, &[text.as_bytes()], out),
             Self::Wipe => encode(kind::WIPE, &[], out),
+            Self::Lock => encode(kind::LOCK, &[], out),
         }
     }
 }
@@ -251,7 +258,7 @@ pub enum Response<'a> {
     Address([u8; 20]),
     /// To a sign request.
     Signature([u8; 65]),
-    /// To Unlock and Wipe.
+    /// To Unlock, Wipe and Lock.
     Ok,
     /// To anything refused.
     Error(DeviceError),

@@ -3,7 +3,7 @@ use super::*;
 const ADDRESS: [u8; 20] = [0x11; 20];
 const SIGNATURE: [u8; 65] = [0x22; 65];
 
-fn requests() -> [Request<'static>; 7] {
+fn requests() -> [Request<'static>; 8] {
     [
         Request::GetInfo,
         Request::Unlock { pin: b"123456" },
@@ -18,6 +18,7 @@ fn requests() -> [Request<'static>; 7] {
             text: "Portcullis presence\nDomain: x",
         },
         Request::Wipe,
+        Request::Lock,
     ]
 }
 
@@ -200,6 +201,7 @@ fn unknown_types_and_bad_payloads_are_refused_after_a_good_crc() {
         (kind::GET_ADDRESS, b"x"),
         (kind::SIGN_MESSAGE, b"\xff\xfe"),
         (kind::WIPE, b"x"),
+        (kind::LOCK, b"x"),
     ] {
         let n = encode(kind, &[payload], &mut out).unwrap();
         assert_eq!(

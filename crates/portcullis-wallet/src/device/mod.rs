@@ -171,6 +171,10 @@ impl Device {
     pub fn handle(&mut self, session: &mut Session, request: Request<'_>) -> Response<'static> {
         match self.life(session) {
             _ if request == Request::GetInfo => Response::Info(self.info(session)),
+            _ if request == Request::Lock => {
+                session.key = None;
+                Response::Ok
+            }
             State::Uninitialised => self.refuse(ErrorCode::Uninitialised),
             State::Wiped => {
                 session.key = None;
@@ -202,7 +206,9 @@ impl Device {
             Request::SignMessage { .. }
             | Request::SignDelegation { .. }
             | Request::SignPresence { .. } => return self.refuse(ErrorCode::RefusedText),
-            Request::GetInfo | Request::Unlock { .. } => return self.refuse(ErrorCode::BadFrame),
+            Request::GetInfo | Request::Unlock { .. } | Request::Lock => {
+                return self.refuse(ErrorCode::BadFrame);
+            }
         };
         match eth::sign(&key, text.as_bytes()) {
             Ok(signature) => Response::Signature(signature.to_bytes()),

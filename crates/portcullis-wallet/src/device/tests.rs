@@ -258,7 +258,7 @@ fn sign_message_gives_the_eip191_signature_other_wallets_give() {
 }
 
 #[test]
-fn requests_that_need_an_unlock_answer_locked_and_wipe_destroys_the_key() {
+fn requests_that_need_an_unlock_answer_locked_lock_ends_it_and_wipe_destroys_the_key() {
     let (_dir, path) = wallet();
     let mut device = Device::open(&path).unwrap();
     let mut session = Session::new();
