@@ -171,10 +171,6 @@ impl Device {
     pub fn handle(&mut self, session: &mut Session, request: Request<'_>) -> Response<'static> {
         match self.life(session) {
             _ if request == Request::GetInfo => Response::Info(self.info(session)),
-            _ if request == Request::Lock => {
-                session.key = None;
-                Response::Ok
-            }
             State::Uninitialised => self.refuse(ErrorCode::Uninitialised),
             State::Wiped => {
                 session.key = None;
@@ -182,6 +178,10 @@ impl Device {
             }
             State::Locked | State::Unlocked => match request {
                 Request::Unlock { pin } => self.unlock(session, pin),
+                Request::Lock => {
+                    session.key = None;
+                    Response::Ok
+                }
                 _ => match &session.key {
                     Some(key) => self.with_key(key.clone(), request),
                     None => self.refuse(ErrorCode::Locked),
