@@ -254,8 +254,7 @@ fn device(state: &Path, line: &DeviceLine, timers: Timers) -> Result<()> {
                 let (listener, local) = transport::bind(addr).await?;
                 // Tests and scripts read the bound address (port 0) from this line.
                 println!("listening on {local}");
-                transport::serve_tcp(listener, device, timers).await?;
-                Ok(())
+                transport::serve_tcp(listener, device, timers).await
             })
         }
         (None, None) => bail!("name the line with --serial or --listen"),

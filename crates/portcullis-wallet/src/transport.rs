@@ -182,16 +182,22 @@ pub fn serve_serial(path: &Path, device: &Mutex<Device>, timers: Timers) -> io::
 
 /// Serves the wallet on TCP at `listener`, each connection its own [`Session`]; runs until
 /// the task is dropped.
-///
-/// # Errors
-/// Accepting fails.
 pub async fn serve_tcp(
     listener: tokio::net::TcpListener,
     device: Arc<Mutex<Device>>,
     timers: Timers,
-) -> io::Result<()> {
+) -> ! {
     loop {
-        let (stream, peer) = listener.accept().await?;
+        // A failed accept (out of file descriptors, a reset in the backlog) ends only that
+        // connection, not the wallet.
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                eprintln!("portcullis-wallet: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         let device = Arc::clone(&device);
         tokio::spawn(async move {
             if let Err(e) = serve_tcp_connection(stream, device, timers).await {
