@@ -2,8 +2,9 @@
 //!
 //! Both run the same [`Connection`]: bytes in, response frames out, no I/O of its own. It
 //! answers every frame, and every stretch of bytes that is no frame, with exactly one
-//! response (see [`crate::codec::Decoded`] for how it finds the next frame after garbage),
-//! and two timers guard it:
+//! response (see [`crate::codec::Decoded`] for how it finds the next frame after garbage;
+//! noise that trickles in byte by byte is still one stretch until the next frame), and two
+//! timers guard it:
 //! - a partial frame that gets no byte for `frame_timeout` is dropped and answered
 //!   [`ErrorCode::BadFrame`] (a truncated frame cannot wedge the line);
 //! - a session that makes no request for `idle_lock` is locked again. A serial line has no
@@ -44,6 +45,9 @@ pub struct Connection {
     session: Session,
     timers: Timers,
     last_request: Instant,
+    /// Bytes that are no frame were answered, and no frame came since: more noise is
+    /// dropped silently (noise trickling in byte by byte still gets one answer).
+    in_noise: bool,
 }
 
 fn lock(device: &Mutex<Device>) -> std::sync::MutexGuard<'_, Device> {
@@ -72,6 +76,7 @@ impl Connection {
             session: Session::new(),
             timers,
             last_request: Instant::now(),
+            in_noise: false,
         }
     }
 
@@ -102,6 +107,7 @@ impl Connection {
             let (step, response) = match self.reader.decode() {
                 Decoded::Incomplete => return,
                 Decoded::Frame { frame, used } => {
+                    self.in_noise = false;
                     let mut device = lock(device);
                     let response = match Request::from_frame(&frame) {
                         Ok(request) => {
@@ -116,7 +122,15 @@ impl Connection {
                     };
                     (used, response)
                 }
+                Decoded::Error {
+                    error: FrameError::BadMagic,
+                    skip,
+                } if self.in_noise => {
+                    self.reader.consume(skip);
+                    continue;
+                }
                 Decoded::Error { error, skip } => {
+                    self.in_noise = error == FrameError::BadMagic;
                     let code = match error {
                         FrameError::BadMagic => ErrorCode::BadFrame,
                         FrameError::BadCrc => ErrorCode::BadCrc,
@@ -250,4 +264,112 @@ pub async fn bind(addr: SocketAddr) -> io::Result<(tokio::net::TcpListener, Sock
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+mod tests {
+    use super::*;
+    use crate::codec::{DeviceError, Response};
+    use crate::device::KdfParams;
+
+    const PIN: &[u8] = b"482913";
+
+    fn wallet(dir: &Path) -> Mutex<Device> {
+        let path = dir.join("wallet.json");
+        let kdf = KdfParams {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        };
+        Device::create(&path, PIN, kdf, None).unwrap();
+        Mutex::new(Device::open(&path).unwrap())
+    }
+
+    fn frame(request: Request<'_>) -> Vec<u8> {
+        let mut out = [0u8; MAX_FRAME];
+        let n = request.encode(&mut out).unwrap();
+        out[..n].to_vec()
+    }
+
+    /// The responses in `out`, in order.
+    fn responses(out: &[u8]) -> Vec<Response<'static>> {
+        let mut reader = Reader::new();
+        reader.push(out);
+        let mut all = Vec::new();
+        while let Decoded::Frame { frame, used } = reader.decode() {
+            match Response::from_frame(&frame).unwrap() {
+                Response::Info(_) => panic!("no Info expected here"),
+                Response::Address(a) => all.push(Response::Address(a)),
+                Response::Signature(s) => all.push(Response::Signature(s)),
+                Response::Ok => all.push(Response::Ok),
+                Response::Error(e) => all.push(Response::Error(e)),
+            }
+            reader.consume(used);
+        }
+        assert_eq!(reader.pending(), 0);
+        all
+    }
+
+    fn code(code: ErrorCode) -> Response<'static> {
+        Response::Error(DeviceError {
+            code,
+            tries_left: 10,
+        })
+    }
+
+    #[test]
+    fn one_answer_per_frame_even_when_bytes_arrive_one_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = wallet(dir.path());
+        let mut connection = Connection::new(Timers::default());
+        let mut stream = frame(Request::Unlock { pin: PIN });
+        stream.extend(b"noise");
+        stream.extend(frame(Request::GetAddress));
+        let mut out = Vec::new();
+        for byte in &stream {
+            connection.receive(std::slice::from_ref(byte), &device, &mut out);
+        }
+        let answers = responses(&out);
+        assert_eq!(answers.len(), 3, "{answers:?}");
+        assert_eq!(answers[0], Response::Ok);
+        assert_eq!(answers[1], code(ErrorCode::BadFrame));
+        assert!(matches!(answers[2], Response::Address(_)));
+    }
+
+    #[test]
+    fn silence_drops_a_partial_frame_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = wallet(dir.path());
+        let mut connection = Connection::new(Timers::default());
+        let mut out = Vec::new();
+        connection.silence(&device, &mut out);
+        assert!(out.is_empty(), "no partial frame, nothing to say");
+        let half = frame(Request::Unlock { pin: PIN });
+        connection.receive(&half[..7], &device, &mut out);
+        assert!(out.is_empty());
+        connection.silence(&device, &mut out);
+        connection.silence(&device, &mut out);
+        assert_eq!(responses(&out), [code(ErrorCode::BadFrame)]);
+    }
+
+    #[test]
+    fn an_idle_session_locks_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let device = wallet(dir.path());
+        let timers = Timers {
+            idle_lock: Duration::from_millis(50),
+            ..Timers::default()
+        };
+        let mut connection = Connection::new(timers);
+        let mut out = Vec::new();
+        connection.receive(&frame(Request::Unlock { pin: PIN }), &device, &mut out);
+        connection.receive(&frame(Request::GetAddress), &device, &mut out);
+        std::thread::sleep(Duration::from_millis(120));
+        connection.receive(&frame(Request::GetAddress), &device, &mut out);
+        let answers = responses(&out);
+        assert_eq!(answers[0], Response::Ok);
+        assert!(matches!(answers[1], Response::Address(_)));
+        assert_eq!(answers[2], code(ErrorCode::Locked));
+    }
 }
