@@ -44,7 +44,6 @@ async fn enrol_wallet(
     client: ClientInfo,
     ApiJson(req): ApiJson<EnrolWallet>,
 ) -> ApiResult<(StatusCode, Json<WalletEnrolment>)> {
-    let enrolment =
-        factors::enrol_wallet(&state, &auth, req.label, &req.address, &client).await?;
+    let enrolment = factors::enrol_wallet(&state, &auth, req.label, &req.address, &client).await?;
     Ok((StatusCode::CREATED, Json(enrolment)))
 }

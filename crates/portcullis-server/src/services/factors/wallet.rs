@@ -168,7 +168,10 @@ pub(super) async fn confirm(
         Ok(signed) => signed,
         Err(e) => {
             enrolment::refused(state, account, f, client).await?;
-            return Err(ServiceError::invalid(Invalid::WalletSignature, e.to_string()));
+            return Err(ServiceError::invalid(
+                Invalid::WalletSignature,
+                e.to_string(),
+            ));
         }
     };
     let earlier = bound_wallets(state, account).await?;
@@ -177,7 +180,8 @@ pub(super) async fn confirm(
         auth_token: mint_auth_token(state, &signed.address).await?,
     };
     let sealed = seal(state, account, &f.id, &bound).await?;
-    if let Err(e) = enrolment::confirmed(state, account, f, Proof::Secret(&sealed, now), client).await
+    if let Err(e) =
+        enrolment::confirmed(state, account, f, Proof::Secret(&sealed, now), client).await
     {
         // The factor was confirmed by a concurrent request: this AuthNFT belongs to nobody.
         burn(state, &bound).await?;
