@@ -21,7 +21,8 @@ use super::{
     Address, EthError, WalletSignature, checksummed, parse_address, parse_rfc3339, rfc3339,
 };
 
-const TITLE: &str = "Portcullis session key delegation";
+/// The first line of every delegation.
+pub const TITLE: &str = "Portcullis session key delegation";
 
 /// What a delegation says.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -192,9 +192,10 @@ fn under_origin(uri: &str, origin: &str) -> bool {
 
 /// The instant as an RFC 3339 stamp (years 1970–9999, which RFC 3339 can write).
 fn timestamp(unix: i64) -> Result<siwe::TimeStamp, SiweError> {
-    super::rfc3339(unix).ok_or_else(|| SiweError::Malformed("a time out of range".into()))?;
-    let at = time::OffsetDateTime::from_unix_timestamp(unix).map_err(malformed)?;
-    Ok(siwe::TimeStamp::from(at))
+    super::rfc3339(unix)
+        .ok_or_else(|| SiweError::Malformed("a time out of range".into()))?
+        .parse()
+        .map_err(malformed)
 }
 
 fn malformed(e: impl std::fmt::Display) -> SiweError {

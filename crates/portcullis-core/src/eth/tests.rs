@@ -300,4 +300,16 @@ fn a_presence_answer_is_bound_to_its_session_and_challenge() {
     );
     assert!(presence::verify("auth.example.com", "s-2", "c-1", &signature, address_0()).is_err());
     assert!(presence::verify("auth.example.com", "s-1", "c-2", &signature, address_0()).is_err());
+    assert_eq!(
+        presence::parse(&text),
+        Some(("auth.example.com", "s-1", "c-1"))
+    );
+    for bad in [
+        format!("{text}\n"),
+        text.replace("s-1", ""),
+        text.replace("Session", "Sess"),
+        "x".into(),
+    ] {
+        assert_eq!(presence::parse(&bad), None, "{bad}");
+    }
 }

@@ -4,44 +4,25 @@
 //! often and without the user reading each one (a firmware may sign presence without a
 //! button press). That is safe only if those requests cannot carry anything else, so each
 //! checks its text is exactly a delegation (core's strict [`Delegation::parse`], for this
-//! wallet's own address) or a presence answer (core's [`presence::message`] rendering). The
+//! wallet's own address) or a presence answer (core's [`presence::parse`]). The
 //! other way round, SignMessage (meant for SIWE, and shown on a firmware's screen before the
 //! user confirms) refuses texts that start with either title, so the two kinds are only
 //! ever signed through their own requests.
 
-use portcullis_core::eth::delegation::Delegation;
+use portcullis_core::eth::delegation::{self, Delegation};
 use portcullis_core::eth::{Address, presence};
-
-const DELEGATION_TITLE: &str = "Portcullis session key delegation";
-const PRESENCE_TITLE: &str = "Portcullis presence";
 
 /// Whether `text` is a delegation of this wallet (`address`) to a session key.
 pub fn is_delegation(text: &str, address: Address) -> bool {
     Delegation::parse(text).is_ok_and(|d| d.wallet == address)
 }
 
-/// Whether `text` is a presence answer: four lines, each field non-empty, exactly as
-/// [`presence::message`] renders them.
+/// Whether `text` is a presence answer, exactly as [`presence::message`] renders one.
 pub fn is_presence(text: &str) -> bool {
-    let mut lines = text.split('\n');
-    if lines.next() != Some(PRESENCE_TITLE) {
-        return false;
-    }
-    let mut field = |tag: &str| {
-        lines
-            .next()
-            .and_then(|line| line.strip_prefix(tag))
-            .filter(|value| !value.is_empty() && !value.contains('\r'))
-    };
-    let (Some(domain), Some(session), Some(challenge)) =
-        (field("Domain: "), field("Session: "), field("Challenge: "))
-    else {
-        return false;
-    };
-    lines.next().is_none() && presence::message(domain, session, challenge) == text
+    presence::parse(text).is_some()
 }
 
 /// Whether SignMessage may sign `text`: anything but the two kinds above (a SIWE message).
 pub fn is_plain_message(text: &str) -> bool {
-    !text.starts_with(DELEGATION_TITLE) && !text.starts_with(PRESENCE_TITLE)
+    !text.starts_with(delegation::TITLE) && !text.starts_with(presence::TITLE)
 }
