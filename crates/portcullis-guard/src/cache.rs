@@ -231,6 +231,7 @@ mod tests {
             roles: vec![],
             auth_time: 0,
             scope: None,
+            cnf: None,
         })
     }
 

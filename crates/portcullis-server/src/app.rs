@@ -38,6 +38,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/dualconfirm/live",
             axum::routing::get(routes::dualconfirm_ws::live),
         )
+        .route(
+            "/v1/sessions/current/presence",
+            axum::routing::get(routes::presence_ws::presence),
+        )
         .fallback(|| async { ApiError::from(ServiceError::NotFound) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))

@@ -169,6 +169,18 @@ fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'static str) {
             "unauthenticated",
             "Authentication required",
         ),
+        Dpop {
+            use_nonce: true, ..
+        } => (
+            StatusCode::UNAUTHORIZED,
+            "use-dpop-nonce",
+            "DPoP nonce required",
+        ),
+        Dpop { .. } => (
+            StatusCode::UNAUTHORIZED,
+            "invalid-dpop-proof",
+            "Invalid DPoP proof",
+        ),
         Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
         StepUpRequired { .. } => (
             StatusCode::UNAUTHORIZED,
@@ -231,6 +243,22 @@ impl IntoResponse for ApiError {
             ApiError::Service(ServiceError::Unauthenticated(_)) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
+            ApiError::Service(ServiceError::Dpop {
+                use_nonce, nonce, ..
+            }) => {
+                let error = if *use_nonce {
+                    "use_dpop_nonce"
+                } else {
+                    "invalid_dpop_proof"
+                };
+                let challenge = format!("DPoP error=\"{error}\", algs=\"ES256K EdDSA\"");
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
+                if let Ok(v) = HeaderValue::from_str(nonce) {
+                    headers.insert("dpop-nonce", v);
+                }
+            }
             ApiError::Service(ServiceError::StepUpRequired { acr, max_age, .. }) => {
                 let challenge = step_up_challenge(
                     "A stronger or fresher authentication is required",
@@ -272,6 +300,7 @@ fn invalid_slug(what: Invalid) -> &'static str {
         Invalid::LedgerRange => "ledger-range",
         Invalid::WalletAddress => "invalid-wallet-address",
         Invalid::WalletSignature => "invalid-wallet-signature",
+        Invalid::SessionKey => "invalid-session-key",
     }
 }
 

@@ -8,7 +8,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use std::net::IpAddr;
 
-use crate::auth::{AuthCheck, AuthSession, Caller, authenticate, bearer_caller};
+use crate::auth::dpop::{self, Presented};
+use crate::auth::{AuthCheck, AuthSession, Caller, authenticate_presented, bearer_caller};
 use crate::error::ApiError;
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -106,15 +107,6 @@ fn json_rejection(r: JsonRejection) -> ApiError {
     }
 }
 
-/// Reads a bearer token from `Authorization`.
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-}
-
 /// The bearer token of `Authorization`, else the pages' access cookie: how callers that
 /// browsers reach directly (forward-auth, the DualConfirm feed) find the access token.
 pub fn bearer_or_access_cookie(
@@ -136,25 +128,32 @@ pub fn bearer_or_cookie(headers: &axum::http::HeaderMap, cookie: &str) -> Option
         .or_else(|| crate::web::cookies::read(headers, cookie))
 }
 
+fn presented(parts: &Parts) -> Result<Presented<'_>, ServiceError> {
+    Presented::from_headers(&parts.headers).ok_or(ServiceError::Unauthenticated(
+        "an access token is required (`Authorization: Bearer` or `DPoP`)",
+    ))
+}
+
 impl FromRequestParts<AppState> for AuthSession {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ServiceError::Unauthenticated(
-            "a bearer access token is required",
-        ))?;
-        Ok(authenticate(state, token).await?)
+        let presented = presented(parts)?;
+        let uri = dpop::request_uri(state, parts);
+        let (session, _) =
+            authenticate_presented(state, presented, parts.method.as_str(), &uri).await?;
+        Ok(session)
     }
 }
 
-/// Any verified bearer caller: a user's live session or an active service account's token.
-/// What it may do is the endpoint's [`AuthCheck`](crate::auth::AuthCheck) to decide.
+/// Any verified caller: a user's live session (bearer or DPoP-bound) or an active service
+/// account's token. What it may do is the endpoint's [`AuthCheck`](crate::auth::AuthCheck)
+/// to decide.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(ServiceError::Unauthenticated(
-            "a bearer access token is required",
-        ))?;
-        Ok(bearer_caller(state, token).await?)
+        let presented = presented(parts)?;
+        let uri = dpop::request_uri(state, parts);
+        Ok(bearer_caller(state, presented, parts.method.as_str(), &uri).await?)
     }
 }
 

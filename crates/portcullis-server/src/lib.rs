@@ -167,6 +167,7 @@ async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
         limits: RateLimits::new(&config.rate_limit, redis.clone()),
         cluster: Cluster::new(redis, now),
         verified: VerifiedSessions::new(verified::CAPACITY),
+        dpop: auth::dpop::DpopState::default(),
         store,
         ledgers,
         keyring: RwLock::new(Arc::new(keyring)),

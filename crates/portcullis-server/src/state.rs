@@ -58,6 +58,8 @@ pub struct Inner {
     >,
     /// Sessions verified recently on the forward-auth path.
     pub(crate) verified: crate::verified::VerifiedSessions,
+    /// DPoP proofs seen recently (replay detection).
+    pub(crate) dpop: crate::auth::dpop::DpopState,
     /// WebAuthn relying party.
     pub(crate) webauthn: webauthn_rs::Webauthn,
     /// Sends SMS.

@@ -141,7 +141,8 @@ impl VerifiedSessions {
     }
 }
 
-/// [`crate::auth::authenticate_session`] through the cache.
+/// [`crate::auth::verify_token`] and [`crate::auth::session_of`] through the cache. The
+/// caller checks the token's presentation ([`crate::auth::dpop::check_presentation`]).
 ///
 /// # Errors
 /// [`ServiceError::Unauthenticated`] for any bad, expired or revoked token.
@@ -159,9 +160,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Arc<Verified>
         }
     }
     metrics::counter!("portcullis_verified_cache_total", "outcome" => "miss").increment(1);
-    let (session, record) =
-        crate::auth::authenticate_session(state, token, state.config.tokens.leeway.as_secs_i64())
-            .await?;
+    // How the token was presented (bearer, or DPoP with a proof for this request) is the
+    // caller's to check on every request, hit or miss: see `auth::dpop`.
+    let claims = crate::auth::verify_token(state, token, state.config.tokens.leeway.as_secs_i64())?;
+    let (session, record) = crate::auth::session_of(state, claims).await?;
     let until = [
         session.claims.exp,
         record.idle_expires_at,

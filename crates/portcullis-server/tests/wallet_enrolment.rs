@@ -1,6 +1,7 @@
 //! Binding a wallet to an account (issue 14, part 2), on SQLite and PostgreSQL: the message
 //! to sign, the refusals (a bad address, another key's signature, a replay), the AuthNFT
-//! minted to the address on the `auth` ledger at confirmation, and burned at removal.
+//! minted to the address on the `auth` ledger at confirmation, a step-up with the wallet, and
+//! the AuthNFT burned at removal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -155,8 +156,60 @@ async fn wallet_enrolment(backend: Backend) {
         .await
         .expect(401);
     assert_eq!(auth_entries(&app).await.len(), 1, "a replay mints nothing");
-    // TODO(issue 14): step up with the wallet itself, then check that removing it burns
-    // its AuthNFT and that a replay after the step-up finds no pending factor (404).
+
+    // Step up with the wallet itself (a step-up spends no AuthNFT: it proves the wallet,
+    // it does not start a wallet session).
+    let pending = app
+        .post("/v1/sessions/current/step-up", Some(&t.access), &json!({}))
+        .await
+        .expect(202)
+        .json();
+    assert!(
+        pending["factors"].to_string().contains("wallet"),
+        "{pending}"
+    );
+    let step = pending["challenge_id"].as_str().unwrap();
+    let session_key = json!({"kty": "OKP", "crv": "Ed25519",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+    let texts = app
+        .post(
+            &format!("/v1/sessions/current/step-up/{step}/wallet-message"),
+            Some(&t.access),
+            &json!({ "session_key": session_key }),
+        )
+        .await
+        .expect(200)
+        .json();
+    let raised = app
+        .post(
+            &format!("/v1/sessions/current/step-up/{step}"),
+            Some(&t.access),
+            &json!({
+                "factor": "wallet",
+                "signature": sign(KEY_0, texts["message"].as_str().unwrap()),
+                "delegation_signature": sign(KEY_0, texts["delegation"].as_str().unwrap()),
+            }),
+        )
+        .await
+        .expect(200)
+        .json();
+    let raised = raised["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        auth_entries(&app).await.len(),
+        1,
+        "a step-up spends nothing"
+    );
+    // The replay now reaches the confirmation, which finds no pending factor.
+    app.post(&confirm, Some(&raised), &json!({ "code": signature }))
+        .await
+        .expect(404);
+    // Removing the wallet burns its AuthNFT.
+    app.delete(&format!("/v1/me/factors/{id}"), Some(&raised), None)
+        .await
+        .expect(204);
+    let after = auth_entries(&app).await;
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after[1].to_string().contains("burn"), "{after:?}");
 }
 
 #[tokio::test]

@@ -159,6 +159,20 @@ pub struct SessionRecord {
     pub user_agent: Option<String>,
     /// Client address.
     pub ip: Option<String>,
+    /// Set for a session logged in with a hardware wallet: its tokens are bound to a session
+    /// key and it lives only while its ReqNFT does.
+    pub wallet: Option<WalletBinding>,
+}
+
+/// What a wallet session is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletBinding {
+    /// RFC 7638 thumbprint of the session key the wallet delegated to (`cnf.jkt`).
+    pub jkt: String,
+    /// The wallet's EIP-55 address.
+    pub address: String,
+    /// The id of the session's ReqNFT on the `req` ledger.
+    pub req_token: String,
 }
 
 impl SessionRecord {
@@ -170,6 +184,10 @@ impl SessionRecord {
 
 /// Result of presenting a refresh token.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per refresh, moved once: boxing would only add an allocation"
+)]
 pub enum RefreshOutcome {
     /// The token was live; the new one replaces it.
     Rotated(SessionRecord),

@@ -22,6 +22,8 @@ mod client;
 #[cfg(feature = "wallet")]
 pub mod device;
 #[cfg(feature = "wallet")]
+pub mod driver;
+#[cfg(feature = "wallet")]
 pub mod transport;
 
 #[cfg(feature = "wallet")]

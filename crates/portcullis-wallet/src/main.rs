@@ -15,6 +15,7 @@ use k256::ecdsa::SigningKey;
 use portcullis_core::eth;
 use portcullis_wallet::Client;
 use portcullis_wallet::device::{Device, KdfParams};
+use portcullis_wallet::driver::{self, Ended, LoginRequest};
 use portcullis_wallet::transport::{self, Timers};
 use zeroize::Zeroizing;
 
@@ -88,6 +89,48 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Kind::Message)]
         kind: Kind,
     },
+    /// Sign in to a Portcullis server with the password and the wallet, then keep the
+    /// session's presence (the wallet signs every challenge) until it ends; then lock the
+    /// wallet. Exits 0 after a logout, 3 when the session ended otherwise.
+    Login {
+        #[command(flatten)]
+        wallet: WalletArg,
+        #[command(flatten)]
+        pin: PinArg,
+        /// The server's base URL (its public URL).
+        #[arg(long)]
+        server: String,
+        /// The account's e-mail.
+        #[arg(long)]
+        email: String,
+        /// The environment variable holding the account's password.
+        #[arg(long, value_name = "VAR")]
+        password_env: String,
+        /// Where to keep the session (tokens and the session key; written owner-only).
+        #[arg(long)]
+        session: PathBuf,
+    },
+    /// Send one request of the session, signed with its key (DPoP); print the status and
+    /// the body. Exits 0 for a 2xx answer, 4 otherwise.
+    Call {
+        /// The session file `login` wrote.
+        #[arg(long)]
+        session: PathBuf,
+        /// A path on the server, or a full URL of a service behind the guard.
+        target: String,
+        /// The method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// A JSON body.
+        #[arg(long)]
+        json: Option<String>,
+    },
+    /// End the session (`login` then locks the wallet and exits).
+    Logout {
+        /// The session file `login` wrote.
+        #[arg(long)]
+        session: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -156,8 +199,78 @@ impl PinArg {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Login {
+            wallet,
+            pin,
+            server,
+            email,
+            password_env,
+            session,
+        } => {
+            let password = Zeroizing::new(
+                std::env::var(&password_env)
+                    .with_context(|| format!("${password_env} is not set"))?,
+            );
+            let mut client = wallet.open()?;
+            client.unlock(pin.read()?.as_bytes())?;
+            let wallet = Arc::new(Mutex::new(client));
+            let request = LoginRequest {
+                server: &server,
+                email: &email,
+                password: &password,
+                session_file: &session,
+            };
+            let ended = runtime()?.block_on(async {
+                let file = driver::login(&wallet, &request).await?;
+                // Scripts and tests wait for this line.
+                println!("signed in: session {}", file.session_id);
+                driver::keep_presence(&wallet, &file).await
+            });
+            if let Ok(mut w) = wallet.lock() {
+                // The wallet may be gone (that may be why the session ended).
+                let _ = w.lock();
+            }
+            match ended? {
+                Ended::Server(reason) if reason == "session_ended" => {
+                    println!("session ended");
+                    Ok(())
+                }
+                other => {
+                    println!("session lost: {other:?}");
+                    std::process::exit(3)
+                }
+            }
+        }
+        Command::Call {
+            session,
+            target,
+            method,
+            json,
+        } => {
+            let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+                .context("not an HTTP method")?;
+            let body = json
+                .map(|j| serde_json::from_str::<serde_json::Value>(&j))
+                .transpose()
+                .context("--json is not JSON")?;
+            let (status, text) =
+                runtime()?.block_on(driver::call(&session, method, &target, body.as_ref()))?;
+            println!("{status}\n{text}");
+            if (200..300).contains(&status) {
+                Ok(())
+            } else {
+                std::process::exit(4)
+            }
+        }
+        Command::Logout { session } => runtime()?.block_on(driver::logout(&session)),
         Command::Init {
             state,
             pin,

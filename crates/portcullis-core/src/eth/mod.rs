@@ -10,6 +10,7 @@
 //! ethers, eth-account) can sign them.
 
 pub mod delegation;
+pub mod login;
 pub mod presence;
 pub mod siwe;
 

@@ -71,6 +71,9 @@ pub struct Challenge {
     /// (the `enrolment_required` state, [`crate::login::enrolment`]).
     #[serde(default)]
     pub enrolment: Option<crate::login::enrolment::EnrolmentGrant>,
+    /// The wallet step in progress (or proven), between its message and the login's end.
+    #[serde(default)]
+    pub wallet: Option<crate::eth::login::WalletCeremony>,
 }
 
 /// What a recorded answer led to.
@@ -131,6 +134,7 @@ impl Challenge {
             session: None,
             webauthn: None,
             enrolment: None,
+            wallet: None,
         }
     }
 

@@ -35,6 +35,17 @@ pub struct AccessClaims {
     /// only; user tokens carry roles instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Confirmation (RFC 7800): for a sender-constrained token, the RFC 7638 thumbprint of
+    /// the key whose DPoP proofs (RFC 9449) must come with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim of a DPoP-bound token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The session key's JWK SHA-256 thumbprint, base64url.
+    pub jkt: String,
 }
 
 /// What a verifier requires of a token beyond a good signature.
@@ -107,6 +118,7 @@ mod tests {
             roles: vec![],
             auth_time: NOW,
             scope: None,
+            cnf: None,
         }
     }
 

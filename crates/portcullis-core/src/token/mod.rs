@@ -20,6 +20,7 @@
 //! Errors never carry token text or key material, so they are safe to log.
 
 mod claims;
+pub mod dpop;
 mod header;
 mod jwks;
 pub mod jws;
@@ -31,7 +32,7 @@ mod tests;
 use ed25519_dalek::VerifyingKey;
 use jsonwebtoken::Algorithm;
 
-pub use claims::{AccessClaims, Expectation};
+pub use claims::{AccessClaims, Confirmation, Expectation};
 pub use header::{Header, check_length};
 pub use jwks::{Jwk, Jwks};
 pub use keys::{KeyRecord, TokenKeys};
@@ -136,6 +137,29 @@ impl TokenKeys {
             return Err(TokenError::Signing("token exceeds 8 KiB".to_owned()));
         }
         Ok(token)
+    }
+
+    /// Signs `payload` as a JWS of type `typ` with the active key: the server's own
+    /// statements that are not access tokens (a presence challenge). `typ` may not be the
+    /// access tokens' own, so no statement verifies as an access token.
+    ///
+    /// # Errors
+    /// [`TokenError::Signing`] for the access tokens' `typ` or a failed signature.
+    pub fn sign_statement<T: serde::Serialize>(
+        &self,
+        typ: &str,
+        payload: &T,
+    ) -> Result<String, TokenError> {
+        if typ.eq_ignore_ascii_case(TOKEN_TYPE) {
+            return Err(TokenError::Signing(
+                "a statement cannot have the access token type".to_owned(),
+            ));
+        }
+        let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(self.active_kid.clone());
+        jsonwebtoken::encode(&header, payload, &self.encoding)
+            .map_err(|e| TokenError::Signing(e.to_string()))
     }
 
     /// Verifies an access token and returns its claims.

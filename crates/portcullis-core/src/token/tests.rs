@@ -48,6 +48,7 @@ fn claims() -> AccessClaims {
         roles: vec!["admin".to_owned()],
         auth_time: NOW - 10,
         scope: None,
+        cnf: None,
     }
 }
 
@@ -466,4 +467,31 @@ fn debug_output_has_no_seed() {
     assert!(!printed.contains(&decimal));
     let display = TokenError::InvalidKeyFile("x".to_owned()).to_string();
     assert!(!display.contains(RFC_D));
+}
+
+#[test]
+fn statements_are_signed_by_the_active_key_and_never_pass_as_access_tokens() {
+    let keys = keys();
+    let statement = keys
+        .sign_statement("presence+jwt", &serde_json::json!({"challenge": "c"}))
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(statement.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["typ"], "presence+jwt");
+    assert_eq!(header["kid"], keys.active_kid());
+    // The signature verifies under the active key...
+    let key = SigningKey::from_bytes(&[7; 32]).verifying_key();
+    assert!(jws::verify_signature(&statement, &key).is_ok());
+    let other = SigningKey::from_bytes(&[8; 32]).verifying_key();
+    assert!(jws::verify_signature(&statement, &other).is_err());
+    // ...but the statement is not an access token.
+    assert!(keys.verify(&statement, &expect(), NOW).is_err());
+    assert!(matches!(
+        keys.sign_statement("AT+JWT", &serde_json::json!({})),
+        Err(TokenError::Signing(_))
+    ));
 }

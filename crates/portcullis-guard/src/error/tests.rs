@@ -38,6 +38,7 @@ fn claims() -> AccessClaims {
         roles: vec!["client".to_owned()],
         auth_time: NOW - 10,
         scope: None,
+        cnf: None,
     }
 }
 

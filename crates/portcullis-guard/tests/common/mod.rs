@@ -107,5 +107,6 @@ pub fn claims() -> AccessClaims {
         roles: vec!["client".to_owned()],
         auth_time: NOW - 10,
         scope: None,
+        cnf: None,
     }
 }

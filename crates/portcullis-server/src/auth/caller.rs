@@ -3,19 +3,30 @@
 //! credentials (HTTP Basic).
 
 use super::check::Caller;
+use super::dpop::{Presented, check_presentation};
 use super::token::{session_of, verify_token};
 use crate::config::DurationExt as _;
 use crate::services::ServiceError;
 use crate::services::clients::{self, ClientCredentials, OAuthError};
 use crate::state::AppState;
 
-/// The caller behind a bearer access token, verified with the configured clock-skew leeway.
+/// The caller behind an access token (bearer, or DPoP with its proof), verified with the configured clock-skew leeway.
 ///
 /// # Errors
 /// [`ServiceError::Unauthenticated`] for a bad or expired token, an ended session or a client
 /// that is no longer active; storage failure.
-pub async fn bearer_caller(state: &AppState, token: &str) -> Result<Caller, ServiceError> {
-    let claims = verify_token(state, token, state.config.tokens.leeway.as_secs_i64())?;
+pub async fn bearer_caller(
+    state: &AppState,
+    presented: Presented<'_>,
+    method: &str,
+    uri: &str,
+) -> Result<Caller, ServiceError> {
+    let claims = verify_token(
+        state,
+        presented.token(),
+        state.config.tokens.leeway.as_secs_i64(),
+    )?;
+    check_presentation(state, &claims, presented, method, uri)?;
     if clients::client_of(&claims).is_some() {
         let client = clients::active_client_of(state, &claims).await?;
         return Ok(Caller::Client {

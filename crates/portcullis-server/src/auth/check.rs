@@ -166,6 +166,7 @@ mod tests {
                 roles: roles.iter().map(|r| (*r).to_owned()).collect(),
                 auth_time: 0,
                 scope: None,
+                cnf: None,
             },
             account,
             session: sid,

@@ -8,12 +8,13 @@
 
 pub mod caller;
 pub mod check;
+pub mod dpop;
 pub mod token;
 
 pub use caller::{bearer_caller, client_caller};
 pub use check::{ADMIN_ROLE, AuthCheck, Caller};
 
 pub use token::{
-    AuthSession, authenticate, authenticate_session, authenticate_with_leeway, ids_of, session_of,
-    verify_token,
+    AuthSession, authenticate, authenticate_presented, authenticate_session,
+    authenticate_with_leeway, ids_of, session_of, verify_token,
 };

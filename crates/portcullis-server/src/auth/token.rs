@@ -5,8 +5,9 @@ use portcullis_core::ids::{AccountId, SessionId};
 use portcullis_core::token::{AccessClaims, Expectation};
 use portcullis_store::model::SessionRecord;
 
+use super::dpop::{Presented, check_presentation};
 use crate::config::DurationExt as _;
-use crate::services::ServiceError;
+use crate::services::{ServiceError, wallet_sessions};
 use crate::state::AppState;
 
 /// A verified access token of a live session.
@@ -62,7 +63,34 @@ pub async fn authenticate_session(
     token: &str,
     leeway_secs: i64,
 ) -> Result<(AuthSession, SessionRecord), ServiceError> {
-    session_of(state, verify_token(state, token, leeway_secs)?).await
+    let claims = verify_token(state, token, leeway_secs)?;
+    if claims.cnf.is_some() {
+        // A sender-constrained token is good only with its proof, which this path lacks.
+        return Err(ServiceError::Unauthenticated(
+            "this access token is bound to a key: present it as `Authorization: DPoP` with a DPoP proof",
+        ));
+    }
+    session_of(state, claims).await
+}
+
+/// Verifies a token as the request presented it (bearer, or DPoP with its proof for
+/// `method` and `uri`), then that its session is live.
+///
+/// # Errors
+/// [`ServiceError::Unauthenticated`] or [`ServiceError::Dpop`].
+pub async fn authenticate_presented(
+    state: &AppState,
+    presented: Presented<'_>,
+    method: &str,
+    uri: &str,
+) -> Result<(AuthSession, SessionRecord), ServiceError> {
+    let claims = verify_token(
+        state,
+        presented.token(),
+        state.config.tokens.leeway.as_secs_i64(),
+    )?;
+    check_presentation(state, &claims, presented, method, uri)?;
+    session_of(state, claims).await
 }
 
 /// The live session behind claims [`verify_token`] accepted, for a caller that has verified
@@ -76,8 +104,20 @@ pub async fn session_of(
 ) -> Result<(AuthSession, SessionRecord), ServiceError> {
     let (account, session) = ids_of(&claims)?;
     let record = state.store.sessions.get(session).await?;
+    let record = match record {
+        Some(s) if s.is_live(state.now()) && s.account_id == account => Some(s),
+        _ => None,
+    };
+    // A wallet session lives only while its ReqNFT does (a lost presence burns it).
+    let record = match record {
+        Some(s) => match &s.wallet {
+            Some(w) if !wallet_sessions::req_token_live(state, &w.req_token).await? => None,
+            _ => Some(s),
+        },
+        None => None,
+    };
     match record {
-        Some(s) if s.is_live(state.now()) && s.account_id == account => Ok((
+        Some(s) => Ok((
             AuthSession {
                 claims,
                 account,

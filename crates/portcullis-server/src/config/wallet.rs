@@ -23,6 +23,11 @@ pub struct WalletConfig {
     /// How far a wallet's clock may run ahead of the server's.
     #[serde(rename = "clock_skew_secs", with = "secs")]
     pub clock_skew: Duration,
+    /// How often the presence channel asks a wallet session's wallet to sign a challenge.
+    #[serde(rename = "presence_interval_secs", with = "secs")]
+    pub presence_interval: Duration,
+    /// Unanswered presence challenges in a row that end the session.
+    pub presence_misses: u32,
 }
 
 impl Default for WalletConfig {
@@ -32,6 +37,8 @@ impl Default for WalletConfig {
             statement: "Sign in to Portcullis with this wallet.".into(),
             message_ttl: Duration::from_secs(300),
             clock_skew: Duration::from_secs(60),
+            presence_interval: Duration::from_secs(15),
+            presence_misses: 2,
         }
     }
 }
@@ -52,6 +59,18 @@ impl WalletConfig {
         if self.message_ttl.is_zero() {
             return Err(super::InvalidValue::new(
                 "wallet.message_ttl_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.presence_interval.is_zero() {
+            return Err(super::InvalidValue::new(
+                "wallet.presence_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if self.presence_misses == 0 {
+            return Err(super::InvalidValue::new(
+                "wallet.presence_misses",
                 "must be at least 1",
             ));
         }

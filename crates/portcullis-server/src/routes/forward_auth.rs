@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::auth::dpop::{Credential, Presented};
 use crate::config::DurationExt as _;
 use crate::error::{ApiError, Problem};
 use crate::extract::bearer_or_access_cookie;
@@ -60,7 +61,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn forward_auth(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let original = Original::from_headers(&headers);
     let ttl_secs = state.config.forward_auth.token_ttl.as_secs_i64();
-    let token = || bearer_or_access_cookie(&state, &headers);
+    let token = || {
+        Presented::from_headers(&headers)
+            .map(Credential::from)
+            .or_else(|| bearer_or_access_cookie(&state, &headers).map(Credential::Bearer))
+    };
     match decide(&state, original, token).await {
         Ok(Pass::Anonymous) => StatusCode::OK.into_response(),
         Ok(Pass::Identity { session, audience }) => {

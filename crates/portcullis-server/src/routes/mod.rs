@@ -14,6 +14,7 @@ pub mod ops;
 pub mod pages;
 pub mod passcodes;
 pub mod password;
+pub mod presence_ws;
 pub mod revocations;
 pub mod sessions;
 pub mod tokens;

@@ -18,7 +18,7 @@ use crate::extract::{ApiJson, ClientInfo};
 use crate::routes::openapi::BodyRejection;
 use crate::services::ServiceError;
 use crate::services::accounts::session_json;
-use crate::services::login::{self, Answer, LoginStep, PendingLogin};
+use crate::services::login::{self, Answer, LoginStep, PendingLogin, WalletAnswer};
 use crate::services::sessions::{self, TokenResponse};
 use crate::state::AppState;
 use crate::upload::{self, Base64Image};
@@ -180,6 +180,14 @@ pub enum ChallengeAnswer {
         /// The gesture.
         gesture: String,
     },
+    /// The wallet's two `personal_sign` signatures (`0x` and 130 hex digits each) over the
+    /// texts of `POST /v1/sessions/challenges/{id}/wallet-message` (ask for them first).
+    Wallet {
+        /// Over the Sign-In with Ethereum message.
+        signature: String,
+        /// Over the session key delegation.
+        delegation_signature: String,
+    },
 }
 
 impl From<ChallengeAnswer> for Answer {
@@ -194,6 +202,13 @@ impl From<ChallengeAnswer> for Answer {
             ChallengeAnswer::PatternOtp { pattern } => Answer::PatternOtp(pattern),
             ChallengeAnswer::Image { image } => Answer::Image(image.0),
             ChallengeAnswer::Gesture { gesture } => Answer::Gesture(gesture),
+            ChallengeAnswer::Wallet {
+                signature,
+                delegation_signature,
+            } => Answer::Wallet(WalletAnswer {
+                signature,
+                delegation_signature,
+            }),
         }
     }
 }
@@ -202,7 +217,8 @@ impl From<ChallengeAnswer> for Answer {
 #[utoipa::path(post, path = "/v1/sessions/challenges/{id}", tag = "sessions", request_body = ChallengeAnswer,
     params(("id" = String, Path, description = "challenge id")),
     responses((status = 201, body = TokenResponse), (status = 202, body = PendingLogin),
-        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem), BodyRejection))]
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 410, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn answer_challenge(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -349,7 +365,7 @@ async fn step_up(
 #[utoipa::path(post, path = "/v1/sessions/current/step-up/{id}", tag = "sessions", security(("bearer" = [])),
     request_body = ChallengeAnswer,
     params(("id" = String, Path, description = "challenge id")),
-    responses((status = 200, body = TokenResponse), (status = 401, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem), BodyRejection))]
+    responses((status = 200, body = TokenResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 410, body = Problem), (status = 429, body = Problem), BodyRejection))]
 async fn answer_step_up(
     State(state): State<AppState>,
     auth: AuthSession,

@@ -2,13 +2,14 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{AuthSession, Caller, client_caller};
+use crate::auth::{AuthSession, Caller, client_caller, dpop};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ApiForm, ApiJson, ClientInfo};
 use crate::routes::oauth::basic_credentials;
@@ -34,15 +35,25 @@ pub struct RefreshRequest {
 }
 
 /// Spends a refresh token for new tokens. Presenting a spent token again ends the session.
+/// A wallet session's refresh token needs a `DPoP` proof (RFC 9449) by the session key for
+/// `POST` on this URI; without it the session ends (the token was stolen, or its client
+/// lost the key).
 #[utoipa::path(post, path = "/v1/tokens/refresh", tag = "tokens", request_body = RefreshRequest,
+    params(("DPoP" = Option<String>, Header, description = "DPoP proof, for a wallet session")),
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem), BodyRejection))]
 async fn refresh(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
+    let uri = format!(
+        "{}/v1/tokens/refresh",
+        state.config.public_url().trim_end_matches('/')
+    );
+    let key = dpop::token_request_key(&state, &headers, &uri)?;
     Ok(Json(
-        sessions::refresh(&state, &req.refresh_token, &client).await?,
+        sessions::refresh(&state, &req.refresh_token, key.as_deref(), &client).await?,
     ))
 }
 
@@ -93,6 +104,10 @@ pub struct Introspection {
     /// Scopes of a client-credentials token.
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
+    /// For a DPoP-bound token: the key it is bound to (`{"jkt": …}`, RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    cnf: Option<portcullis_core::token::Confirmation>,
 }
 
 /// The caller of introspection: a service account authenticating with HTTP Basic (RFC 7662
@@ -159,7 +174,8 @@ async fn introspect(
             exp: Some(c.exp),
             iat: Some(c.iat),
             jti: Some(c.jti),
-            token_type: Some("Bearer"),
+            token_type: Some(if c.cnf.is_some() { "DPoP" } else { "Bearer" }),
+            cnf: c.cnf,
             acr: Some(c.acr),
             amr: Some(c.amr),
             roles: Some(c.roles),

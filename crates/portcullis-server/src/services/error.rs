@@ -54,6 +54,17 @@ pub enum ServiceError {
         /// The largest acceptable authentication age, in seconds.
         max_age: i64,
     },
+    /// A sender-constrained (DPoP) token presented without a good proof, or a bearer token
+    /// presented as one (RFC 9449).
+    #[error("{detail}")]
+    Dpop {
+        /// What is wrong with the proof.
+        detail: String,
+        /// Whether the proof only lacks a current server nonce (`use_dpop_nonce`).
+        use_nonce: bool,
+        /// A fresh server nonce for the next proof (`DPoP-Nonce`).
+        nonce: String,
+    },
     /// Authenticated, but this caller may not do this.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -130,6 +141,8 @@ pub enum Invalid {
     /// A wallet's signed message refused: its form, domain, URI, chain, nonce, times or
     /// signer (the detail says which).
     WalletSignature,
+    /// A session key that is not a public ES256K or EdDSA JWK.
+    SessionKey,
 }
 
 impl ServiceError {

@@ -213,6 +213,7 @@ mod tests {
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             auth_time,
             scope: None,
+            cnf: None,
         }
     }
 

@@ -62,8 +62,13 @@ pub async fn introspect(
             Err(e) => Err(e),
         };
     }
-    match auth::authenticate_with_leeway(state, token, 0).await {
-        Ok(session) => Ok(Some(Active::Session(session.claims))),
+    // A DPoP-bound token is introspected like any other: the resource server asking checks
+    // the proof itself, against the `cnf` it is told.
+    let Ok(claims) = auth::verify_token(state, token, 0) else {
+        return Ok(None);
+    };
+    match auth::session_of(state, claims).await {
+        Ok((session, _)) => Ok(Some(Active::Session(session.claims))),
         Err(ServiceError::Unauthenticated(_)) => Ok(None),
         Err(e) => Err(e),
     }

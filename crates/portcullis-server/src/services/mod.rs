@@ -19,6 +19,7 @@ pub mod passkeys;
 pub mod passwords;
 pub mod revocations;
 pub mod sessions;
+pub mod wallet_sessions;
 pub mod webhooks;
 
 pub use error::{ServiceError, ServiceResult};

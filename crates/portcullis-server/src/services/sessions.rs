@@ -3,8 +3,10 @@
 use portcullis_core::ids::{AccountId, SessionId};
 use portcullis_core::login::Assurance;
 use portcullis_core::secret::OpaqueToken;
-use portcullis_core::token::AccessClaims;
-use portcullis_store::model::{AccountRecord, AccountStatus, RefreshOutcome, SessionRecord};
+use portcullis_core::token::{AccessClaims, Confirmation};
+use portcullis_store::model::{
+    AccountRecord, AccountStatus, RefreshOutcome, SessionRecord, WalletBinding,
+};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -13,7 +15,7 @@ use crate::cluster;
 use crate::config::DurationExt as _;
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
-use crate::services::audit;
+use crate::services::{audit, wallet_sessions};
 use crate::state::AppState;
 
 /// OAuth-style token response.
@@ -21,7 +23,8 @@ use crate::state::AppState;
 pub struct TokenResponse {
     /// JWT access token (EdDSA).
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a wallet session: its access token goes with a DPoP proof by
+    /// the session key (`Authorization: DPoP <token>`, RFC 9449).
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -61,8 +64,21 @@ pub fn access_token(
         roles: roles.to_vec(),
         auth_time: session.auth_time,
         scope: None,
+        cnf: session
+            .wallet
+            .as_ref()
+            .map(|w| Confirmation { jkt: w.jkt.clone() }),
     };
     Ok(state.keys().sign(&claims)?)
+}
+
+/// How the tokens of `session` are presented.
+fn token_type(session: &SessionRecord) -> &'static str {
+    if session.wallet.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 /// A new access token for an existing session, without a refresh token (after a step-up).
@@ -77,7 +93,7 @@ pub fn access_only(
     let now = state.now();
     Ok(TokenResponse {
         access_token: access_token(state, roles, session)?,
-        token_type: "Bearer",
+        token_type: token_type(session),
         expires_in: session
             .absolute_expires_at
             .min(now + state.config.tokens.access_ttl.as_secs_i64())
@@ -87,11 +103,15 @@ pub fn access_only(
     })
 }
 
+/// A fresh session id.
+pub fn new_session_id(state: &AppState) -> SessionId {
+    SessionId::new(state.clock.now_millis(), state.random::<10>())
+}
+
 /// Creates a session for a completed login and returns its first tokens.
 ///
 /// # Errors
 /// Storage or signing failure.
-#[tracing::instrument(skip_all, fields(account.id = %account.id))]
 pub async fn issue(
     state: &AppState,
     account: &AccountRecord,
@@ -99,11 +119,53 @@ pub async fn issue(
     amr: Vec<String>,
     client: &ClientInfo,
 ) -> Result<TokenResponse, ServiceError> {
+    let login = Login {
+        id: new_session_id(state),
+        assurance,
+        amr,
+        wallet: None,
+    };
+    issue_session(state, account, login, client).await
+}
+
+/// What a completed login makes a session of.
+pub struct Login {
+    /// The session's id (a wallet login names it in the ReqNFT before the session exists).
+    pub id: SessionId,
+    /// Assurance reached.
+    pub assurance: Assurance,
+    /// Methods used.
+    pub amr: Vec<String>,
+    /// For a wallet login: what its tokens are bound to, and the latest end its delegation
+    /// allows.
+    pub wallet: Option<(WalletBinding, i64)>,
+}
+
+/// Creates the session of `login` and returns its first tokens.
+///
+/// # Errors
+/// Storage or signing failure.
+#[tracing::instrument(skip_all, fields(account.id = %account.id, session.id = %login.id))]
+pub async fn issue_session(
+    state: &AppState,
+    account: &AccountRecord,
+    login: Login,
+    client: &ClientInfo,
+) -> Result<TokenResponse, ServiceError> {
+    let Login {
+        id,
+        assurance,
+        amr,
+        wallet,
+    } = login;
     let now = state.now();
     let t = &state.config.tokens;
-    let absolute = now + t.session_absolute.as_secs_i64();
+    let configured = now + t.session_absolute.as_secs_i64();
+    let absolute = wallet
+        .as_ref()
+        .map_or(configured, |(_, until)| configured.min(*until));
     let session = SessionRecord {
-        id: SessionId::new(state.clock.now_millis(), state.random::<10>()),
+        id,
         account_id: account.id,
         acr: assurance.acr().to_owned(),
         amr,
@@ -115,6 +177,7 @@ pub async fn issue(
         revoked_at: None,
         user_agent: client.user_agent.clone(),
         ip: client.ip.map(|ip| ip.to_string()),
+        wallet: wallet.map(|(binding, _)| binding),
     };
     let refresh = OpaqueToken::generate(state.entropy.as_ref());
     let refresh_expires = (now + t.refresh_ttl.as_secs_i64()).min(absolute);
@@ -126,7 +189,7 @@ pub async fn issue(
     let access = access_token(state, &account.roles, &session)?;
     Ok(TokenResponse {
         access_token: access,
-        token_type: "Bearer",
+        token_type: token_type(&session),
         expires_in: (session
             .absolute_expires_at
             .min(now + t.access_ttl.as_secs_i64()))
@@ -139,11 +202,14 @@ pub async fn issue(
 /// Spends a refresh token and returns new tokens. A spent token revokes its session.
 ///
 /// # Errors
-/// [`ServiceError::Unauthenticated`] for unknown, expired, reused tokens or ended sessions.
+/// [`ServiceError::Unauthenticated`] for unknown, expired, reused tokens or ended sessions,
+/// and for a wallet session's token without a proof by its key (`proof_key`, the thumbprint
+/// of the request's DPoP proof), which ends that session.
 #[tracing::instrument(skip_all)]
 pub async fn refresh(
     state: &AppState,
     presented: &str,
+    proof_key: Option<&str>,
     client: &ClientInfo,
 ) -> Result<TokenResponse, ServiceError> {
     let invalid = ServiceError::Unauthenticated("the refresh token is not valid");
@@ -166,6 +232,16 @@ pub async fn refresh(
         .await?;
     match outcome {
         RefreshOutcome::Rotated(session) => {
+            if let Some(w) = &session.wallet
+                && proof_key != Some(w.jkt.as_str())
+            {
+                // A wallet session's refresh token is bound to its key like its access
+                // tokens: presented without it, the token was stolen or the key lost.
+                wallet_sessions::end(state, &session, "refresh_without_key").await?;
+                return Err(ServiceError::Unauthenticated(
+                    "a wallet session's refresh needs a DPoP proof by its session key",
+                ));
+            }
             let account = state.store.accounts.get(session.account_id).await?;
             let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
                 state
@@ -177,6 +253,7 @@ pub async fn refresh(
                 return Err(invalid);
             };
             let access = access_token(state, &account.roles, &session)?;
+            let token_type = token_type(&session);
             audit::record(
                 state,
                 "token.refreshed",
@@ -190,7 +267,7 @@ pub async fn refresh(
                 .increment(1);
             Ok(TokenResponse {
                 access_token: access,
-                token_type: "Bearer",
+                token_type,
                 expires_in: (session
                     .absolute_expires_at
                     .min(now + t.access_ttl.as_secs_i64()))
@@ -243,12 +320,7 @@ pub async fn revoke(
     let record = state.store.sessions.get(session).await?;
     match record {
         Some(s) if s.account_id == account => {
-            state
-                .store
-                .sessions
-                .revoke(session, reason, state.now())
-                .await?;
-            cluster::revocations_changed(state).await;
+            wallet_sessions::end(state, &s, reason).await?;
             audit::record(
                 state,
                 "session.revoked",
@@ -275,12 +347,24 @@ pub async fn revoke_all(
     reason: &str,
     client: &ClientInfo,
 ) -> Result<u64, ServiceError> {
+    let now = state.now();
+    let wallet_sessions: Vec<SessionRecord> = state
+        .store
+        .sessions
+        .list_live(account, now)
+        .await?
+        .into_iter()
+        .filter(|s| s.wallet.is_some() && Some(s.id) != keep)
+        .collect();
     let n = state
         .store
         .sessions
-        .revoke_all(account, keep, reason, state.now())
+        .revoke_all(account, keep, reason, now)
         .await?;
     cluster::revocations_changed(state).await;
+    for s in &wallet_sessions {
+        wallet_sessions::retire(state, s).await?;
+    }
     audit::record(
         state,
         "session.revoked_all",

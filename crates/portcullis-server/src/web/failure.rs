@@ -16,6 +16,7 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::InvalidCredentials
         | ServiceError::Unauthenticated(_)
+        | ServiceError::Dpop { .. }
         | ServiceError::StepUpRequired { .. }
         | ServiceError::Challenge(ChallengeError::Rejected { .. }) => StatusCode::UNAUTHORIZED,
         ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted) => {

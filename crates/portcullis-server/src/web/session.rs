@@ -137,7 +137,7 @@ async fn find(
     let Some(refresh) = refresh else {
         return Ok(Found::Nothing);
     };
-    let tokens = match sessions::refresh(state, refresh, client).await {
+    let tokens = match sessions::refresh(state, refresh, None, client).await {
         Ok(tokens) => tokens,
         Err(ServiceError::Unauthenticated(_)) => return Ok(Found::Nothing),
         Err(e) => return Err(e),

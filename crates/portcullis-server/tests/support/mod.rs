@@ -291,7 +291,11 @@ pub struct Tokens {
 impl Tokens {
     /// Reads a token response, checking its shape.
     pub fn from_json(body: &Value) -> Self {
-        assert_eq!(body["token_type"], "Bearer", "{body}");
+        // `DPoP` for a wallet session, whose tokens are bound to its session key.
+        assert!(
+            body["token_type"] == "Bearer" || body["token_type"] == "DPoP",
+            "{body}"
+        );
         assert!(body["expires_in"].as_i64().is_some_and(|n| n > 0), "{body}");
         let s = |k: &str| {
             body[k]

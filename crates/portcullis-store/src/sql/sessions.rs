@@ -12,14 +12,14 @@ use tracing::instrument;
 use super::backend::{Backend, Row, Tx, sql};
 use super::{SqlStore, account_id, from_json_list, session_id, to_json_list};
 use crate::error::StoreError;
-use crate::model::{RefreshOutcome, SessionRecord};
+use crate::model::{RefreshOutcome, SessionRecord, WalletBinding};
 use crate::repo::SessionRepo;
 
 /// Columns of `sessions`, as [`session`] reads them.
 macro_rules! columns {
     () => {
         "id, account_id, acr, amr, auth_time, created_at, last_seen_at, idle_expires_at, \
-         absolute_expires_at, revoked_at, user_agent, ip"
+         absolute_expires_at, revoked_at, user_agent, ip, dpop_jkt, wallet, req_token"
     };
 }
 
@@ -37,6 +37,22 @@ fn session<DB: Backend>(r: &Row<DB>) -> Result<SessionRecord, StoreError> {
         revoked_at: r.get("revoked_at")?,
         user_agent: r.get("user_agent")?,
         ip: r.get("ip")?,
+        wallet: wallet_binding(r)?,
+    })
+}
+
+/// The three wallet columns, all set or none.
+fn wallet_binding<DB: Backend>(r: &Row<DB>) -> Result<Option<WalletBinding>, StoreError> {
+    let jkt: Option<String> = r.get("dpop_jkt")?;
+    let address: Option<String> = r.get("wallet")?;
+    let req_token: Option<String> = r.get("req_token")?;
+    Ok(match (jkt, address, req_token) {
+        (Some(jkt), Some(address), Some(req_token)) => Some(WalletBinding {
+            jkt,
+            address,
+            req_token,
+        }),
+        _ => None,
     })
 }
 
@@ -54,7 +70,7 @@ impl<DB: Backend> SessionRepo for SqlStore<DB> {
             sql(concat!(
                 "INSERT INTO sessions (",
                 columns!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             ))
             .bind(x.id)
             .bind(x.account_id)
@@ -67,7 +83,10 @@ impl<DB: Backend> SessionRepo for SqlStore<DB> {
             .bind(x.absolute_expires_at)
             .bind(x.revoked_at)
             .bind(&x.user_agent)
-            .bind(&x.ip),
+            .bind(&x.ip)
+            .bind(x.wallet.as_ref().map(|w| w.jkt.clone()))
+            .bind(x.wallet.as_ref().map(|w| w.address.clone()))
+            .bind(x.wallet.as_ref().map(|w| w.req_token.clone())),
         )
         .await?;
         tx.execute(

@@ -76,6 +76,7 @@ pub fn session(account: AccountId, n: u8, created: i64, idle: i64, absolute: i64
         revoked_at: None,
         user_agent: Some(format!("agent {n}")),
         ip: Some("192.0.2.1".to_owned()),
+        wallet: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use portcullis_core::ids::SessionId;
 use portcullis_store::Store;
+use portcullis_store::model::WalletBinding;
 
 use crate::fixtures::{T0, account_id, create_account, create_session, session};
 
@@ -10,7 +11,7 @@ pub async fn create_get_list_live(store: Store) {
     let b = create_account(&store, 2).await;
     let now = T0 + 1000;
     let s1 = session(a.id, 1, T0 + 100, 3600, 7200);
-    let s2 = session(a.id, 2, T0 + 200, 3600, 7200);
+    let mut s2 = session(a.id, 2, T0 + 200, 3600, 7200);
     let s3 = session(a.id, 3, T0 + 300, 3600, 7200);
     let revoked = session(a.id, 4, T0 + 400, 3600, 7200);
     let idle_expired = session(a.id, 5, T0 + 500, 500, 7200); // idle until exactly `now`
@@ -21,6 +22,12 @@ pub async fn create_get_list_live(store: Store) {
     with_nones.ip = None;
     with_nones.amr = vec!["pwd".to_owned(), "otp".to_owned()];
     with_nones.acr = "aal2".to_owned();
+    // A wallet session's binding round-trips.
+    s2.wallet = Some(WalletBinding {
+        jkt: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".to_owned(),
+        address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".to_owned(),
+        req_token: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".to_owned(),
+    });
     let all = [
         &s1,
         &s2,

@@ -248,6 +248,7 @@ pub(super) fn token_rates(window: Duration) -> anyhow::Result<(f64, f64)> {
         roles: vec!["user".to_owned()],
         auth_time: now,
         scope: None,
+        cnf: None,
     };
     let expect = Expectation {
         issuer: &claims.iss,

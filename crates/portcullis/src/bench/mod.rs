@@ -12,6 +12,9 @@
 //! - `ledger`: durable mints and burns per second through a token ledger, on SQLite and
 //!   PostgreSQL, against the fsync and bare-insert bound of the same disk, and inclusion-proof
 //!   verification against one SHA-256 ([`ledger`]);
+//! - `wallet`: hardware-wallet logins (password, SIWE, delegation, AuthNFT burned, ReqNFT
+//!   minted) against password logins, and a DPoP-bound request's verification against a
+//!   bearer one ([`wallet`]);
 //! - `dualconfirm`: word derivation against bare HMAC-SHA256, and a rotation delivered to
 //!   10,000 WebSocket subscribers ([`dualconfirm`]).
 //!
@@ -30,6 +33,7 @@ mod pattern;
 mod proc;
 mod server;
 mod token_pool;
+mod wallet;
 
 use serde_json::json;
 use std::time::Duration;
@@ -53,6 +57,9 @@ pub enum BenchCommand {
     /// Durable ledger mints and burns per second against the storage's own bound, and
     /// inclusion-proof verification against one SHA-256.
     Ledger(ledger::LedgerArgs),
+    /// Wallet logins against password logins, and a DPoP proof's cost per request against a
+    /// bearer token.
+    Wallet(wallet::WalletArgs),
     /// The subscriber side of `bench dualconfirm`, run by it as a child process.
     #[command(hide = true)]
     DualconfirmClients(dualconfirm::ClientsArgs),
@@ -71,6 +78,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Dualconfirm(args) => dualconfirm::run(args).await,
         BenchCommand::Passcode(args) => passcode::run(args).await,
         BenchCommand::Ledger(args) => ledger::run(args).await,
+        BenchCommand::Wallet(args) => wallet::run(args).await,
         BenchCommand::DualconfirmClients(args) => dualconfirm::clients(args).await,
     }
 }

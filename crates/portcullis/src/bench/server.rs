@@ -63,16 +63,17 @@ pub(super) async fn start_ready(
     Ok((server, Startup { bound, ready }))
 }
 
-/// Posts the bench account's e-mail and password to `path`; the body of the 201 answer.
+/// Posts `email` and the bench password to `path`; the body of the 201 answer.
 async fn post_credentials(
     server: &Server,
     http: &reqwest::Client,
+    email: &str,
     path: &str,
     what: &str,
 ) -> anyhow::Result<serde_json::Value> {
     let response = http
         .post(format!("{}{path}", server.url()))
-        .json(&json!({ "email": EMAIL, "password": PASSWORD }))
+        .json(&json!({ "email": email, "password": PASSWORD }))
         .send()
         .await?;
     let status = response.status();
@@ -85,7 +86,16 @@ async fn post_credentials(
 
 /// Registers the bench account over HTTP and marks it verified in the store.
 pub(super) async fn create_account(server: &Server, http: &reqwest::Client) -> anyhow::Result<()> {
-    let body = post_credentials(server, http, "/v1/accounts", "registration").await?;
+    create_account_as(server, http, EMAIL).await
+}
+
+/// Registers `email` (with the bench password) over HTTP and marks it verified in the store.
+pub(super) async fn create_account_as(
+    server: &Server,
+    http: &reqwest::Client,
+    email: &str,
+) -> anyhow::Result<()> {
+    let body = post_credentials(server, http, email, "/v1/accounts", "registration").await?;
     let id: AccountId = body["id"]
         .as_str()
         .ok_or_else(|| anyhow!("registration answer has no id: {body}"))?
@@ -102,7 +112,7 @@ pub(super) async fn access_token(
     server: &Server,
     http: &reqwest::Client,
 ) -> anyhow::Result<String> {
-    let body = post_credentials(server, http, "/v1/sessions", "login").await?;
+    let body = post_credentials(server, http, EMAIL, "/v1/sessions", "login").await?;
     body["access_token"]
         .as_str()
         .map(str::to_owned)

@@ -76,6 +76,7 @@ fn claims(now: i64) -> AccessClaims {
         roles: vec!["user".to_owned()],
         auth_time: now,
         scope: None,
+        cnf: None,
     }
 }
 

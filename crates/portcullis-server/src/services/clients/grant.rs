@@ -162,6 +162,7 @@ pub async fn grant(
         roles: Vec::new(),
         auth_time: now,
         scope: Some(scope.clone()),
+        cnf: None,
     };
     let access_token = state.keys().sign(&claims).map_err(ServiceError::from)?;
     tracing::info!(client.id = %client.id, "client token issued");

@@ -39,13 +39,21 @@ struct Pending {
     expires_at: i64,
 }
 
-/// The sealed state of a confirmed wallet: its address and its live AuthNFT.
+/// The sealed state of a confirmed wallet: its address, its AuthNFT and, while a login
+/// holds the wallet, the session that spent the AuthNFT and its ReqNFT.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Bound {
     /// EIP-55 address.
     pub address: String,
-    /// The id of the account's AuthNFT on the `auth` ledger.
+    /// The id of the account's AuthNFT on the `auth` ledger (burned while `session` holds
+    /// the wallet).
     pub auth_token: String,
+    /// The wallet session that spent `auth_token`, until it is retired.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// That session's ReqNFT on the `req` ledger.
+    #[serde(default)]
+    pub req_token: Option<String>,
 }
 
 /// A started wallet enrolment: the pending factor and the text its wallet must sign.
@@ -178,6 +186,8 @@ pub(super) async fn confirm(
     let bound = Bound {
         address: eth::checksummed(&signed.address),
         auth_token: mint_auth_token(state, &signed.address).await?,
+        session: None,
+        req_token: None,
     };
     let sealed = seal(state, account, &f.id, &bound).await?;
     if let Err(e) =
@@ -257,14 +267,11 @@ pub(crate) async fn bound_wallets(
     Ok(found)
 }
 
-/// Records that the wallet `f` is now bound to `bound` (a fresh AuthNFT after a logout).
+/// Records that the wallet `f` is now bound to `bound` (its AuthNFT spent by a login, or a
+/// fresh one after the login's session ended).
 ///
 /// # Errors
 /// Keyring or storage failure.
-#[expect(
-    dead_code,
-    reason = "the wallet logout (issue 14 part 6) rebinds; it lands next"
-)]
 pub(crate) async fn rebind(
     state: &AppState,
     account: AccountId,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use portcullis_core::token::AccessClaims;
 
+use crate::auth::dpop::{Credential, check_presentation};
 use crate::config::Rule;
 use crate::services::ServiceError;
 use crate::services::forward_auth::Refusal;
@@ -24,6 +25,16 @@ pub struct Original<'a> {
     pub host: &'a str,
     /// Its target (path and query).
     pub uri: &'a str,
+    /// Its scheme, from `X-Forwarded-Proto` (`https` when the proxy does not say).
+    pub proto: &'a str,
+}
+
+impl Original<'_> {
+    /// The URI a DPoP proof for this request names: scheme, host and path, no query.
+    pub fn htu(&self) -> String {
+        let path = self.uri.split(['?', '#']).next().unwrap_or_default();
+        format!("{}://{}{}", self.proto, self.host, path)
+    }
 }
 
 impl<'a> Original<'a> {
@@ -41,6 +52,7 @@ impl<'a> Original<'a> {
             method: get(&["x-forwarded-method", "x-original-method"]),
             host: get(&["x-forwarded-host"]).unwrap_or_default(),
             uri: get(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_default(),
+            proto: get(&["x-forwarded-proto"]).unwrap_or("https"),
         }
     }
 }
@@ -82,15 +94,15 @@ impl From<ServiceError> for Denial {
 pub async fn decide<'a>(
     state: &'a AppState,
     original: Original<'_>,
-    token: impl FnOnce() -> Option<String>,
+    token: impl FnOnce() -> Option<Credential>,
 ) -> Result<Pass<'a>, Denial> {
     let config = &state.config.forward_auth;
     let rule = config
         .find(original.method, original.host, original.uri)
         .ok_or(ServiceError::Forbidden("no rule allows this request"))?;
     let session = match (rule.public, token()) {
-        (true, Some(t)) => verified::authenticate(state, &t).await.ok(),
-        (false, Some(t)) => Some(verified::authenticate(state, &t).await?),
+        (true, Some(t)) => authenticate(state, &original, &t).await.ok(),
+        (false, Some(t)) => Some(authenticate(state, &original, &t).await?),
         (_, None) => None,
     };
     let claims = session.as_ref().map(|s| &s.session.claims);
@@ -98,6 +110,26 @@ pub async fn decide<'a>(
         (Some(audience), Some(session)) => Pass::Identity { session, audience },
         _ => Pass::Anonymous,
     })
+}
+
+/// The verified session of `credential`, presented as its binding demands for the
+/// `original` request (a DPoP proof is checked on every request, cached session or not).
+async fn authenticate(
+    state: &AppState,
+    original: &Original<'_>,
+    credential: &Credential,
+) -> Result<Arc<Verified>, ServiceError> {
+    let presented = credential.presented();
+    let verified = verified::authenticate(state, presented.token()).await?;
+    let method = original.method.unwrap_or_default();
+    check_presentation(
+        state,
+        &verified.session.claims,
+        presented,
+        method,
+        &original.htu(),
+    )?;
+    Ok(verified)
 }
 
 /// What `rule` says of a request whose token proved `claims` (`None`: no token, or on a

@@ -19,6 +19,7 @@
 pub mod enrolment;
 mod step_up;
 mod verify;
+pub mod wallet;
 
 use portcullis_core::contact::Email;
 use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
@@ -37,6 +38,7 @@ use crate::services::{factors, passkeys};
 use crate::state::AppState;
 
 pub use step_up::step_up;
+pub use wallet::{WalletAnswer, WalletMessage, wallet_message};
 
 /// What a pending login waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -100,6 +102,8 @@ pub enum Answer {
     Image(Vec<u8>),
     /// A gesture passcode in canonical form.
     Gesture(String),
+    /// The wallet's signatures over the SIWE message and the session key delegation.
+    Wallet(WalletAnswer),
 }
 
 impl Answer {
@@ -115,6 +119,7 @@ impl Answer {
             Answer::PatternOtp(_) => FactorKind::PatternOtp,
             Answer::Image(_) => FactorKind::Image,
             Answer::Gesture(_) => FactorKind::Gesture,
+            Answer::Wallet(_) => FactorKind::Wallet,
         }
     }
 }

@@ -7,7 +7,7 @@ use portcullis_core::password::{Password, PasswordHash, Verification};
 use portcullis_store::model::{AccountRecord, AccountStatus};
 use serde_json::json;
 
-use super::{Answer, LoginStep, enrolment, pending, step_up};
+use super::{Answer, LoginStep, enrolment, pending, step_up, wallet};
 use crate::extract::ClientInfo;
 use crate::services::error::ServiceError;
 use crate::services::{audit, factors, otp, passkeys, passwords, sessions};
@@ -105,7 +105,11 @@ pub(super) async fn proceed(
             step_up::complete(state, challenge, account, amr, client).await
         }
         Progress::Complete { assurance, amr } => {
-            let tokens = sessions::issue(state, account, assurance, amr.clone(), client).await?;
+            let tokens = if wallet::proven(challenge) {
+                wallet::complete(state, challenge, account, assurance, amr.clone(), client).await?
+            } else {
+                sessions::issue(state, account, assurance, amr.clone(), client).await?
+            };
             metrics::counter!("portcullis_logins_total", "outcome" => "succeeded").increment(1);
             audit::record(
                 state,
@@ -137,6 +141,13 @@ async fn verify(
             (None, Some(id)) => Ok((verified, state.store.accounts.get(id).await?)),
             (account, _) => Ok((verified, account)),
         };
+    }
+    if let Answer::Wallet(answer) = &answer {
+        // Its ceremony is kept with the challenge.
+        return Ok((
+            wallet::verify_answer(state, challenge, answer).await?,
+            account,
+        ));
     }
     let usable = account
         .as_ref()
@@ -172,7 +183,7 @@ async fn check(
         Answer::PatternOtp(dots) => factors::check_pattern(state, a.id, challenge, &dots).await,
         Answer::Image(bytes) => factors::check_image(state, a.id, bytes).await,
         Answer::Gesture(gesture) => factors::check_gesture(state, a.id, &gesture).await,
-        Answer::Password(_) | Answer::Passkey(_) => Ok(false),
+        Answer::Password(_) | Answer::Passkey(_) | Answer::Wallet(_) => Ok(false),
     }
 }
 
