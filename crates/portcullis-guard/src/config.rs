@@ -19,6 +19,7 @@ pub struct GuardConfig {
     http_timeout: Duration,
     cache_capacity: usize,
     revocation_retention: Duration,
+    public_origin: Option<String>,
 }
 
 impl GuardConfig {
@@ -54,6 +55,7 @@ impl GuardConfig {
                 http_timeout: Duration::from_secs(5),
                 cache_capacity: 10_000,
                 revocation_retention: Duration::from_secs(24 * 3600),
+                public_origin: None,
             },
         }
     }
@@ -102,6 +104,12 @@ impl GuardConfig {
     pub fn revocation_retention(&self) -> Duration {
         self.revocation_retention
     }
+
+    /// The scheme and authority clients address this service by (`https://api.example`),
+    /// from which the URI a DPoP proof must name is built (with the request's path).
+    pub fn public_origin(&self) -> Option<&str> {
+        self.public_origin.as_deref()
+    }
 }
 
 /// Builds a [`GuardConfig`]; from [`GuardConfig::builder`], which sets the defaults.
@@ -149,6 +157,16 @@ impl GuardConfigBuilder {
     /// lifetime, after which every token of that session has expired anyway.
     pub fn revocation_retention(mut self, retention: Duration) -> Self {
         self.config.revocation_retention = retention;
+        self
+    }
+
+    /// The scheme and authority clients address this service by (`https://api.example`,
+    /// no path): DPoP proofs (RFC 9449) name the URI the client called, which a service
+    /// behind a proxy cannot tell from its own request. Unset, the guard uses `http://` and
+    /// the request's `Host` header, which a client picks: set it for any service that takes
+    /// DPoP-bound (wallet session) tokens.
+    pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.public_origin = Some(origin.into().trim_end_matches('/').to_owned());
         self
     }
 

@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use portcullis_core::token::{self, Expectation, Header, Shortfall};
 
 use crate::cache::{Revocations, VerifiedCache};
+use crate::dpop::{DpopState, Presented, request_uri};
 use crate::{GuardConfig, GuardError, JwksCache, Rejection, Requirement, Verified};
 
 /// The source of `now` in unix seconds; replaceable in tests.
@@ -35,6 +36,7 @@ struct Inner {
     revocations: Revocations,
     cache_hits: AtomicU64,
     signature_checks: AtomicU64,
+    dpop: DpopState,
 }
 
 /// Counters for metrics and tests, from [`Guard::stats`].
@@ -78,13 +80,16 @@ impl Guard {
             .timeout(config.http_timeout())
             .build()
             .map_err(|e| GuardError::Config(e.to_string()))?;
-        Ok(Self::with_client(config, client))
+        Self::with_client(config, client)
     }
 
     /// A guard that makes its requests to Portcullis with `client`: the key set's fetches
     /// and the revocation feed's (whose requests are also bounded by
     /// [`GuardConfig::http_timeout`] each).
-    pub fn with_client(config: GuardConfig, client: reqwest::Client) -> Self {
+    ///
+    /// # Errors
+    /// [`GuardError::Config`] when the OS gives no randomness for the DPoP nonce key.
+    pub fn with_client(config: GuardConfig, client: reqwest::Client) -> Result<Self, GuardError> {
         let jwks = Arc::new(JwksCache::new(
             config.jwks_url(),
             client.clone(),
@@ -101,11 +106,12 @@ impl Guard {
             jwks,
             cache_hits: AtomicU64::new(0),
             signature_checks: AtomicU64::new(0),
+            dpop: DpopState::new()?,
         };
-        Self {
+        Ok(Self {
             inner: Arc::new(inner),
             clock: Arc::new(system_now),
-        }
+        })
     }
 
     /// Replaces the clock (unix seconds), e.g. to test expiry and `max_age`.
@@ -207,18 +213,22 @@ impl Guard {
         })
     }
 
-    /// Reads `Authorization: Bearer …` from `headers`, verifies the token and checks it
-    /// against `requirement`: what [`crate::GuardLayer`] does on every request.
+    /// Reads the token of `headers` (`Authorization: Bearer`, or `DPoP` with its proof),
+    /// verifies it and checks it against `requirement`: what [`crate::GuardLayer`] does on
+    /// every request. A DPoP-bound token's proof must be for `method` on `path` at this
+    /// service's [`GuardConfig::public_origin`].
     ///
     /// # Errors
     /// A [`Rejection`], which renders as the right problem+json response.
     pub async fn authorize(
         &self,
+        method: &str,
+        path: &str,
         headers: &HeaderMap,
         requirement: &Requirement,
     ) -> Result<Verified, Rejection> {
-        let token = bearer_token(headers)?;
-        let verified = self.verify(token).await.map_err(|err| {
+        let presented = Presented::from_headers(headers)?;
+        let verified = self.verify(presented.token()).await.map_err(|err| {
             if err.is_unavailable() {
                 tracing::error!(error = %err, "cannot verify access tokens");
                 Rejection::Unavailable
@@ -227,8 +237,17 @@ impl Guard {
                 Rejection::InvalidToken(err)
             }
         })?;
+        let uri = request_uri(self.inner.config.public_origin(), headers, path);
+        self.inner
+            .dpop
+            .check(verified.claims(), presented, method, &uri, self.now())?;
         self.check(&verified, requirement)?;
         Ok(verified)
+    }
+
+    /// A fresh DPoP nonce of this guard (what its 401s carry in `DPoP-Nonce`).
+    pub fn dpop_nonce(&self) -> String {
+        self.inner.dpop.nonce(self.now())
     }
 
     /// Marks session `sid` revoked: its tokens, cached or not, are refused from now on.
@@ -254,25 +273,6 @@ impl std::fmt::Debug for Guard {
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
-}
-
-/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
-fn bearer_token(headers: &HeaderMap) -> Result<&str, Rejection> {
-    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
-        return Err(Rejection::MissingToken);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| Rejection::InvalidToken(GuardError::Malformed))?;
-    let (scheme, token) = value.split_once(' ').ok_or(Rejection::MissingToken)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(Rejection::MissingToken);
-    }
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(Rejection::InvalidToken(GuardError::Malformed));
-    }
-    Ok(token)
 }
 
 /// Whole seconds of `duration`, as the claim checks and the revocation list count time.

@@ -79,7 +79,12 @@ where
         let guard = self.guard.clone();
         let requirement = Arc::clone(&self.requirement);
         Box::pin(async move {
-            match guard.authorize(request.headers(), &requirement).await {
+            let method = request.method().as_str().to_owned();
+            let path = request.uri().path().to_owned();
+            match guard
+                .authorize(&method, &path, request.headers(), &requirement)
+                .await
+            {
                 Ok(verified) => {
                     request.extensions_mut().insert(verified);
                     inner.call(request).await

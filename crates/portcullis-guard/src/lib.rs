@@ -28,6 +28,7 @@
 
 mod cache;
 mod config;
+mod dpop;
 mod error;
 mod extract;
 mod feed;

@@ -7,6 +7,8 @@ use serde::Serialize;
 
 use portcullis_core::token::requirement::{quotable, step_up_challenge};
 
+use portcullis_core::token::dpop::DpopError;
+
 use crate::GuardError;
 
 /// Base of the problem `type` URIs, shared with the Portcullis server.
@@ -39,18 +41,29 @@ pub enum Rejection {
         /// What is missing, for a human.
         reason: &'static str,
     },
-    /// The guard cannot verify tokens (no key set): 503.
+    /// The guard cannot verify tokens (no key set): 401 is wrong for that, so 503.
     #[error("token verification is unavailable")]
     Unavailable,
+    /// A DPoP-bound token without a good proof, or a token presented with the wrong scheme
+    /// (RFC 9449): 401 with a `DPoP` challenge (`use_dpop_nonce` when only the nonce was
+    /// missing) and a fresh `DPoP-Nonce`.
+    #[error("{error}")]
+    Dpop {
+        /// What is wrong.
+        error: DpopError,
+        /// A fresh nonce of this guard for the next proof.
+        nonce: String,
+    },
 }
 
 impl Rejection {
     /// The HTTP status of this rejection.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) | Self::StepUp { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::MissingToken
+            | Self::InvalidToken(_)
+            | Self::StepUp { .. }
+            | Self::Dpop { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -73,12 +86,18 @@ impl Rejection {
                 max_age,
                 reason,
             } => Some(step_up_challenge(reason, acr.as_deref(), *max_age)),
+            Self::Dpop { error, .. } => Some(format!(
+                "DPoP error=\"{}\", error_description=\"{}\", algs=\"ES256K EdDSA\"",
+                dpop_error_code(error),
+                quotable(&error.to_string())
+            )),
             Self::Unavailable => None,
         }
     }
 
-    fn problem(&self) -> Problem {
-        let (slug, title) = match self {
+    /// The problem slug of this rejection.
+    fn slug(&self) -> (&'static str, &'static str) {
+        match self {
             Self::MissingToken | Self::InvalidToken(_) => {
                 ("unauthenticated", "Authentication required")
             }
@@ -88,7 +107,16 @@ impl Rejection {
                 "Stronger or fresher authentication required",
             ),
             Self::Unavailable => ("unavailable", "Service unavailable"),
-        };
+            Self::Dpop {
+                error: DpopError::UseNonce,
+                ..
+            } => ("use-dpop-nonce", "DPoP nonce required"),
+            Self::Dpop { .. } => ("invalid-dpop-proof", "Invalid DPoP proof"),
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let (slug, title) = self.slug();
         Problem {
             type_: format!("{PROBLEM_BASE}{slug}"),
             title,
@@ -136,7 +164,21 @@ impl IntoResponse for Rejection {
         {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
+        if let Self::Dpop { nonce, .. } = &self
+            && let Ok(value) = HeaderValue::from_str(nonce)
+        {
+            headers.insert("dpop-nonce", value);
+        }
         response
+    }
+}
+
+/// The RFC 9449 §7.1 error code of a refused DPoP request.
+fn dpop_error_code(error: &DpopError) -> &'static str {
+    match error {
+        DpopError::UseNonce => "use_dpop_nonce",
+        DpopError::BoundToken | DpopError::UnboundToken => "invalid_token",
+        _ => "invalid_dpop_proof",
     }
 }
 

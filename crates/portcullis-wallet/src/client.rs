@@ -78,6 +78,9 @@ impl Client {
             .timeout(timeout)
             .open()
             .map_err(io::Error::other)?;
+        // Late answers to an earlier host's requests are not answers to ours.
+        port.clear(serialport::ClearBuffer::Input)
+            .map_err(io::Error::other)?;
         Ok(Self::over(port))
     }
 

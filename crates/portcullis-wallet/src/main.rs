@@ -3,7 +3,7 @@
 //! PINs come from an environment variable named by `--pin-env`, or from one line of stdin;
 //! never from the command line, where `ps` would show them.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -158,11 +158,12 @@ struct DeviceLine {
     listen: Option<SocketAddr>,
 }
 
+/// Which wallet to talk to: one of `--serial` and `--connect` (not a clap group, which
+/// would take `--timeout-s` in too and refuse it beside either).
 #[derive(Args)]
-#[group(required = true, multiple = false)]
 struct WalletArg {
     /// The wallet's serial port or pty.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "connect", required_unless_present = "connect")]
     serial: Option<PathBuf>,
     /// The wallet's TCP address.
     #[arg(long)]
@@ -238,13 +239,15 @@ fn main() -> Result<()> {
                 // The wallet may be gone (that may be why the session ended).
                 let _ = w.lock();
             }
+            // Whoever started the driver may have stopped reading; the exit code says it all.
+            let mut stdout = std::io::stdout();
             match ended? {
                 Ended::Server(reason) if reason == "session_ended" => {
-                    println!("session ended");
+                    let _ = writeln!(stdout, "session ended");
                     Ok(())
                 }
                 other => {
-                    println!("session lost: {other:?}");
+                    let _ = writeln!(stdout, "session lost: {other:?}");
                     std::process::exit(3)
                 }
             }

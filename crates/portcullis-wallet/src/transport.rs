@@ -191,6 +191,11 @@ pub fn serve_serial(path: &Path, device: &Mutex<Device>, timers: Timers) -> io::
         .timeout(timers.frame_timeout)
         .open()
         .map_err(io::Error::other)?;
+    // Bytes queued before the wallet was there were written to a wallet that did not answer
+    // them (a host still asking a pulled wallet); answering them now would put every answer
+    // after them out of step with its request.
+    port.clear(serialport::ClearBuffer::Input)
+        .map_err(io::Error::other)?;
     serve_blocking(port, device, timers)
 }
 
