@@ -18,7 +18,11 @@ fn check_frame(buf: &[u8]) -> usize {
     match decode(buf) {
         Decoded::Incomplete => 0,
         Decoded::Error { skip, .. } => {
-            assert!(skip >= 1 && skip <= buf.len(), "skip {skip} of {}", buf.len());
+            assert!(
+                skip >= 1 && skip <= buf.len(),
+                "skip {skip} of {}",
+                buf.len()
+            );
             skip
         }
         Decoded::Frame { frame, used } => {
@@ -26,11 +30,21 @@ fn check_frame(buf: &[u8]) -> usize {
             let mut out = [0u8; MAX_FRAME];
             if let Ok(request) = Request::from_frame(&frame) {
                 let n = request.encode(&mut out).expect("a decoded request encodes");
-                assert_eq!(&out[..n], &buf[..used], "{request:?} re-encodes differently");
+                assert_eq!(
+                    &out[..n],
+                    &buf[..used],
+                    "{request:?} re-encodes differently"
+                );
             }
             if let Ok(response) = Response::from_frame(&frame) {
-                let n = response.encode(&mut out).expect("a decoded response encodes");
-                assert_eq!(&out[..n], &buf[..used], "{response:?} re-encodes differently");
+                let n = response
+                    .encode(&mut out)
+                    .expect("a decoded response encodes");
+                assert_eq!(
+                    &out[..n],
+                    &buf[..used],
+                    "{response:?} re-encodes differently"
+                );
             }
             used
         }
@@ -65,7 +79,10 @@ fuzz_target!(|data: &[u8]| {
             reader.consume(step);
             consumed += step;
         }
-        assert!(!reader.space().is_empty(), "a full buffer that decodes to nothing");
+        assert!(
+            !reader.space().is_empty(),
+            "a full buffer that decodes to nothing"
+        );
     }
     assert_eq!(consumed + reader.pending(), data.len());
 });

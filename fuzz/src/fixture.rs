@@ -48,6 +48,7 @@ pub(crate) fn claims() -> AccessClaims {
         roles: vec!["client".to_owned()],
         auth_time: NOW - 10,
         scope: None,
+        cnf: None,
     }
 }
 

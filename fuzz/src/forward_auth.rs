@@ -213,6 +213,7 @@ fn claims(session: &SessionInput) -> AccessClaims {
         roles: session.roles.iter().map(|t| t.get(ROLES)).collect(),
         auth_time: NOW.saturating_sub(session.auth_age),
         scope: None,
+        cnf: None,
     }
 }
 
@@ -288,7 +289,9 @@ fn check_verdict(rule: &Rule, claims: Option<&AccessClaims>) {
 /// First match wins; case, port-less spelling and the query do not change the match; dot
 /// segments match nothing.
 fn check_matching(config: &ForwardAuthConfig, original: Original<'_>, found: Option<&Rule>) {
-    let Original { method, host, uri } = original;
+    let Original {
+        method, host, uri, ..
+    } = original;
     let index = found.map(|r| {
         config
             .rules

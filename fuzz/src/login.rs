@@ -125,6 +125,15 @@ fn check_answer(data: &[u8], value: Option<&Value>) {
             let again = serde_json::to_string(&back).expect("an assertion serializes");
             assert_eq!(text, again, "an assertion changed on its way through JSON");
         }
+        Answer::Wallet(wallet) => {
+            // The signatures are parsed only when a ceremony waits: any text, no panic.
+            let _ = wallet
+                .signature
+                .parse::<portcullis_core::eth::WalletSignature>();
+            let _ = wallet
+                .delegation_signature
+                .parse::<portcullis_core::eth::WalletSignature>();
+        }
         Answer::Image(bytes) => {
             // A login only digests: any bytes, no panic.
             let _ = portcullis_core::factor::image::digest(&bytes);
