@@ -14,6 +14,7 @@ use base64::Engine as _;
 use futures_util::{SinkExt as _, StreamExt as _};
 use portcullis_core::eth;
 use portcullis_core::token::dpop::{ProofClaims, SessionSigner, ath};
+use portcullis_server::services::forward_auth::{ForwardAuthConfig, Rule};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Backend, Reply, TestApp, Tokens, strong_password, unique_email};
@@ -233,6 +234,19 @@ async fn wallet_login_flow(backend: Backend) {
             // Every wallet message and answer counts against the account's per-minute
             // attempts, and this test makes many on purpose.
             c.rate_limit.per_account_per_minute = 1000;
+            c.forward_auth = ForwardAuthConfig {
+                token_ttl: Duration::from_secs(60),
+                rules: vec![Rule {
+                    host: Some("app.test".into()),
+                    path_prefix: "/api".into(),
+                    methods: Vec::new(),
+                    audience: Some("orders".into()),
+                    roles: Vec::new(),
+                    acr: None,
+                    max_age: None,
+                    public: false,
+                }],
+            };
         })
         .spawn()
         .await;
@@ -362,6 +376,44 @@ async fn wallet_login_flow(backend: Backend) {
     thief.nonce = client.nonce.clone();
     let stolen = thief.proof("GET", &me, &tokens.access);
     send(stolen).await.problem(401, Some("invalid-dpop-proof"));
+
+    // Behind forward-auth: the proof names the original request (scheme, host, path).
+    let forward = |auth: String, proof: Option<String>| {
+        let mut request = app
+            .client
+            .get(app.url("/v1/forward-auth"))
+            .header("x-forwarded-method", "GET")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-host", "app.test")
+            .header("x-forwarded-uri", "/api/orders?page=2")
+            .header("authorization", auth);
+        if let Some(p) = proof {
+            request = request.header("dpop", p);
+        }
+        app.send(request)
+    };
+    let original = "https://app.test/api/orders";
+    let through = forward(
+        format!("DPoP {}", tokens.access),
+        Some(client.proof("GET", original, &tokens.access)),
+    )
+    .await;
+    through.expect(200);
+    assert!(through.header("x-portcullis-subject").is_some());
+    for (auth, proof) in [
+        (format!("DPoP {}", tokens.access), None),
+        (format!("Bearer {}", tokens.access), None),
+        (
+            format!("DPoP {}", tokens.access),
+            Some(client.proof("GET", "https://app.test/api/other", &tokens.access)),
+        ),
+        (
+            format!("DPoP {}", tokens.access),
+            Some(thief.proof("GET", original, &tokens.access)),
+        ),
+    ] {
+        forward(auth, proof).await.expect(401);
+    }
 
     // While the wallet is signed in, a second login with it is refused.
     let (_, second) = start_wallet_login(&app, &email, &password, &DpopClient::new(7)).await;

@@ -52,6 +52,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         ("X-Forwarded-Method" = Option<String>, Header, example = "GET", description = "Method of the original request (Traefik)"),
         ("X-Original-URI" = Option<String>, Header, description = "Target of the original request (nginx)"),
         ("X-Original-Method" = Option<String>, Header, description = "Method of the original request (nginx)"),
+        ("X-Forwarded-Proto" = Option<String>, Header, example = "https", description = "Scheme of the original request (default https): part of the URI a DPoP proof names"),
+        ("DPoP" = Option<String>, Header, description = "DPoP proof (RFC 9449) of a wallet session's request, with `Authorization: DPoP <token>`"),
     ),
     responses(
         (status = 200, description = "Allowed; identity in the X-Portcullis-* headers"),
