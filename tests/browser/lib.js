@@ -168,7 +168,7 @@ async function checkAccessible(page) {
       unnamedButtons,
       // Only the scripts the binary serves, never inline code or another source.
       scripts: [...document.querySelectorAll('script')]
-        .filter((s) => !['/assets/passkey.js', '/assets/pattern-pad.js', '/assets/gesture.js'].includes(s.getAttribute('src'))).length,
+        .filter((s) => !['/assets/passkey.js', '/assets/pattern-pad.js', '/assets/gesture.js', '/assets/wallet.js'].includes(s.getAttribute('src'))).length,
     };
   });
   check(report.lang === 'en', `<html lang> on ${page.url()}`);

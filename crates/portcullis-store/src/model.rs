@@ -167,8 +167,10 @@ pub struct SessionRecord {
 /// What a wallet session is bound to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WalletBinding {
-    /// RFC 7638 thumbprint of the session key the wallet delegated to (`cnf.jkt`).
-    pub jkt: String,
+    /// RFC 7638 thumbprint of the session key the wallet delegated to, when the session's
+    /// tokens are bound to it (`cnf.jkt`, DPoP); `None` for a browser's session, whose
+    /// tokens stay in its HTTP-only cookies.
+    pub jkt: Option<String>,
     /// The wallet's EIP-55 address.
     pub address: String,
     /// The id of the session's ReqNFT on the `req` ledger.

@@ -33,6 +33,10 @@ pub struct WalletCeremony {
     /// Set once both signatures verified; the login burns the AuthNFT when it completes.
     #[serde(default)]
     pub proven: bool,
+    /// A browser's login: its tokens stay in the pages' HTTP-only cookies instead of being
+    /// bound to the session key (a page cannot sign a DPoP proof for every navigation).
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 /// The two texts a wallet signs for one ceremony.
@@ -159,6 +163,7 @@ mod tests {
             session_expires_at: NOW + 86_400,
             jkt: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into(),
             proven: false,
+            cookie: false,
         }
     }
 

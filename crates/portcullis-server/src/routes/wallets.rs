@@ -17,7 +17,7 @@ use crate::extract::{ApiJson, ClientInfo};
 use crate::routes::openapi::BodyRejection;
 use crate::services::ServiceError;
 use crate::services::factors::{self, WalletEnrolment};
-use crate::services::login::{self, WalletMessage};
+use crate::services::login::{self, TokenHolder, WalletMessage};
 use crate::state::AppState;
 
 /// The routes of this file, with their OpenAPI descriptions.
@@ -87,7 +87,15 @@ async fn wallet_message(
 ) -> ApiResult<Json<WalletMessage>> {
     let id = challenge_id(&id)?;
     Ok(Json(
-        login::wallet_message(&state, id, &req.session_key, None, &client).await?,
+        login::wallet_message(
+            &state,
+            id,
+            &req.session_key,
+            None,
+            TokenHolder::SessionKey,
+            &client,
+        )
+        .await?,
     ))
 }
 
@@ -106,6 +114,14 @@ async fn step_up_wallet_message(
 ) -> ApiResult<Json<WalletMessage>> {
     let id = challenge_id(&id)?;
     Ok(Json(
-        login::wallet_message(&state, id, &req.session_key, Some(auth.session), &client).await?,
+        login::wallet_message(
+            &state,
+            id,
+            &req.session_key,
+            Some(auth.session),
+            TokenHolder::SessionKey,
+            &client,
+        )
+        .await?,
     ))
 }

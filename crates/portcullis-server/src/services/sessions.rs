@@ -67,17 +67,17 @@ pub fn access_token(
         cnf: session
             .wallet
             .as_ref()
-            .map(|w| Confirmation { jkt: w.jkt.clone() }),
+            .and_then(|w| w.jkt.clone())
+            .map(|jkt| Confirmation { jkt }),
     };
     Ok(state.keys().sign(&claims)?)
 }
 
 /// How the tokens of `session` are presented.
 fn token_type(session: &SessionRecord) -> &'static str {
-    if session.wallet.is_some() {
-        "DPoP"
-    } else {
-        "Bearer"
+    match session.wallet.as_ref().and_then(|w| w.jkt.as_ref()) {
+        Some(_) => "DPoP",
+        None => "Bearer",
     }
 }
 
@@ -232,8 +232,8 @@ pub async fn refresh(
         .await?;
     match outcome {
         RefreshOutcome::Rotated(session) => {
-            if let Some(w) = &session.wallet
-                && proof_key != Some(w.jkt.as_str())
+            if let Some(jkt) = session.wallet.as_ref().and_then(|w| w.jkt.as_deref())
+                && proof_key != Some(jkt)
             {
                 // A wallet session's refresh token is bound to its key like its access
                 // tokens: presented without it, the token was stolen or the key lost.

@@ -79,6 +79,7 @@ fn scripts(body: &str) -> String {
     [
         ("data-passkey", crate::web::passkeys::SCRIPT),
         ("data-pattern-pad", crate::web::pattern::SCRIPT),
+        ("data-wallet", crate::web::wallet::SCRIPT),
     ]
     .iter()
     .filter(|(marker, _)| body.contains(marker))

@@ -28,6 +28,7 @@ mod session;
 mod signin;
 mod signup;
 mod stepup;
+mod wallet;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/security") }))
         .route(layout::STYLESHEET, get(layout::stylesheet))
         .route(passkeys::SCRIPT, get(passkeys::script))
+        .route(wallet::SCRIPT, get(wallet::script))
         .route(pattern::SCRIPT, get(pattern::script))
         .route(passcodes::SCRIPT, get(passcodes::script))
         .route(dualconfirm::SCRIPT, get(dualconfirm::script))
@@ -110,5 +112,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(passkeys::second_factor_options),
         )
         .route("/signin/passkey/answer", post(passkeys::answer))
+        .route("/signin/wallet/message", post(wallet::message))
+        .route("/signin/wallet/answer", post(wallet::answer))
         .merge(signed_in)
 }

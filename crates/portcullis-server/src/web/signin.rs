@@ -178,6 +178,9 @@ async fn picker(
     if second.contains(&FactorKind::Passkey) {
         forms.insert(0, passkeys::picker_form(id));
     }
+    if second.contains(&FactorKind::Wallet) {
+        forms.insert(0, crate::web::wallet::picker_form(id));
+    }
     if forms.is_empty() {
         forms.push(
             r#"<p>This account's second factor cannot be used on this page. <a href="/signin">Start again</a>.</p>"#

@@ -41,13 +41,14 @@ fn session<DB: Backend>(r: &Row<DB>) -> Result<SessionRecord, StoreError> {
     })
 }
 
-/// The three wallet columns, all set or none.
+/// The wallet columns: address and ReqNFT set together (the thumbprint only for a
+/// DPoP-bound session), or none.
 fn wallet_binding<DB: Backend>(r: &Row<DB>) -> Result<Option<WalletBinding>, StoreError> {
     let jkt: Option<String> = r.get("dpop_jkt")?;
     let address: Option<String> = r.get("wallet")?;
     let req_token: Option<String> = r.get("req_token")?;
     Ok(match (jkt, address, req_token) {
-        (Some(jkt), Some(address), Some(req_token)) => Some(WalletBinding {
+        (jkt, Some(address), Some(req_token)) => Some(WalletBinding {
             jkt,
             address,
             req_token,
@@ -84,7 +85,7 @@ impl<DB: Backend> SessionRepo for SqlStore<DB> {
             .bind(x.revoked_at)
             .bind(&x.user_agent)
             .bind(&x.ip)
-            .bind(x.wallet.as_ref().map(|w| w.jkt.clone()))
+            .bind(x.wallet.as_ref().and_then(|w| w.jkt.clone()))
             .bind(x.wallet.as_ref().map(|w| w.address.clone()))
             .bind(x.wallet.as_ref().map(|w| w.req_token.clone())),
         )

@@ -12,7 +12,7 @@ pub async fn create_get_list_live(store: Store) {
     let now = T0 + 1000;
     let s1 = session(a.id, 1, T0 + 100, 3600, 7200);
     let mut s2 = session(a.id, 2, T0 + 200, 3600, 7200);
-    let s3 = session(a.id, 3, T0 + 300, 3600, 7200);
+    let mut s3 = session(a.id, 3, T0 + 300, 3600, 7200);
     let revoked = session(a.id, 4, T0 + 400, 3600, 7200);
     let idle_expired = session(a.id, 5, T0 + 500, 500, 7200); // idle until exactly `now`
     let absolute_expired = session(a.id, 6, T0, 3600, 1000); // absolute until exactly `now`
@@ -24,9 +24,15 @@ pub async fn create_get_list_live(store: Store) {
     with_nones.acr = "aal2".to_owned();
     // A wallet session's binding round-trips.
     s2.wallet = Some(WalletBinding {
-        jkt: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".to_owned(),
+        jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".to_owned()),
         address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".to_owned(),
         req_token: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b".to_owned(),
+    });
+    // A browser's wallet session: no key thumbprint.
+    s3.wallet = Some(WalletBinding {
+        jkt: None,
+        address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".to_owned(),
+        req_token: "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c".to_owned(),
     });
     let all = [
         &s1,

@@ -38,7 +38,7 @@ use crate::services::{factors, passkeys};
 use crate::state::AppState;
 
 pub use step_up::step_up;
-pub use wallet::{WalletAnswer, WalletMessage, wallet_message};
+pub use wallet::{TokenHolder, WalletAnswer, WalletMessage, wallet_message};
 
 /// What a pending login waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]

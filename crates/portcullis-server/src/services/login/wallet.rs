@@ -47,6 +47,18 @@ pub struct WalletMessage {
     pub expires_at: i64,
 }
 
+/// Who will hold the session's tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenHolder {
+    /// A client that signs a DPoP proof with the session key for every request (the API):
+    /// the tokens are bound to the key.
+    SessionKey,
+    /// A browser on the pages, whose tokens stay in HTTP-only, same-site cookies: the
+    /// tokens are not bound to the key (a page cannot sign every navigation), the session
+    /// is a wallet session all the same (AuthNFT spent, ReqNFT minted).
+    Cookies,
+}
+
 /// The two signatures of a wallet answer (`0x` and 130 hex digits each).
 pub struct WalletAnswer {
     /// Over [`WalletMessage::message`].
@@ -66,6 +78,7 @@ pub async fn wallet_message(
     id: ChallengeId,
     session_key: &serde_json::Value,
     step_up_of: Option<SessionId>,
+    holder: TokenHolder,
     client: &ClientInfo,
 ) -> Result<WalletMessage, ServiceError> {
     let (mut challenge, version) = load(state, id, step_up_of).await?;
@@ -96,6 +109,7 @@ pub async fn wallet_message(
         session_expires_at: now + state.config.tokens.session_absolute.as_secs_i64(),
         jkt,
         proven: false,
+        cookie: holder == TokenHolder::Cookies,
     };
     let texts = ceremony
         .texts(&bound_wallet::siwe_rules(state), &w.statement)
@@ -221,6 +235,7 @@ pub(super) async fn complete(
         "session": session.to_string(),
         "jkt": ceremony.jkt,
         "exp": ceremony.session_expires_at,
+        "bound": if ceremony.cookie { "cookie" } else { "dpop" },
     });
     let serde_json::Value::Object(attributes) = attributes else {
         return Err(ServiceError::unexpected(
@@ -243,7 +258,7 @@ pub(super) async fn complete(
         amr,
         wallet: Some((
             WalletBinding {
-                jkt: ceremony.jkt.clone(),
+                jkt: (!ceremony.cookie).then(|| ceremony.jkt.clone()),
                 address: bound.address,
                 req_token,
             },

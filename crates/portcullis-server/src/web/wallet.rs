@@ -1,0 +1,152 @@
+//! Sign in with Ethereum on the pages: the wallet factor of a sign-in through the browser's
+//! injected wallet (EIP-1193), as any Ethereum wallet can take part (DESIGN §4).
+//!
+//! The picker shows a form marked `data-wallet` when the sign-in waits for the wallet; the
+//! one same-origin script ([`SCRIPT`]) makes a session key in the browser, asks for the two
+//! texts ([`message`]), has the wallet sign them and posts the signatures ([`answer`]). The
+//! answers go through the same services as the API ([`login`]); the session is a wallet
+//! session (the AuthNFT spent, a ReqNFT minted) whose tokens stay in the pages' HTTP-only
+//! cookies instead of being bound to the key ([`TokenHolder::Cookies`]).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::ids::ChallengeId;
+use portcullis_core::login::ChallengeError;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::extract::ClientInfo;
+use crate::services::ServiceError;
+use crate::services::login::{self, Answer, LoginStep, TokenHolder, WalletAnswer};
+use crate::state::AppState;
+use crate::web::cookies::Cookies;
+use crate::web::csrf::VisitorForm;
+use crate::web::layout::escape;
+use crate::web::passkeys::{api_error, json_error, wants_json};
+use crate::web::signin::picker_url;
+
+/// Where the script is served.
+pub(crate) const SCRIPT: &str = "/assets/wallet.js";
+
+const JS: &str = include_str!("../../assets/wallet.js");
+
+/// `GET /assets/wallet.js`.
+pub(crate) async fn script() -> Response {
+    let mut response = JS.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+/// The wallet choice of the factor picker for `challenge`.
+pub(crate) fn picker_form(challenge: &str) -> String {
+    format!(
+        r#"<form method="post" action="/signin/wallet/message" data-wallet="signin">
+<fieldset><legend>Ethereum wallet</legend>
+<input type="hidden" name="challenge" value="{challenge}">
+<p class="hint">Sign in with the wallet bound to your account (your browser's Ethereum wallet).</p>
+<button type="submit">Sign in with Ethereum</button>
+<p class="error" role="alert" data-wallet-error hidden></p></fieldset>
+</form>"#,
+        challenge = escape(challenge),
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MessageForm {
+    challenge: String,
+    #[serde(default)]
+    session_key: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AnswerForm {
+    challenge: String,
+    signature: String,
+    delegation_signature: String,
+}
+
+fn expired() -> Response {
+    (
+        StatusCode::GONE,
+        Json(json!({
+            "error": "This sign-in attempt has expired or was used up; start again.",
+            "redirect": "/signin",
+        })),
+    )
+        .into_response()
+}
+
+/// `POST /signin/wallet/message`: the texts the wallet signs for a pending sign-in.
+pub(crate) async fn message(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    VisitorForm(f): VisitorForm<MessageForm>,
+) -> Response {
+    if !wants_json(&headers) {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "Signing in with a wallet needs this site's script; allow it and reload.",
+        );
+    }
+    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
+        return expired();
+    };
+    let Ok(key) = serde_json::from_str::<serde_json::Value>(&f.session_key) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "The browser's session key was not understood.",
+        );
+    };
+    match login::wallet_message(&state, id, &key, None, TokenHolder::Cookies, &client).await {
+        Ok(texts) => Json(texts).into_response(),
+        Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired()
+        }
+        Err(e) => api_error(&e),
+    }
+}
+
+/// `POST /signin/wallet/answer`: the wallet's two signatures.
+pub(crate) async fn answer(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    VisitorForm(f): VisitorForm<AnswerForm>,
+) -> Response {
+    let Ok(id) = f.challenge.parse::<ChallengeId>() else {
+        return expired();
+    };
+    let answer = Answer::Wallet(WalletAnswer {
+        signature: f.signature,
+        delegation_signature: f.delegation_signature,
+    });
+    match login::answer(&state, id, answer, None, &client).await {
+        Ok(LoginStep::Complete(tokens)) => {
+            let mut response = Json(json!({ "redirect": "/security" })).into_response();
+            Cookies::of(&state).set_tokens(response.headers_mut(), &state, &tokens);
+            response
+        }
+        Ok(LoginStep::Pending(p)) => {
+            Json(json!({ "redirect": picker_url(&p.challenge_id) })).into_response()
+        }
+        Ok(LoginStep::SteppedUp(_))
+        | Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
+            expired()
+        }
+        Err(ServiceError::Challenge(ChallengeError::Rejected { attempts_left })) => json_error(
+            StatusCode::UNAUTHORIZED,
+            &format!("The wallet's signature was not accepted ({attempts_left} attempts left)."),
+        ),
+        Err(e) => api_error(&e),
+    }
+}
