@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 
 use axum::http::{HeaderMap, header};
 use portcullis_core::token::AccessClaims;
-use portcullis_core::token::dpop::{self, DpopError, NonceKey, ProofCheck, ReplayCache};
+use portcullis_core::token::dpop::{self, DpopError, KeyCache, NonceKey, ProofCheck, ReplayCache};
 
 use crate::{GuardError, Rejection};
 
@@ -25,11 +25,14 @@ const PROOF_SKEW_SECS: i64 = 5;
 const NONCE_WINDOW_SECS: u32 = 60;
 /// Live proofs remembered at most.
 const REPLAY_CAPACITY: usize = 100_000;
+/// Session keys kept decoded at most.
+const KEY_CAPACITY: usize = 10_000;
 
 /// The guard's DPoP state.
 pub(crate) struct DpopState {
     nonces: NonceKey,
     replay: Mutex<ReplayCache>,
+    keys: KeyCache,
 }
 
 impl DpopState {
@@ -40,6 +43,7 @@ impl DpopState {
         Ok(Self {
             nonces: NonceKey::new(secret, NONCE_WINDOW_SECS),
             replay: Mutex::new(ReplayCache::new(REPLAY_CAPACITY, PROOF_MAX_AGE_SECS)),
+            keys: KeyCache::new(KEY_CAPACITY),
         })
     }
 
@@ -86,6 +90,7 @@ impl DpopState {
             access_token: Some(token),
             jkt: Some(jkt),
             nonces: Some(&self.nonces),
+            keys: Some(&self.keys),
         };
         let verified = dpop::verify(proof, &check).map_err(|e| self.refuse(e, now))?;
         self.replay

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use portcullis_core::token::AccessClaims;
-use portcullis_core::token::dpop::{self, DpopError, NonceKey, ProofCheck, ReplayCache};
+use portcullis_core::token::dpop::{self, DpopError, KeyCache, NonceKey, ProofCheck, ReplayCache};
 
 use crate::services::ServiceError;
 use crate::state::AppState;
@@ -29,16 +29,20 @@ pub const PROOF_SKEW_SECS: i64 = 5;
 pub const NONCE_WINDOW_SECS: u32 = 60;
 /// Proofs remembered per node for replay detection.
 pub const REPLAY_CAPACITY: usize = 100_000;
+/// Session keys kept decoded per node.
+pub const KEY_CAPACITY: usize = 10_000;
 
 /// The node's DPoP state: the replay cache.
 pub struct DpopState {
     replay: Mutex<ReplayCache>,
+    keys: KeyCache,
 }
 
 impl Default for DpopState {
     fn default() -> Self {
         Self {
             replay: Mutex::new(ReplayCache::new(REPLAY_CAPACITY, PROOF_MAX_AGE_SECS)),
+            keys: KeyCache::new(KEY_CAPACITY),
         }
     }
 }
@@ -189,6 +193,7 @@ pub fn check_presentation(
                 access_token: Some(token),
                 jkt: Some(jkt),
                 nonces: Some(&nonce_key(state)),
+                keys: Some(&state.dpop.keys),
             };
             let verified = dpop::verify(proof, &check).map_err(|e| refused(state, &e))?;
             let mut replay = match state.dpop.replay.lock() {
@@ -231,6 +236,7 @@ pub fn token_request_key(
         access_token: None,
         jkt: None,
         nonces: Some(&nonce_key(state)),
+        keys: Some(&state.dpop.keys),
     };
     let verified = dpop::verify(proof, &check).map_err(|e| refused(state, &e))?;
     let mut replay = match state.dpop.replay.lock() {

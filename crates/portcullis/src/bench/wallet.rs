@@ -18,7 +18,7 @@ use k256::ecdsa::SigningKey;
 use portcullis_core::eth;
 use portcullis_core::ids::AccountId;
 use portcullis_core::token::dpop::{
-    self, NonceKey, ProofCheck, ProofClaims, ReplayCache, SessionSigner,
+    self, KeyCache, NonceKey, ProofCheck, ProofClaims, ReplayCache, SessionSigner,
 };
 use portcullis_core::token::{AccessClaims, Confirmation, Expectation, TokenKeys};
 use portcullis_server::clock::{Clock as _, SystemClock};
@@ -496,6 +496,7 @@ fn dpop_costs(window: Duration) -> anyhow::Result<DpopCosts> {
                 })
             })
             .collect();
+        let key_cache = KeyCache::new(16);
         let mut replay = ReplayCache::new(proofs.len() + 1, 60);
         let us = time_per_op(window, |i| {
             let proof = proofs
@@ -511,6 +512,7 @@ fn dpop_costs(window: Duration) -> anyhow::Result<DpopCosts> {
                 access_token: Some(&token),
                 jkt: claims.cnf.as_ref().map(|c| c.jkt.as_str()),
                 nonces: Some(&nonces),
+                keys: Some(&key_cache),
             };
             let verified = dpop::verify(proof, &check)?;
             if verified.jkt != jkt {

@@ -85,6 +85,34 @@ impl SessionKey {
         }
     }
 
+    /// The RFC 7638 thumbprint of a JWK's members as they are written, before the key is
+    /// decoded (`None` for a JWK that is not an EC secp256k1 or OKP Ed25519 one, or whose
+    /// members hold characters a base64url value cannot): lets a verifier find a key it
+    /// decoded before by its thumbprint. Equal to [`SessionKey::thumbprint`] for a key that
+    /// decodes.
+    pub fn thumbprint_of_jwk(jwk: &serde_json::Value) -> Option<String> {
+        let member = |name: &str| {
+            jwk.get(name)
+                .and_then(serde_json::Value::as_str)
+                .filter(|v| {
+                    v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+        };
+        let canonical = match (member("kty")?, member("crv")?) {
+            ("EC", "secp256k1") => format!(
+                r#"{{"crv":"secp256k1","kty":"EC","x":"{}","y":"{}"}}"#,
+                member("x")?,
+                member("y")?
+            ),
+            ("OKP", "Ed25519") => {
+                format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, member("x")?)
+            }
+            _ => return None,
+        };
+        Some(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+    }
+
     /// The RFC 7638 thumbprint: base64url (no padding) of the SHA-256 of the required members
     /// in lexicographic order, without whitespace. This is the `cnf.jkt` of a bound token.
     pub fn thumbprint(&self) -> String {
@@ -116,7 +144,9 @@ impl SessionKey {
     /// A high-S ECDSA signature is accepted: k256 refuses it (BIP 62's malleability rule),
     /// but JOSE does not require low S and libraries such as `cryptography` emit either, so it
     /// is normalised first. Malleability is harmless here: replay is judged by `jti`, never
-    /// by signature bytes. Ed25519 is verified strictly (canonical `S`, no small-order `R`).
+    /// by signature bytes. Ed25519 is verified as RFC 8032 and RFC 8037 say (canonical `S`);
+    /// the "strict" variant's extra small-order checks would guard a signature's uniqueness,
+    /// which nothing here relies on, at the price of a point decompression per request.
     pub(super) fn verify(&self, signing_input: &[u8], signature: &[u8]) -> bool {
         match self {
             Self::Secp256k1(key) => {
@@ -131,7 +161,8 @@ impl SessionKey {
                 let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
                     return false;
                 };
-                key.verify_strict(signing_input, &sig).is_ok()
+                use ed25519_dalek::Verifier as _;
+                key.verify(signing_input, &sig).is_ok()
             }
         }
     }

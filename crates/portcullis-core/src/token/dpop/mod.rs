@@ -151,6 +151,58 @@ pub struct ProofCheck<'a> {
     pub jkt: Option<&'a str>,
     /// The nonce issuer; `None` when no nonce is demanded.
     pub nonces: Option<&'a NonceKey>,
+    /// Keys decoded before; `None` decodes every proof's key.
+    pub keys: Option<&'a KeyCache>,
+}
+
+/// Session keys decoded before, by thumbprint. Decoding a point (Ed25519 or secp256k1) is a
+/// good part of a proof's cost, and a session sends the same key with every request. A key
+/// is found by the thumbprint of the JWK's members as written ([`SessionKey::thumbprint_of_jwk`]),
+/// which equals the thumbprint it was stored under only for the same members: a JWK that
+/// would not decode is never found, and is decoded (and refused) as without the cache.
+#[derive(Debug)]
+pub struct KeyCache {
+    capacity: usize,
+    keys: std::sync::Mutex<std::collections::HashMap<String, SessionKey>>,
+}
+
+impl KeyCache {
+    /// A cache of at most `capacity` keys (emptied when full: a session's next proof decodes
+    /// its key again).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            keys: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The key of `jwk` and its thumbprint, from the cache or decoded (and then kept).
+    fn key_of(&self, jwk: &serde_json::Value) -> Result<(SessionKey, String), DpopError> {
+        if jwk.get("d").is_some() {
+            return Err(DpopError::PrivateKey);
+        }
+        let keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(thumbprint) = SessionKey::thumbprint_of_jwk(jwk)
+            && let Some(key) = keys.get(&thumbprint)
+        {
+            return Ok((key.clone(), thumbprint));
+        }
+        drop(keys);
+        let key = SessionKey::from_jwk(jwk)?;
+        let thumbprint = key.thumbprint();
+        let mut keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if keys.len() >= self.capacity {
+            keys.clear();
+        }
+        keys.insert(thumbprint.clone(), key.clone());
+        Ok((key, thumbprint))
+    }
 }
 
 /// A proof that passed [`verify`].
@@ -199,7 +251,15 @@ pub fn verify(proof: &str, check: &ProofCheck<'_>) -> Result<VerifiedProof, Dpop
     if header.typ.as_deref() != Some(PROOF_TYPE) {
         return Err(DpopError::Type);
     }
-    let key = SessionKey::from_jwk(&header.jwk.ok_or(DpopError::InvalidKey)?)?;
+    let jwk = header.jwk.ok_or(DpopError::InvalidKey)?;
+    let (key, jkt) = match check.keys {
+        Some(cache) => cache.key_of(&jwk)?,
+        None => {
+            let key = SessionKey::from_jwk(&jwk)?;
+            let jkt = key.thumbprint();
+            (key, jkt)
+        }
+    };
     if header.alg.as_deref() != Some(key.alg()) {
         return Err(DpopError::Algorithm);
     }
@@ -234,7 +294,6 @@ pub fn verify(proof: &str, check: &ProofCheck<'_>) -> Result<VerifiedProof, Dpop
             return Err(DpopError::AccessTokenHash);
         }
     }
-    let jkt = key.thumbprint();
     if let Some(bound) = check.jkt
         && !bool::from(bound.as_bytes().ct_eq(jkt.as_bytes()))
     {

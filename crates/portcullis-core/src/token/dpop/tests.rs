@@ -26,6 +26,7 @@ fn check<'a>(nonces: Option<&'a NonceKey>, jkt: Option<&'a str>) -> ProofCheck<'
         access_token: Some(TOKEN),
         jkt,
         nonces,
+        keys: None,
     }
 }
 
@@ -256,4 +257,40 @@ fn signers_do_not_print_their_secret() {
         assert!(shown.contains("jkt"), "{shown}");
         assert!(!shown.contains("[7") && !shown.contains("[9") && !shown.contains("secret"));
     }
+}
+
+#[test]
+fn the_key_cache_finds_a_key_only_by_its_own_members() {
+    let cache = KeyCache::new(2);
+    let nonces = NonceKey::new([3; 32], 60);
+    for signer in signers() {
+        let jkt = signer.public().thumbprint();
+        for n in 0..3 {
+            let mut c = claims(Some(nonces.issue(NOW)));
+            c.jti = format!("j-{n}");
+            let mut check = check(Some(&nonces), Some(&jkt));
+            check.keys = Some(&cache);
+            assert_eq!(verify(&signer.proof(&c), &check).unwrap().jkt, jkt);
+        }
+        // The JWK's thumbprint as written is the decoded key's.
+        assert_eq!(
+            SessionKey::thumbprint_of_jwk(&signer.public().to_jwk()),
+            Some(jkt.clone())
+        );
+    }
+    // A cached key is no way around the refusals: another key's signature, a private jwk.
+    let mut check = check(None, None);
+    check.keys = Some(&cache);
+    let thief = SessionSigner::ed25519_from_bytes(&[8; 32]);
+    let mut header = serde_json::json!({"typ": "dpop+jwt", "alg": "EdDSA",
+        "jwk": SessionSigner::ed25519_from_bytes(&[7; 32]).public().to_jwk()});
+    assert_eq!(
+        verify(&forged(&thief, &header), &check),
+        Err(DpopError::Signature)
+    );
+    header["jwk"]["d"] = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A".into();
+    assert_eq!(
+        verify(&forged(&thief, &header), &check),
+        Err(DpopError::PrivateKey)
+    );
 }
