@@ -2,8 +2,9 @@
 // Sign in with Ethereum through the pages in a real headless Chromium, with an injected
 // EIP-1193 provider (window.ethereum) backed by a known key: ethers v6 signs in Node, the
 // page reaches it through an exposed function, as an extension's content script would.
-//   password → the factor picker offers the wallet → "Sign in with Ethereum" → /security →
-//   sign out;
+//   password → /security → "Bind an Ethereum wallet" (the wallet signs the binding message)
+//   → sign out → password → the factor picker offers the wallet → "Sign in with Ethereum" →
+//   /security → sign out;
 //   then, in a fresh browser, a provider holding another key: the page says which account
 //   to choose and stays on the picker.
 //
@@ -75,6 +76,23 @@ async function toPicker(page) {
     step('ethers v6 wallet ready: ' + wallet.address);
 
     const page = await browserWith(browser, wallet);
+    await page.goto(`${base}/signin`);
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/signin"] button')]);
+    check(new URL(page.url()).pathname === '/security', `password-only sign-in, at ${page.url()}`);
+    await page.fill('#wallet-label', 'Test wallet');
+    await Promise.all([
+      page.waitForURL(/notice=wallet-bound/, { timeout: 20000 }),
+      page.click('form[data-wallet="bind"] button'),
+    ]);
+    const table = await page.textContent('main table');
+    check(table.includes('Wallet') && table.includes('Test wallet') && table.includes('in use'), `the wallet is listed in use: ${table}`);
+    await checkAccessible(page);
+    await page.screenshot({ path: path.join(shots, 'wallet-bound.png'), fullPage: true });
+    step('bound the wallet on /security');
+    await Promise.all([page.waitForNavigation(), page.click('header form[action="/signout"] button')]);
+
     await toPicker(page);
     await checkAccessible(page);
     await page.screenshot({ path: path.join(shots, 'wallet-picker.png'), fullPage: true });

@@ -9,6 +9,9 @@
 //   3. has the wallet sign both (`personal_sign`, EIP-191), from the account the server
 //      names;
 //   4. POSTs the two signatures to /signin/wallet/answer, which signs the browser in.
+// On /security (`data-wallet="bind"`) it binds the wallet's first account: POSTs its address
+// for the enrolment's Sign-In with Ethereum message, has the wallet sign it and POSTs the
+// signature to /security/wallet/confirm.
 'use strict';
 
 (function () {
@@ -31,7 +34,7 @@
       throw new Error('The request was refused. Reload the page and try again.');
     }
     const body = await reply.json();
-    if (!reply.ok) {
+    if (!reply.ok && !body.step_up) {
       if (body.redirect) window.location.assign(body.redirect);
       throw new Error(body.error || 'Something went wrong; try again.');
     }
@@ -86,13 +89,41 @@
     window.location.assign(done.redirect);
   }
 
+  // /security: the wallet's first account is bound to the account signed in.
+  async function bind(form) {
+    const provider = window.ethereum;
+    if (!provider || typeof provider.request !== 'function') {
+      throw new Error('No Ethereum wallet found in this browser.');
+    }
+    const accounts = await provider.request({ method: 'eth_requestAccounts' });
+    if (!accounts || !accounts.length) throw new Error('The wallet gave no account.');
+    form.querySelector('input[name="address"]').value = accounts[0];
+    const fields = new FormData(form);
+    const started = await post(form.action, Object.fromEntries(fields));
+    if (started.step_up) {
+      // A recent sign-in is needed: the plain form shows the confirmation page.
+      form.submit();
+      return;
+    }
+    const signature = await provider.request({
+      method: 'personal_sign',
+      params: [utf8Hex(started.message), accounts[0]],
+    });
+    const done = await post('/security/wallet/confirm', {
+      csrf: fields.get('csrf') || '',
+      id: started.id,
+      signature,
+    });
+    window.location.assign(done.redirect);
+  }
+
   for (const form of document.querySelectorAll('form[data-wallet]')) {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const button = form.querySelector('button');
       if (button) button.disabled = true;
       try {
-        await signIn(form);
+        await (form.dataset.wallet === 'bind' ? bind(form) : signIn(form));
       } catch (error) {
         showError(form, (error && error.message) || 'The wallet did not sign.');
       } finally {

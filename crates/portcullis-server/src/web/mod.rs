@@ -60,6 +60,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security/pattern", post(pattern::enrol))
         .route("/security/pattern/confirm", post(pattern::confirm))
         .route("/security/passkey", post(passkeys::enrol))
+        .route("/security/wallet", post(wallet::bind))
+        .route("/security/wallet/confirm", post(wallet::confirm))
         .route("/security/gesture", post(passcodes::enrol_gesture))
         .route("/security/image", image_post(passcodes::enrol_image))
         .route(

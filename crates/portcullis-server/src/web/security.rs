@@ -41,6 +41,10 @@ fn notice_text(code: &str) -> (Option<&'static str>, Option<&'static str>) {
             Some("Your authenticator app is set up: signing in now asks for a code from it."),
             None,
         ),
+        "wallet-bound" => (
+            Some("Your wallet is bound: sign-ins now ask for it after your password."),
+            None,
+        ),
         "passkey-added" => (
             Some("Your passkey is added: use it to sign in, with or without your password."),
             None,
@@ -198,8 +202,10 @@ fn factor_section(list: &[FactorView], csrf: &str) -> String {
 <button type="submit">Set up an authenticator app</button>
 </form>
 {passkey}
+{wallet}
 {passcodes}"#,
         passkey = passkeys::register_form(csrf),
+        wallet = crate::web::wallet::bind_form(csrf),
         passcodes = crate::web::passcodes::enrol_forms(csrf),
     )
 }

@@ -3,7 +3,9 @@
 //!
 //! The picker shows a form marked `data-wallet` when the sign-in waits for the wallet; the
 //! one same-origin script ([`SCRIPT`]) makes a session key in the browser, asks for the two
-//! texts ([`message`]), has the wallet sign them and posts the signatures ([`answer`]). The
+//! texts ([`message`]), has the wallet sign them and posts the signatures ([`answer`]).
+//! `/security` binds the browser's wallet to the account the same way ([`bind`], then
+//! [`confirm`]: the wallet signs the enrolment's SIWE message). The
 //! answers go through the same services as the API ([`login`]); the session is a wallet
 //! session (the AuthNFT spent, a ReqNFT minted) whose tokens stay in the pages' HTTP-only
 //! cookies instead of being bound to the key ([`TokenHolder::Cookies`]).
@@ -22,7 +24,10 @@ use crate::services::ServiceError;
 use crate::services::login::{self, Answer, LoginStep, TokenHolder, WalletAnswer};
 use crate::state::AppState;
 use crate::web::cookies::Cookies;
-use crate::web::csrf::VisitorForm;
+use crate::services::factors;
+use crate::web::csrf::{SessionForm, VisitorForm};
+use crate::web::security::failed;
+use crate::web::stepup;
 use crate::web::layout::escape;
 use crate::web::passkeys::{api_error, json_error, wants_json};
 use crate::web::signin::picker_url;
@@ -146,6 +151,79 @@ pub(crate) async fn answer(
         Err(ServiceError::Challenge(ChallengeError::Rejected { attempts_left })) => json_error(
             StatusCode::UNAUTHORIZED,
             &format!("The wallet's signature was not accepted ({attempts_left} attempts left)."),
+        ),
+        Err(e) => api_error(&e),
+    }
+}
+
+/// The "Bind an Ethereum wallet" form of `/security`; `csrf` is the hidden field, already
+/// HTML. The script fills in the address the wallet gives.
+pub(crate) fn bind_form(csrf: &str) -> String {
+    format!(
+        r#"<form method="post" action="/security/wallet" class="actions" data-wallet="bind">{csrf}
+<input type="hidden" name="address" value="">
+<div><label for="wallet-label">Name for the wallet (optional)</label>
+<input type="text" id="wallet-label" name="label" maxlength="64" placeholder="Wallet"></div>
+<button type="submit">Bind an Ethereum wallet</button>
+<p class="error" role="alert" data-wallet-error hidden></p></form>"#
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BindForm {
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    label: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ConfirmForm {
+    id: String,
+    signature: String,
+}
+
+/// `POST /security/wallet`: starts binding the wallet at `address`; the message it signs.
+pub(crate) async fn bind(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    form: SessionForm<BindForm>,
+) -> Response {
+    let session = &form.session;
+    let label = Some(form.fields.label.trim().to_owned()).filter(|l| !l.is_empty());
+    let json = wants_json(&headers);
+    match factors::enrol_wallet(&state, &session.auth, label, &form.fields.address, &client).await
+    {
+        Ok(e) if json => Json(json!({ "id": e.factor.id, "message": e.message })).into_response(),
+        Ok(_) => json_error(
+            StatusCode::BAD_REQUEST,
+            "Binding a wallet needs this site's script; allow it and reload.",
+        ),
+        Err(ServiceError::StepUpRequired { .. }) if json => (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "step_up": true, "error": "This change needs a recent sign-in." })),
+        )
+            .into_response(),
+        Err(ServiceError::StepUpRequired { .. }) => stepup::start(&state, session, &client).await,
+        Err(e) if json => api_error(&e),
+        Err(e) => failed(session, &e),
+    }
+}
+
+/// `POST /security/wallet/confirm`: the wallet's signature of the binding message, which
+/// confirms the wallet and mints its AuthNFT.
+pub(crate) async fn confirm(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    form: SessionForm<ConfirmForm>,
+) -> Response {
+    let f = &form.fields;
+    match factors::confirm(&state, &form.session.auth, &f.id, &f.signature, &client).await {
+        Ok(_) => Json(json!({ "redirect": "/security?notice=wallet-bound" })).into_response(),
+        Err(ServiceError::NotFound) => json_error(
+            StatusCode::NOT_FOUND,
+            "This wallet binding has expired; reload the page and try again.",
         ),
         Err(e) => api_error(&e),
     }
