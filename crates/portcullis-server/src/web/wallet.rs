@@ -21,16 +21,16 @@ use serde_json::json;
 
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
+use crate::services::factors;
 use crate::services::login::{self, Answer, LoginStep, TokenHolder, WalletAnswer};
 use crate::state::AppState;
 use crate::web::cookies::Cookies;
-use crate::services::factors;
 use crate::web::csrf::{SessionForm, VisitorForm};
-use crate::web::security::failed;
-use crate::web::stepup;
 use crate::web::layout::escape;
 use crate::web::passkeys::{api_error, json_error, wants_json};
+use crate::web::security::failed;
 use crate::web::signin::picker_url;
+use crate::web::stepup;
 
 /// Where the script is served.
 pub(crate) const SCRIPT: &str = "/assets/wallet.js";
@@ -193,8 +193,7 @@ pub(crate) async fn bind(
     let session = &form.session;
     let label = Some(form.fields.label.trim().to_owned()).filter(|l| !l.is_empty());
     let json = wants_json(&headers);
-    match factors::enrol_wallet(&state, &session.auth, label, &form.fields.address, &client).await
-    {
+    match factors::enrol_wallet(&state, &session.auth, label, &form.fields.address, &client).await {
         Ok(e) if json => Json(json!({ "id": e.factor.id, "message": e.message })).into_response(),
         Ok(_) => json_error(
             StatusCode::BAD_REQUEST,
