@@ -122,7 +122,7 @@ async function main() {
     await checkAccessible(page);
     const script = await page.evaluate(() => [...document.scripts].map((s) => s.src));
     check(script.includes(`${site}/assets/passkey.js`)
-      && script.every((s) => [`${site}/assets/passkey.js`, `${site}/assets/gesture.js`].includes(s)),
+      && script.every((s) => [`${site}/assets/passkey.js`, `${site}/assets/gesture.js`, `${site}/assets/wallet.js`].includes(s)),
     `the passkey script loads (and only served scripts): ${script}`);
     step('signed in with the password');
 

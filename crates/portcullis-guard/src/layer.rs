@@ -80,7 +80,13 @@ where
         let requirement = Arc::clone(&self.requirement);
         Box::pin(async move {
             let method = request.method().as_str().to_owned();
-            let path = request.uri().path().to_owned();
+            // Inside `Router::nest` the URI has lost its prefix; a DPoP proof names the
+            // path the client called, which axum keeps as the original URI.
+            let path = request
+                .extensions()
+                .get::<axum::extract::OriginalUri>()
+                .map_or_else(|| request.uri().path(), |u| u.0.path())
+                .to_owned();
             match guard
                 .authorize(&method, &path, request.headers(), &requirement)
                 .await

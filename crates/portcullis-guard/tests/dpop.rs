@@ -239,3 +239,39 @@ async fn bound_tokens_need_a_proof_by_their_key_for_this_request() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_guard_inside_a_nested_router_checks_the_path_the_client_called() {
+    let issuer = Issuer::start().await;
+    let guard = issuer.guard_with(issuer.config().public_origin(ORIGIN));
+    let app = Router::new().nest("/v2", app(&guard));
+    let key = SessionSigner::ed25519_from_bytes(&[5; 32]);
+    let mut c = claims();
+    c.cnf = Some(Confirmation {
+        jkt: key.public().thumbprint(),
+    });
+    let token = issuer.sign(&c);
+    let dpop = format!("DPoP {token}");
+    let nonce = guard.dpop_nonce();
+    let full = format!("{ORIGIN}/v2/orders");
+    let ok = call(
+        &app,
+        "GET",
+        "/v2/orders",
+        &dpop,
+        Some(&proof(&key, "GET", &full, &token, Some(&nonce), "n1")),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    // A proof for the path without the prefix is for another URI.
+    let inner = format!("{ORIGIN}/orders");
+    let refused = call(
+        &app,
+        "GET",
+        "/v2/orders",
+        &dpop,
+        Some(&proof(&key, "GET", &inner, &token, Some(&nonce), "n2")),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+}
