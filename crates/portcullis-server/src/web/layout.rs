@@ -74,6 +74,21 @@ pub(crate) fn csrf_field(token: &str) -> String {
     )
 }
 
+/// A script the binary serves (same origin, as the CSP wants), cached for an hour.
+pub(crate) fn script_response(js: &'static str) -> Response {
+    let mut response = js.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
 /// The script tags `body` needs: each script is loaded only by a page with its forms.
 fn scripts(body: &str) -> String {
     [

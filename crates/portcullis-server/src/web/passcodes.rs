@@ -5,7 +5,7 @@
 //! `/security`, answers in the sign-in picker and at step-up.
 
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_core::login::FactorKind;
 use serde::Deserialize;
@@ -29,17 +29,7 @@ const JS: &str = include_str!("../../assets/gesture.js");
 
 /// `GET /assets/gesture.js`.
 pub(crate) async fn script() -> Response {
-    let mut response = JS.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    layout::script_response(JS)
 }
 
 /// Whether the picker shows a passcode form for `kind`.

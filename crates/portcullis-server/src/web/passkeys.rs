@@ -15,7 +15,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::ids::ChallengeId;
 use portcullis_core::login::ChallengeError;
@@ -42,17 +42,7 @@ const JS: &str = include_str!("../../assets/passkey.js");
 
 /// `GET /assets/passkey.js`.
 pub(crate) async fn script() -> Response {
-    let mut response = JS.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    layout::script_response(JS)
 }
 
 #[derive(Deserialize)]
@@ -257,7 +247,9 @@ pub(crate) async fn second_factor_options(
     }
 }
 
-fn expired() -> Response {
+/// The answer to a sign-in whose challenge expired or was used up (the script goes back to
+/// `/signin`).
+pub(crate) fn expired() -> Response {
     (
         StatusCode::GONE,
         Json(json!({

@@ -9,7 +9,7 @@
 //! The services are the API's ([`factors::enrol_pattern`], [`factors::confirm`]).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use portcullis_core::factor::pattern::PatternGrid;
 use serde::Deserialize;
@@ -30,17 +30,7 @@ const JS: &str = include_str!("../../assets/pattern-pad.js");
 
 /// `GET /assets/pattern-pad.js`.
 pub(crate) async fn script() -> Response {
-    let mut response = JS.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    layout::script_response(JS)
 }
 
 /// The configured grid (validated at start-up; the default otherwise).

@@ -12,7 +12,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::ids::ChallengeId;
 use portcullis_core::login::ChallengeError;
@@ -26,8 +26,8 @@ use crate::services::login::{self, Answer, LoginStep, TokenHolder, WalletAnswer}
 use crate::state::AppState;
 use crate::web::cookies::Cookies;
 use crate::web::csrf::{SessionForm, VisitorForm};
-use crate::web::layout::escape;
-use crate::web::passkeys::{api_error, json_error, wants_json};
+use crate::web::layout::{self, escape};
+use crate::web::passkeys::{api_error, expired, json_error, wants_json};
 use crate::web::security::failed;
 use crate::web::signin::picker_url;
 use crate::web::stepup;
@@ -39,17 +39,7 @@ const JS: &str = include_str!("../../assets/wallet.js");
 
 /// `GET /assets/wallet.js`.
 pub(crate) async fn script() -> Response {
-    let mut response = JS.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    layout::script_response(JS)
 }
 
 /// The wallet choice of the factor picker for `challenge`.
@@ -78,17 +68,6 @@ pub(crate) struct AnswerForm {
     challenge: String,
     signature: String,
     delegation_signature: String,
-}
-
-fn expired() -> Response {
-    (
-        StatusCode::GONE,
-        Json(json!({
-            "error": "This sign-in attempt has expired or was used up; start again.",
-            "redirect": "/signin",
-        })),
-    )
-        .into_response()
 }
 
 /// `POST /signin/wallet/message`: the texts the wallet signs for a pending sign-in.
