@@ -276,10 +276,22 @@ pub(crate) async fn answer(
         );
     };
     let answer = Answer::Passkey(Box::new(credential));
-    match login::answer(&state, id, answer, None, &client).await {
+    let step = login::answer(&state, id, answer, None, &client).await;
+    signin_reply(&state, step, "That passkey was not accepted")
+}
+
+/// The script's answer to a sign-in step its factor answered (a passkey, a wallet): where to
+/// go next, with the session's cookies when the sign-in is complete; `refused` opens the
+/// message for a wrong answer.
+pub(crate) fn signin_reply(
+    state: &AppState,
+    step: Result<LoginStep, ServiceError>,
+    refused: &str,
+) -> Response {
+    match step {
         Ok(LoginStep::Complete(tokens)) => {
             let mut response = Json(json!({ "redirect": "/security" })).into_response();
-            Cookies::of(&state).set_tokens(response.headers_mut(), &state, &tokens);
+            Cookies::of(state).set_tokens(response.headers_mut(), state, &tokens);
             response
         }
         Ok(LoginStep::Pending(p)) => {
@@ -291,7 +303,7 @@ pub(crate) async fn answer(
         }
         Err(ServiceError::Challenge(ChallengeError::Rejected { attempts_left })) => json_error(
             StatusCode::UNAUTHORIZED,
-            &format!("That passkey was not accepted ({attempts_left} attempts left)."),
+            &format!("{refused} ({attempts_left} attempts left)."),
         ),
         Err(e) => api_error(&e),
     }

@@ -22,14 +22,12 @@ use serde_json::json;
 use crate::extract::ClientInfo;
 use crate::services::ServiceError;
 use crate::services::factors;
-use crate::services::login::{self, Answer, LoginStep, TokenHolder, WalletAnswer};
+use crate::services::login::{self, Answer, TokenHolder, WalletAnswer};
 use crate::state::AppState;
-use crate::web::cookies::Cookies;
 use crate::web::csrf::{SessionForm, VisitorForm};
 use crate::web::layout::{self, escape};
-use crate::web::passkeys::{api_error, expired, json_error, wants_json};
+use crate::web::passkeys::{api_error, expired, json_error, signin_reply, wants_json};
 use crate::web::security::failed;
-use crate::web::signin::picker_url;
 use crate::web::stepup;
 
 /// Where the script is served.
@@ -114,25 +112,8 @@ pub(crate) async fn answer(
         signature: f.signature,
         delegation_signature: f.delegation_signature,
     });
-    match login::answer(&state, id, answer, None, &client).await {
-        Ok(LoginStep::Complete(tokens)) => {
-            let mut response = Json(json!({ "redirect": "/security" })).into_response();
-            Cookies::of(&state).set_tokens(response.headers_mut(), &state, &tokens);
-            response
-        }
-        Ok(LoginStep::Pending(p)) => {
-            Json(json!({ "redirect": picker_url(&p.challenge_id) })).into_response()
-        }
-        Ok(LoginStep::SteppedUp(_))
-        | Err(ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted)) => {
-            expired()
-        }
-        Err(ServiceError::Challenge(ChallengeError::Rejected { attempts_left })) => json_error(
-            StatusCode::UNAUTHORIZED,
-            &format!("The wallet's signature was not accepted ({attempts_left} attempts left)."),
-        ),
-        Err(e) => api_error(&e),
-    }
+    let step = login::answer(&state, id, answer, None, &client).await;
+    signin_reply(&state, step, "The wallet's signature was not accepted")
 }
 
 /// The "Bind an Ethereum wallet" form of `/security`; `csrf` is the hidden field, already
