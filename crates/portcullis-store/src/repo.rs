@@ -392,6 +392,8 @@ mod invitations;
 pub use invitations::{InvitationBounds, InvitationCounts, InvitationRepo};
 mod webhooks;
 pub use webhooks::{AccountChangeRepo, WebhookRepo};
+mod custody;
+pub use custody::{CustodyRepo, SendLease};
 
 /// Database health, for `/health/detailed`.
 #[async_trait]

@@ -8,7 +8,7 @@ use argon2::password_hash::{self, PasswordHash as PhcHash, PasswordHasher as _, 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::Password;
 
@@ -170,6 +170,32 @@ impl PasswordHasher {
             .hash_password(secret, &salt)
             .map_err(hashing_error)?;
         Ok(PasswordHash(phc.to_string()))
+    }
+
+    /// Derives a 256-bit key from `password` with argon2id at `params` (those stored with
+    /// what the key seals, so raising the configured cost later does not lock it out).
+    /// A custodial wallet's key is sealed with such a key together with the keyring.
+    ///
+    /// # Errors
+    /// [`PasswordError::InvalidParams`] for parameters argon2 refuses,
+    /// [`PasswordError::Hashing`] if argon2 fails.
+    pub fn derive_key(
+        password: &Password,
+        salt: &[u8; 16],
+        params: Argon2Params,
+    ) -> Result<Zeroizing<[u8; 32]>, PasswordError> {
+        let argon2_params = Params::new(
+            params.memory_kib,
+            params.iterations,
+            params.parallelism,
+            Some(32),
+        )
+        .map_err(|e| PasswordError::InvalidParams(e.to_string()))?;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon2_params);
+        let mut key = Zeroizing::new([0u8; 32]);
+        hash_with_reused_memory(&argon2, password.expose().as_bytes(), salt, key.as_mut())
+            .map_err(|e| PasswordError::Hashing(e.to_string()))?;
+        Ok(key)
     }
 
     /// Checks `password` against a stored hash, in constant time with respect to the

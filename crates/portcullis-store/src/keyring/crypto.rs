@@ -57,6 +57,25 @@ impl DataKey {
     }
 }
 
+impl DataKey {
+    /// A key that needs both this data key and `second` (another 256-bit secret the server
+    /// does not keep, such as a key derived from the user's password): HKDF-SHA256 with
+    /// `second` as the salt and this key as the input, for `info`'s purpose. Whoever holds
+    /// only the keyring, or only `second`, cannot compute it.
+    #[must_use]
+    pub fn bound_with(&self, second: &[u8; 32], info: &[u8]) -> DataKey {
+        let mut out: Key = Zeroizing::new([0; KEY_LEN]);
+        #[expect(
+            clippy::expect_used,
+            reason = "32 bytes is far below HKDF-SHA256's output limit"
+        )]
+        Hkdf::<Sha256>::new(Some(second.as_slice()), self.0.as_slice())
+            .expand(info, out.as_mut())
+            .expect("HKDF-SHA256 can expand to 32 bytes");
+        DataKey(out)
+    }
+}
+
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("DataKey")

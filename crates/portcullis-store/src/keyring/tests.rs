@@ -351,3 +351,45 @@ fn debug_output_holds_no_key_material() {
     }
     assert!(!printed.contains(&B64.encode(key.0.as_slice())));
 }
+
+#[test]
+fn a_bound_key_needs_both_the_data_key_and_the_second_secret() {
+    let ring = fresh();
+    let (key, wrapped) = ring.new_data_key(b"wallet:1").unwrap();
+    let second = [7u8; 32];
+    let blob = key
+        .bound_with(&second, b"custodial wallet")
+        .encrypt(b"private", b"wallet:1")
+        .unwrap();
+    // The same data key (unwrapped again) and secret open it.
+    let again = ring.unwrap_key(&wrapped, b"wallet:1").unwrap();
+    assert_eq!(
+        again
+            .bound_with(&second, b"custodial wallet")
+            .decrypt(&blob, b"wallet:1")
+            .unwrap(),
+        b"private"
+    );
+    // The keyring alone (the data key without the secret, or with another) does not.
+    assert!(again.decrypt(&blob, b"wallet:1").is_err());
+    assert!(
+        again
+            .bound_with(&[8u8; 32], b"custodial wallet")
+            .decrypt(&blob, b"wallet:1")
+            .is_err()
+    );
+    // Nor does the secret with another data key, or for another purpose.
+    let (other, _) = ring.new_data_key(b"wallet:1").unwrap();
+    assert!(
+        other
+            .bound_with(&second, b"custodial wallet")
+            .decrypt(&blob, b"wallet:1")
+            .is_err()
+    );
+    assert!(
+        again
+            .bound_with(&second, b"other purpose")
+            .decrypt(&blob, b"wallet:1")
+            .is_err()
+    );
+}

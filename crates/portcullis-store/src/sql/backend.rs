@@ -268,6 +268,12 @@ impl<DB: Backend> Tx<DB> {
             .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
     }
 
+    /// Runs a query; returns every row.
+    pub(crate) async fn fetch_all(&mut self, sql: Sql) -> Result<Vec<Row<DB>>, StoreError> {
+        let rows = DB::fetch_all(&mut self.0, sql).await?;
+        Ok(rows.into_iter().map(Row).collect())
+    }
+
     /// Makes the transaction's changes durable.
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
         Ok(self.0.commit().await?)

@@ -20,6 +20,7 @@ mod audit;
 mod challenges;
 mod clients;
 mod cooldown;
+mod custody;
 mod email_tokens;
 mod factors;
 mod health;
@@ -42,11 +43,26 @@ use backend::Value;
 /// Every repository over one database: SQLite or PostgreSQL.
 pub(crate) struct SqlStore<DB: Database> {
     pool: Pool<DB>,
+    /// This process's side of the custodial send locks ([`custody`]).
+    send_locks: std::sync::Arc<custody::SendLocks>,
+}
+
+/// Another handle on the same pool and locks.
+impl<DB: Database> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            send_locks: self.send_locks.clone(),
+        }
+    }
 }
 
 impl<DB: Database> SqlStore<DB> {
     fn new(pool: Pool<DB>) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            send_locks: Default::default(),
+        }
     }
 }
 
@@ -57,6 +73,10 @@ pub(crate) trait Dialect: Database {
     const LABEL: &'static str;
     /// Rows changed by a statement.
     fn rows_affected(done: &Self::QueryResult) -> u64;
+    /// A statement taking a lock, held until the transaction ends, on the text `$1`, shared
+    /// by every connection to the database (PostgreSQL's advisory locks); `None` where the
+    /// database has no such lock and a process is its only writer (SQLite).
+    const TRANSACTION_LOCK: Option<&'static str>;
 }
 
 impl From<AccountId> for Value {

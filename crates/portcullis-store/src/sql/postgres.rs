@@ -10,6 +10,9 @@ use crate::error::StoreError;
 impl Dialect for Postgres {
     const LABEL: &'static str = "postgres";
 
+    const TRANSACTION_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+
     fn rows_affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()
     }

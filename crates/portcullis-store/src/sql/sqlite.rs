@@ -14,6 +14,8 @@ use crate::error::StoreError;
 impl Dialect for Sqlite {
     const LABEL: &'static str = "sqlite";
 
+    const TRANSACTION_LOCK: Option<&'static str> = None;
+
     fn rows_affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()
     }

@@ -272,3 +272,33 @@ fn debug_output_is_redacted() {
         .unwrap_err();
     assert!(!format!("{err:?} {err}").contains("horse"));
 }
+
+#[test]
+fn derived_keys_depend_on_password_salt_and_cost() {
+    let params = Argon2Params {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let key = PasswordHasher::derive_key(&pw(STRONG), &SALT, params).unwrap();
+    let again = PasswordHasher::derive_key(&pw(STRONG), &SALT, params).unwrap();
+    assert_eq!(*key, *again);
+    let other_pw = PasswordHasher::derive_key(&pw("another password"), &SALT, params).unwrap();
+    assert_ne!(*key, *other_pw);
+    let other_salt = PasswordHasher::derive_key(&pw(STRONG), &[9u8; 16], params).unwrap();
+    assert_ne!(*key, *other_salt);
+    let costlier = Argon2Params {
+        iterations: 2,
+        ..params
+    };
+    let other_cost = PasswordHasher::derive_key(&pw(STRONG), &SALT, costlier).unwrap();
+    assert_ne!(*key, *other_cost);
+    let refused = Argon2Params {
+        memory_kib: 1,
+        ..params
+    };
+    assert!(matches!(
+        PasswordHasher::derive_key(&pw(STRONG), &SALT, refused),
+        Err(PasswordError::InvalidParams(_))
+    ));
+}
