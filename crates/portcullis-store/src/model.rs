@@ -357,3 +357,6 @@ pub use invitation::{InvitationRecord, InvitationStatus, PairStanding, PartyStan
 
 mod webhook;
 pub use webhook::{AccountEvent, Delivery, DeliveryCounts, DeliveryStatus, WebhookRecord};
+
+mod api_key;
+pub use api_key::ApiKeyRecord;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::StoreError;
-use crate::repo::{AccountChangeRepo, WebhookRepo};
+use crate::repo::{AccountChangeRepo, ApiKeyRepo, WebhookRepo};
 use crate::repo::{
     AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, CooldownRepo, EmailTokenRepo, FactorRepo,
     HealthRepo, InvitationRepo, OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
@@ -48,6 +48,8 @@ pub struct Store {
     pub webhooks: Arc<dyn WebhookRepo>,
     /// Account changes written with their webhook event.
     pub account_changes: Arc<dyn AccountChangeRepo>,
+    /// API keys of front-end applications.
+    pub api_keys: Arc<dyn ApiKeyRepo>,
 }
 
 impl Store {
@@ -70,6 +72,7 @@ impl Store {
             + InvitationRepo
             + WebhookRepo
             + AccountChangeRepo
+            + ApiKeyRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -90,6 +93,7 @@ impl Store {
             invitations: b.clone(),
             webhooks: b.clone(),
             account_changes: b.clone(),
+            api_keys: b.clone(),
             health: b,
         }
     }
