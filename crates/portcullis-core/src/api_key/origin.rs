@@ -86,7 +86,10 @@ fn split_port(rest: &str) -> Result<(&str, Option<&str>), OriginError> {
         let (host, after) = rest.split_at(end + 1);
         match after {
             "" => (host, None),
-            _ => (host, Some(after.strip_prefix(':').ok_or(OriginError::Host)?)),
+            _ => (
+                host,
+                Some(after.strip_prefix(':').ok_or(OriginError::Host)?),
+            ),
         }
     } else {
         match rest.split_once(':') {
@@ -151,7 +154,10 @@ mod tests {
     fn origins_are_normalised_as_browsers_send_them() {
         assert_eq!(origin("https://app.example.com"), "https://app.example.com");
         assert_eq!(origin("HTTPS://App.Example.COM"), "https://app.example.com");
-        assert_eq!(origin("https://app.example.com:443"), "https://app.example.com");
+        assert_eq!(
+            origin("https://app.example.com:443"),
+            "https://app.example.com"
+        );
         assert_eq!(origin("http://localhost:80"), "http://localhost");
         assert_eq!(origin("http://localhost:3000"), "http://localhost:3000");
         assert_eq!(origin("https://app.test:80"), "https://app.test:80");
@@ -211,7 +217,11 @@ mod tests {
             (Some(""), false),
         ];
         for (presented, expected) in table {
-            assert_eq!(origin_allowed(&allowed, presented), expected, "{presented:?}");
+            assert_eq!(
+                origin_allowed(&allowed, presented),
+                expected,
+                "{presented:?}"
+            );
         }
         // No origins listed: any caller.
         assert!(origin_allowed(&[], Some("https://anywhere.test")));
