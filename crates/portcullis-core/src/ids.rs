@@ -63,6 +63,10 @@ uuid_id!(
     /// Identifies a pending login challenge.
     ChallengeId
 );
+uuid_id!(
+    /// Identifies an API key of a front-end application.
+    ApiKeyId
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api_key;
 pub mod audit;
 pub mod contact;
 pub mod dualconfirm;

@@ -61,7 +61,12 @@ pub fn router(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
                 .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                // `X-API-Key`: front-end applications send their key beside the user's token.
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    crate::auth::api_key::API_KEY_HEADER,
+                ])
                 .max_age(std::time::Duration::from_secs(600)),
         );
     }

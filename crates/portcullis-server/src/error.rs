@@ -14,7 +14,7 @@ use portcullis_core::token::TokenError;
 use portcullis_core::token::requirement::step_up_challenge;
 use portcullis_store::StoreError;
 
-use crate::services::error::{Invalid, ServiceError, Unexpected};
+use crate::services::error::{ApiKeyRefusal, Invalid, ServiceError, Unexpected};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -182,6 +182,26 @@ fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'static str) {
             "Invalid DPoP proof",
         ),
         Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+        ApiKey(ApiKeyRefusal::Missing) => (
+            StatusCode::UNAUTHORIZED,
+            "api-key-required",
+            "API key required",
+        ),
+        ApiKey(ApiKeyRefusal::Invalid) => (
+            StatusCode::UNAUTHORIZED,
+            "api-key-invalid",
+            "Invalid API key",
+        ),
+        ApiKey(ApiKeyRefusal::Scope(_)) => (
+            StatusCode::FORBIDDEN,
+            "api-key-scope",
+            "API key not allowed this scope",
+        ),
+        ApiKey(ApiKeyRefusal::Origin) => (
+            StatusCode::FORBIDDEN,
+            "api-key-origin",
+            "Origin not allowed for this API key",
+        ),
         StepUpRequired { .. } => (
             StatusCode::UNAUTHORIZED,
             "step-up-required",
@@ -243,6 +263,15 @@ impl IntoResponse for ApiError {
             ApiError::Service(ServiceError::Unauthenticated(_)) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
+            // RFC 9110 wants a challenge with every 401; this names the header to send.
+            ApiError::Service(ServiceError::ApiKey(
+                ApiKeyRefusal::Missing | ApiKeyRefusal::Invalid,
+            )) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("ApiKey header=\"X-API-Key\""),
+                );
+            }
             ApiError::Service(ServiceError::Dpop {
                 use_nonce, nonce, ..
             }) => {
@@ -301,6 +330,8 @@ fn invalid_slug(what: Invalid) -> &'static str {
         Invalid::WalletAddress => "invalid-wallet-address",
         Invalid::WalletSignature => "invalid-wallet-signature",
         Invalid::SessionKey => "invalid-session-key",
+        Invalid::Origin => "invalid-origin",
+        Invalid::Rate => "invalid-rate",
     }
 }
 

@@ -1,4 +1,5 @@
-//! Request rate limits: GCRA keyed by client IP, and by account for logins.
+//! Request rate limits: GCRA keyed by client IP, by account for logins, and by API key at
+//! the rate each key was given.
 //!
 //! On one node the counters live in memory (`governor`). With Redis configured they live in
 //! Redis, so a client that spreads its attempts over every node is counted once; when Redis
@@ -7,9 +8,11 @@
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use portcullis_core::ids::ApiKeyId;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::cluster::redis_link::RedisLink;
 use crate::config::RateLimitConfig;
@@ -20,6 +23,9 @@ pub struct RateLimits {
     any_ip: DefaultKeyedRateLimiter<IpAddr>,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     account: DefaultKeyedRateLimiter<Vec<u8>>,
+    /// One limiter per rate that keys use (a `governor` limiter has one quota); each key is
+    /// counted apart inside its rate's limiter.
+    api_keys: Mutex<HashMap<u32, Arc<DefaultKeyedRateLimiter<ApiKeyId>>>>,
     clock: DefaultClock,
     quotas: RateLimitConfig,
     shared: Option<Arc<RedisLink>>,
@@ -36,6 +42,7 @@ impl RateLimits {
             any_ip: RateLimiter::keyed(quota(cfg.per_ip_per_minute)),
             auth_ip: RateLimiter::keyed(quota(cfg.auth_per_ip_per_minute)),
             account: RateLimiter::keyed(quota(cfg.per_account_per_minute)),
+            api_keys: Mutex::new(HashMap::new()),
             clock: DefaultClock::default(),
             quotas: cfg.clone(),
             shared,
@@ -118,10 +125,41 @@ impl RateLimits {
             .await
     }
 
+    /// A request with the API key `id`, allowed `per_minute` (with a burst of as many).
+    ///
+    /// # Errors
+    /// [`ServiceError::RateLimited`] with the wait.
+    pub async fn check_api_key(&self, id: ApiKeyId, per_minute: u32) -> Result<(), ServiceError> {
+        let per_minute = per_minute.max(1);
+        let limiter = self.api_key_limiter(per_minute);
+        let bytes = id.as_uuid().into_bytes();
+        self.verdict(&limiter, &id, &bytes, per_minute, "api_key")
+            .await
+    }
+
+    /// This node's limiter of the keys allowed `per_minute`.
+    fn api_key_limiter(&self, per_minute: u32) -> Arc<DefaultKeyedRateLimiter<ApiKeyId>> {
+        let mut map = match self.api_keys.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(per_minute)
+            .or_insert_with(|| Arc::new(RateLimiter::keyed(quota(per_minute))))
+            .clone()
+    }
+
     /// Forgets keys that are back at full capacity, bounding memory.
     pub fn shrink(&self) {
         self.any_ip.retain_recent();
         self.auth_ip.retain_recent();
         self.account.retain_recent();
+        let mut map = match self.api_keys.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.retain(|_, limiter| {
+            limiter.retain_recent();
+            !limiter.is_empty()
+        });
     }
 }

@@ -360,3 +360,6 @@ pub use webhook::{AccountEvent, Delivery, DeliveryCounts, DeliveryStatus, Webhoo
 
 mod custody;
 pub use custody::{CustodialWalletRecord, SendRecord, SendSettlement, SendStatus};
+
+mod api_key;
+pub use api_key::ApiKeyRecord;

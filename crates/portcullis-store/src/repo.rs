@@ -386,6 +386,8 @@ pub trait ClientRepo: Send + Sync {
     async fn session_of_refresh(&self, hash: &TokenHash) -> Result<Option<SessionId>, StoreError>;
 }
 
+mod api_keys;
+pub use api_keys::ApiKeyRepo;
 mod pairs;
 pub use pairs::{PairRepo, WordCheckRepo};
 mod invitations;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::StoreError;
-use crate::repo::{AccountChangeRepo, CustodyRepo, WebhookRepo};
+use crate::repo::{AccountChangeRepo, ApiKeyRepo, CustodyRepo, WebhookRepo};
 use crate::repo::{
     AccountRepo, AuditRepo, ChallengeRepo, ClientRepo, CooldownRepo, EmailTokenRepo, FactorRepo,
     HealthRepo, InvitationRepo, OtpRepo, OutboxRepo, PairRepo, SessionRepo, ThrottleRepo,
@@ -50,6 +50,8 @@ pub struct Store {
     pub account_changes: Arc<dyn AccountChangeRepo>,
     /// Custodial wallets and their sends.
     pub custody: Arc<dyn CustodyRepo>,
+    /// API keys of front-end applications.
+    pub api_keys: Arc<dyn ApiKeyRepo>,
 }
 
 impl Store {
@@ -73,6 +75,7 @@ impl Store {
             + WebhookRepo
             + AccountChangeRepo
             + CustodyRepo
+            + ApiKeyRepo
             + 'static,
     {
         let b = Arc::new(backend);
@@ -94,6 +97,7 @@ impl Store {
             webhooks: b.clone(),
             account_changes: b.clone(),
             custody: b.clone(),
+            api_keys: b.clone(),
             health: b,
         }
     }

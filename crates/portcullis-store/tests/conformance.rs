@@ -13,6 +13,8 @@ mod fixtures;
 
 #[path = "conformance/accounts.rs"]
 mod accounts;
+#[path = "conformance/api_keys.rs"]
+mod api_keys;
 #[path = "conformance/audit.rs"]
 mod audit;
 #[path = "conformance/cascade.rs"]
@@ -87,6 +89,11 @@ conformance! {
     outbox: [claims_and_retries, concurrent_claims, erases_payloads(with_db)],
     audit: [chain, concurrent_appends, by_actor_returns_the_latest_in_order],
     health: [ping_and_backend(with_db)],
+    api_keys: [
+        create_get_find_and_list,
+        revocation_is_kept_and_happens_once,
+        use_is_recorded_once_per_interval,
+    ],
     clients: [create_get_list_and_conflicts, rotate_disable_and_delete, refresh_tokens_name_their_session],
     pairs: [each_side_sees_its_own_pairs, invitations_are_accepted_and_pairs_removed, shredding_an_account_removes_its_pairs, a_batch_lookup_tells_which_pairs_still_exist],
     word_checks: [

@@ -43,6 +43,9 @@ enum Command {
     /// Manage service accounts (OAuth client-credentials clients).
     #[command(subcommand)]
     Client(cmd::client::ClientCommand),
+    /// Manage API keys of front-end applications (`X-API-Key`).
+    #[command(subcommand)]
+    Apikey(cmd::apikey::ApiKeyCommand),
     /// Manage DualConfirm advisor–client pairs.
     #[command(subcommand)]
     Dualconfirm(cmd::dualconfirm::DualConfirmCommand),
@@ -101,6 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(c) => cmd::user::run(config, c).await,
         Command::Client(c) => cmd::client::run(config, c).await,
+        Command::Apikey(c) => cmd::apikey::run(config, c).await,
         Command::Dualconfirm(c) => cmd::dualconfirm::run(config, c).await,
         Command::Webhook(c) => cmd::webhook::run(config, c).await,
         Command::Keys(c) => cmd::keys::run(config, c).await,

@@ -348,6 +348,80 @@ async fn with_redis_rate_limits_count_attempts_on_every_node() {
     assert_eq!(login(&http, &a.url, &other).await.status(), 201);
 }
 
+/// An administrator's key made on `node` with `body`; its id and its text.
+async fn api_key(http: &reqwest::Client, node: &str, admin: &str, body: Value) -> (String, String) {
+    let r = http
+        .post(format!("{node}/v1/admin/api-keys"))
+        .bearer_auth(admin)
+        .json(&body)
+        .send()
+        .await
+        .expect("create an API key");
+    assert_eq!(r.status(), 201, "create an API key on {node}");
+    let created: Value = r.json().await.expect("json");
+    let field = |k: &str| created[k].as_str().expect(k).to_owned();
+    (field("id"), field("key"))
+}
+
+/// Status of `GET /v1/api-keys/current` on `node` with `key`.
+async fn current_app(http: &reqwest::Client, node: &str, key: &str) -> u16 {
+    http.get(format!("{node}/v1/api-keys/current"))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .expect("current API key")
+        .status()
+        .as_u16()
+}
+
+/// A key revoked on node A is refused by node B on the very next request, with no wait:
+/// every node reads keys from the shared database on every request (nothing to invalidate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgresql_only_an_api_key_revoked_on_one_node_is_refused_by_the_other_at_once() {
+    let env = ClusterEnv::new(false, &[]).await;
+    let a = env.start_node();
+    let b = env.start_node();
+    let http = reqwest::Client::new();
+    let email = format!("keys.{}@example.com", uuid::Uuid::now_v7().simple());
+    env.add_user(&email, &["admin"]);
+    let admin = logged_in(&http, &a.url, &email).await.access;
+    let body = json!({"name": "shop", "scopes": ["wallets:read"]});
+    let (id, key) = api_key(&http, &a.url, &admin, body).await;
+    assert_eq!(current_app(&http, &a.url, &key).await, 200);
+    assert_eq!(current_app(&http, &b.url, &key).await, 200);
+
+    let r = http
+        .delete(format!("{}/v1/admin/api-keys/{id}", a.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(r.status(), 204, "revoke on A");
+    assert_eq!(current_app(&http, &b.url, &key).await, 401, "B, at once");
+    assert_eq!(current_app(&http, &a.url, &key).await, 401);
+}
+
+/// With Redis a key's rate is counted across nodes: a 4-per-minute key used twice on each
+/// node is refused on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_an_api_key_rate_counts_requests_on_every_node() {
+    let env = ClusterEnv::new(true, &[]).await;
+    let a = env.start_node();
+    let b = env.start_node();
+    let http = reqwest::Client::new();
+    let email = format!("keys.{}@example.com", uuid::Uuid::now_v7().simple());
+    env.add_user(&email, &["admin"]);
+    let admin = logged_in(&http, &a.url, &email).await.access;
+    let body = json!({"name": "shop", "scopes": ["wallets:read"], "rate_per_minute": 4});
+    let (_, key) = api_key(&http, &a.url, &admin, body).await;
+    for node in [&a.url, &b.url, &a.url, &b.url] {
+        assert_eq!(current_app(&http, node, &key).await, 200);
+    }
+    for node in [&a.url, &b.url] {
+        assert_eq!(current_app(&http, node, &key).await, 429, "on {node}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_node_under_load_loses_no_session() {
     let env = ClusterEnv::new(

@@ -11,6 +11,7 @@
 //!
 //! [`Duration`]: std::time::Duration
 
+mod api_keys;
 mod cluster;
 mod connections;
 mod cors;
@@ -39,6 +40,7 @@ mod webhooks;
 #[cfg(test)]
 mod tests;
 
+pub use api_keys::ApiKeysConfig;
 pub use cluster::ClusterConfig;
 pub use connections::ConnectionsConfig;
 pub use cors::CorsConfig;
@@ -127,6 +129,8 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// `[wallet]`: Sign-In with Ethereum for hardware and browser wallets.
     pub wallet: WalletConfig,
+    /// `[api_keys]`: API keys of front-end applications.
+    pub api_keys: ApiKeysConfig,
 }
 
 impl Default for Config {
@@ -159,6 +163,7 @@ impl Default for Config {
             connections: ConnectionsConfig::default(),
             webhooks: WebhooksConfig::default(),
             wallet: WalletConfig::default(),
+            api_keys: ApiKeysConfig::default(),
         }
     }
 }
@@ -193,6 +198,7 @@ impl Config {
         self.connections.validate()?;
         self.webhooks.validate()?;
         self.pattern_otp.validate()?;
+        self.api_keys.validate()?;
         self.cluster.validate()
     }
 

@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: extract, call a service, map the result.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod dualconfirm;
 pub mod dualconfirm_ws;
 pub mod enrolment;
@@ -21,7 +22,7 @@ pub mod tokens;
 pub mod wallets;
 pub mod webhooks;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -31,7 +32,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Portcullis", description = "Authentication server for microservices."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"), (name = "webhooks"), (name = "ledgers"))
+    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"), (name = "webhooks"), (name = "ledgers"), (name = "api-keys"))
 )]
 struct ApiDoc;
 
@@ -62,6 +63,14 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        // A front-end application's key (`/v1/api-keys/current`, the custodial wallets).
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-Key",
+                "A front-end application's key (`pk_live_…`), made by an administrator",
+            ))),
+        );
     }
 }
 
@@ -83,6 +92,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(dualconfirm::router())
         .merge(webhooks::router())
         .merge(ledgers::router())
+        .merge(api_keys::router())
 }
 
 /// The routes a reverse proxy calls on every request of the services behind it

@@ -84,6 +84,7 @@ const LINKS: &[(&str, &str, &str, &[&str])] = &[
         "id",
         &["remove_webhook", "rotate_webhook_secret"],
     ),
+    ("create_api_key", "201", "id", &["revoke_api_key"]),
 ];
 
 /// What the body extractors answer when they cannot read a request body. Listed in the

@@ -68,6 +68,10 @@ pub enum ServiceError {
     /// Authenticated, but this caller may not do this.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The application's API key (`X-API-Key`) is missing, not valid, or not good for this
+    /// request.
+    #[error("{0}")]
+    ApiKey(ApiKeyRefusal),
     /// No such resource (for this caller).
     #[error("not found")]
     NotFound,
@@ -143,6 +147,38 @@ pub enum Invalid {
     WalletSignature,
     /// A session key that is not a public ES256K or EdDSA JWK.
     SessionKey,
+    /// An API key's allowed origin that is not `scheme://host[:port]`.
+    Origin,
+    /// A rate per minute out of bounds.
+    Rate,
+}
+
+/// Why an application's API key was refused. Every way a key can fail to be one of ours
+/// (absent aside) is the one [`ApiKeyRefusal::Invalid`], so the answer tells nothing about
+/// which keys exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiKeyRefusal {
+    /// No `X-API-Key` header.
+    Missing,
+    /// Malformed, unknown or revoked.
+    Invalid,
+    /// A live key that was not granted this scope.
+    Scope(portcullis_core::api_key::ApiScope),
+    /// A live key used from a browser origin it does not allow.
+    Origin,
+}
+
+impl fmt::Display for ApiKeyRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiKeyRefusal::Missing => f.write_str("an API key is required (`X-API-Key`)"),
+            ApiKeyRefusal::Invalid => f.write_str("the API key is not valid"),
+            ApiKeyRefusal::Scope(scope) => {
+                write!(f, "the API key is not allowed the scope {scope}")
+            }
+            ApiKeyRefusal::Origin => f.write_str("the API key may not be used from this origin"),
+        }
+    }
 }
 
 impl ServiceError {

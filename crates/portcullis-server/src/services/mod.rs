@@ -2,6 +2,7 @@
 //! records audit events. Handlers call these and only translate HTTP.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod clients;
 pub mod cooldown;

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use portcullis_core::login::ChallengeError;
 
 use crate::services::ServiceError;
+use crate::services::error::ApiKeyRefusal;
 
 /// The status a failed call maps to.
 pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
@@ -18,11 +19,17 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::Unauthenticated(_)
         | ServiceError::Dpop { .. }
         | ServiceError::StepUpRequired { .. }
-        | ServiceError::Challenge(ChallengeError::Rejected { .. }) => StatusCode::UNAUTHORIZED,
+        | ServiceError::Challenge(ChallengeError::Rejected { .. })
+        | ServiceError::ApiKey(ApiKeyRefusal::Missing | ApiKeyRefusal::Invalid) => {
+            StatusCode::UNAUTHORIZED
+        }
         ServiceError::Challenge(ChallengeError::Expired | ChallengeError::Exhausted) => {
             StatusCode::GONE
         }
-        ServiceError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ServiceError::Forbidden(_)
+        | ServiceError::ApiKey(ApiKeyRefusal::Scope(_) | ApiKeyRefusal::Origin) => {
+            StatusCode::FORBIDDEN
+        }
         ServiceError::NotFound => StatusCode::NOT_FOUND,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

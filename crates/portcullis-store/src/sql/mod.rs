@@ -16,6 +16,7 @@ pub(crate) mod sqlite;
 
 mod account_changes;
 mod accounts;
+mod api_keys;
 mod audit;
 mod challenges;
 mod clients;
@@ -33,7 +34,7 @@ mod throttle;
 mod webhooks;
 mod word_checks;
 
-use portcullis_core::ids::{AccountId, ChallengeId, SessionId};
+use portcullis_core::ids::{AccountId, ApiKeyId, ChallengeId, SessionId};
 use portcullis_core::secret::TokenHash;
 use sqlx::{Database, Pool};
 
@@ -93,6 +94,12 @@ impl From<SessionId> for Value {
 
 impl From<ChallengeId> for Value {
     fn from(id: ChallengeId) -> Self {
+        Value::Text(Some(id.to_string()))
+    }
+}
+
+impl From<ApiKeyId> for Value {
+    fn from(id: ApiKeyId) -> Self {
         Value::Text(Some(id.to_string()))
     }
 }

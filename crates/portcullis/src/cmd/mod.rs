@@ -1,5 +1,6 @@
 //! Subcommands that work offline on the data directory's database and keys.
 
+pub mod apikey;
 pub mod audit;
 pub mod client;
 pub mod dualconfirm;

@@ -1,0 +1,16 @@
+-- API keys of front-end applications (sent as X-API-Key). The key is a 256-bit random token
+-- kept only as its SHA-256, looked up by that hash; `prefix` is its public start, shown in
+-- lists. Scopes and allowed origins are JSON lists; `rate_per_minute` NULL: the configured
+-- default. A revoked key keeps its row (revoked_at set) for the audit trail.
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash BYTEA NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    origins TEXT NOT NULL,
+    rate_per_minute BIGINT,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    last_used_at BIGINT
+);
