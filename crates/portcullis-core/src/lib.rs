@@ -10,6 +10,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod contact;
+pub mod custody;
 pub mod dualconfirm;
 pub mod entropy;
 pub mod eth;

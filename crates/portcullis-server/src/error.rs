@@ -14,7 +14,7 @@ use portcullis_core::token::TokenError;
 use portcullis_core::token::requirement::step_up_challenge;
 use portcullis_store::StoreError;
 
-use crate::services::error::{ApiKeyRefusal, Invalid, ServiceError, Unexpected};
+use crate::services::error::{ApiKeyRefusal, CustodyRefusal, Invalid, ServiceError, Unexpected};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -202,6 +202,36 @@ fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'static str) {
             "api-key-origin",
             "Origin not allowed for this API key",
         ),
+        Custody(CustodyRefusal::WrongPassword) => (
+            StatusCode::FORBIDDEN,
+            "wallet-password",
+            "Wrong wallet password",
+        ),
+        Custody(CustodyRefusal::Limit(_)) => (
+            StatusCode::FORBIDDEN,
+            "spend-limit",
+            "Spending limit reached",
+        ),
+        Custody(CustodyRefusal::InsufficientFunds) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient-funds",
+            "Insufficient funds",
+        ),
+        Custody(CustodyRefusal::ChainUnavailable) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "chain-unavailable",
+            "Chain unavailable",
+        ),
+        Custody(CustodyRefusal::ChainRejected(_)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "chain-rejected",
+            "Transaction refused by the chain",
+        ),
+        Custody(CustodyRefusal::TooManyWallets) => (
+            StatusCode::CONFLICT,
+            "too-many-wallets",
+            "Too many wallets",
+        ),
         StepUpRequired { .. } => (
             StatusCode::UNAUTHORIZED,
             "step-up-required",
@@ -332,6 +362,9 @@ fn invalid_slug(what: Invalid) -> &'static str {
         Invalid::SessionKey => "invalid-session-key",
         Invalid::Origin => "invalid-origin",
         Invalid::Rate => "invalid-rate",
+        Invalid::Amount => "invalid-amount",
+        Invalid::CallData => "invalid-call-data",
+        Invalid::Message => "invalid-message",
     }
 }
 

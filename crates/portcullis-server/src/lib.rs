@@ -179,6 +179,10 @@ async fn build(config: Config, purpose: Purpose) -> anyhow::Result<AppState> {
         entropy: Arc::new(OsEntropy),
         mail_notify: Notify::new(),
         sms: sms::SmsSender::from_config(&config.sms, &config.data_dir)?,
+        chain: config
+            .chain
+            .endpoint()
+            .map(|(url, chain_id)| portcullis_chain::Chain::connect(url, chain_id)),
         webauthn: services::passkeys::relying_party(&config)?,
         metrics: match purpose {
             Purpose::Serve => telemetry::metrics_handle(),
@@ -293,6 +297,7 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         tokio::spawn(mail::run_worker(state.clone(), transport)),
         tokio::spawn(services::webhooks::delivery::run_worker(state.clone())),
         tokio::spawn(housekeeping(state.clone())),
+        tokio::spawn(services::custody::run_follower(state.clone())),
         tokio::spawn(cluster::follow_revocations(state.clone())),
         tokio::spawn(cluster::follow_announcements(state.clone())),
         tokio::spawn(services::dualconfirm::run_ticker(state.clone())),

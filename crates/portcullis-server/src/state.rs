@@ -64,6 +64,8 @@ pub struct Inner {
     pub(crate) webauthn: webauthn_rs::Webauthn,
     /// Sends SMS.
     pub(crate) sms: crate::sms::SmsSender,
+    /// The Ethereum node of custodial wallets (`[chain]`), when one is configured.
+    pub(crate) chain: Option<portcullis_chain::Chain>,
     /// Wakes the mail worker when a message is queued.
     pub(crate) mail_notify: Notify,
     /// Renders `/metrics`.

@@ -34,6 +34,7 @@ mod tls;
 mod tokens;
 mod verbatim_url;
 mod wallet;
+mod chain;
 mod webauthn;
 mod webhooks;
 
@@ -61,6 +62,7 @@ pub use tls::TlsConfig;
 pub use tokens::TokenConfig;
 pub use verbatim_url::VerbatimUrl;
 pub use wallet::WalletConfig;
+pub use chain::{ChainConfig, CustodyConfig};
 pub use webauthn::WebauthnConfig;
 pub use webhooks::WebhooksConfig;
 
@@ -131,6 +133,10 @@ pub struct Config {
     pub wallet: WalletConfig,
     /// `[api_keys]`: API keys of front-end applications.
     pub api_keys: ApiKeysConfig,
+    /// `[chain]`: the Ethereum JSON-RPC node (custodial wallets).
+    pub chain: ChainConfig,
+    /// `[custody]`: custodial wallets' spending limits and step-up.
+    pub custody: CustodyConfig,
 }
 
 impl Default for Config {
@@ -164,6 +170,8 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             wallet: WalletConfig::default(),
             api_keys: ApiKeysConfig::default(),
+            chain: ChainConfig::default(),
+            custody: CustodyConfig::default(),
         }
     }
 }
@@ -192,6 +200,8 @@ impl Config {
         self.validate_forward_audiences()?;
         self.cors.validate()?;
         self.wallet.validate()?;
+        self.chain.validate()?;
+        self.custody.validate()?;
         self.validate_urls()?;
         self.rate_limit.validate()?;
         self.dualconfirm.validate()?;

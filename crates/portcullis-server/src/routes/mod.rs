@@ -1,6 +1,7 @@
 //! HTTP routes. Handlers are thin: extract, call a service, map the result.
 
 pub mod accounts;
+pub mod custody;
 pub mod api_keys;
 pub mod dualconfirm;
 pub mod dualconfirm_ws;
@@ -32,7 +33,7 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Portcullis", description = "Authentication server for microservices."),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"), (name = "webhooks"), (name = "ledgers"), (name = "api-keys"))
+    tags((name = "accounts"), (name = "me"), (name = "factors"), (name = "sessions"), (name = "tokens"), (name = "oauth"), (name = "password"), (name = "operations"), (name = "forward-auth"), (name = "dualconfirm"), (name = "webhooks"), (name = "ledgers"), (name = "wallets"), (name = "api-keys"))
 )]
 struct ApiDoc;
 
@@ -82,6 +83,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(factors::router())
         .merge(passcodes::router())
         .merge(wallets::router())
+        .merge(custody::router())
         .merge(sessions::router())
         .merge(enrolment::router())
         .merge(tokens::router())

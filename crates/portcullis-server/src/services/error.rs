@@ -72,6 +72,9 @@ pub enum ServiceError {
     /// request.
     #[error("{0}")]
     ApiKey(ApiKeyRefusal),
+    /// A custodial wallet operation refused (password, limits, funds, the chain).
+    #[error("{0}")]
+    Custody(CustodyRefusal),
     /// No such resource (for this caller).
     #[error("not found")]
     NotFound,
@@ -151,6 +154,48 @@ pub enum Invalid {
     Origin,
     /// A rate per minute out of bounds.
     Rate,
+    /// An amount that is not a decimal number of wei.
+    Amount,
+    /// Call data that is not `0x`-hex, or too long.
+    CallData,
+    /// A message to sign that is empty or too long.
+    Message,
+}
+
+/// Why a custodial wallet operation was refused. Nothing was sent in any of these cases.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CustodyRefusal {
+    /// The password does not open the wallet (or is not the account's, at creation).
+    WrongPassword,
+    /// A spending limit would be passed.
+    Limit(portcullis_core::custody::LimitExceeded),
+    /// The value and the most the fee may cost are more than the balance.
+    InsufficientFunds,
+    /// No chain is configured, or its node cannot be reached.
+    ChainUnavailable,
+    /// The node refused the transaction (its message).
+    ChainRejected(String),
+    /// The account has as many wallets as it may.
+    TooManyWallets,
+}
+
+impl fmt::Display for CustodyRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CustodyRefusal::WrongPassword => f.write_str("the password is not right"),
+            CustodyRefusal::Limit(e) => write!(f, "{e}"),
+            CustodyRefusal::InsufficientFunds => f.write_str(
+                "the value plus the most the fee may cost is more than the wallet's balance",
+            ),
+            CustodyRefusal::ChainUnavailable => {
+                f.write_str("the chain cannot be reached now; nothing was sent")
+            }
+            CustodyRefusal::ChainRejected(why) => {
+                write!(f, "the chain refused the transaction: {why}")
+            }
+            CustodyRefusal::TooManyWallets => f.write_str("the account has its most wallets"),
+        }
+    }
 }
 
 /// Why an application's API key was refused. Every way a key can fail to be one of ours

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod clients;
 pub mod cooldown;
+pub mod custody;
 pub mod credentials;
 pub mod dualconfirm;
 pub mod error;

@@ -7,6 +7,7 @@
 //! the back-pressure: requests wait their turn instead of piling up threads.
 
 use portcullis_core::password::{
+    Argon2Params,
     Password, PasswordError, PasswordHash, PasswordHasher, Verification,
 };
 use std::sync::{Arc, Mutex};
@@ -79,6 +80,28 @@ pub async fn hash(state: &AppState, password: Password) -> Result<PasswordHash, 
     state
         .hash_pool
         .run(move |hasher| hasher.hash(&password, salt))
+        .await?
+        .map_err(ServiceError::from)
+}
+
+/// Derives a 256-bit key from `password` with argon2id (`params`, or the configured cost
+/// when `None`), on the hashing threads; returns the key and the cost used.
+///
+/// # Errors
+/// Parameters argon2 refuses; hashing failure.
+#[tracing::instrument(skip_all)]
+pub async fn derive_key(
+    state: &AppState,
+    password: Password,
+    salt: [u8; 16],
+    params: Option<Argon2Params>,
+) -> Result<(Zeroizing<[u8; 32]>, Argon2Params), ServiceError> {
+    state
+        .hash_pool
+        .run(move |hasher| {
+            let params = params.unwrap_or_else(|| hasher.params());
+            PasswordHasher::derive_key(&password, &salt, params).map(|k| (k, params))
+        })
         .await?
         .map_err(ServiceError::from)
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use portcullis_core::login::ChallengeError;
 
 use crate::services::ServiceError;
-use crate::services::error::ApiKeyRefusal;
+use crate::services::error::{ApiKeyRefusal, CustodyRefusal};
 
 /// The status a failed call maps to.
 pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
@@ -30,6 +30,14 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
         | ServiceError::ApiKey(ApiKeyRefusal::Scope(_) | ApiKeyRefusal::Origin) => {
             StatusCode::FORBIDDEN
         }
+        ServiceError::Custody(refusal) => match refusal {
+            CustodyRefusal::WrongPassword | CustodyRefusal::Limit(_) => StatusCode::FORBIDDEN,
+            CustodyRefusal::InsufficientFunds | CustodyRefusal::ChainRejected(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            CustodyRefusal::ChainUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            CustodyRefusal::TooManyWallets => StatusCode::CONFLICT,
+        },
         ServiceError::NotFound => StatusCode::NOT_FOUND,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
