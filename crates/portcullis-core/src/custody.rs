@@ -29,7 +29,10 @@ pub fn send_authorised(claims: &AccessClaims, max_age: i64, now: i64) -> Result<
         max_age,
     };
     let strong = crate::token::requirement::acr_satisfies(&claims.acr, demand.acr)
-        && claims.amr.iter().any(|m| SEND_FACTORS.contains(&m.as_str()));
+        && claims
+            .amr
+            .iter()
+            .any(|m| SEND_FACTORS.contains(&m.as_str()));
     let recent = now.saturating_sub(claims.auth_time) <= max_age;
     if strong && recent {
         Ok(())
@@ -126,7 +129,13 @@ mod tests {
         assert!(send_authorised(&claims("aal2", &["pwd", "hwk"], now - 300), 300, now).is_ok());
         assert!(send_authorised(&claims("aal3", &["hwk"], now), 300, now).is_ok());
         let demand = send_authorised(&claims("aal2", &["pwd", "otp"], now - 301), 300, now);
-        assert_eq!(demand, Err(StepUpDemand { acr: "aal2", max_age: 300 }));
+        assert_eq!(
+            demand,
+            Err(StepUpDemand {
+                acr: "aal2",
+                max_age: 300
+            })
+        );
         assert!(send_authorised(&claims("aal1", &["pwd"], now), 300, now).is_err());
         // A second knowledge factor (a gesture) is not a send factor.
         assert!(send_authorised(&claims("aal2", &["pwd", "kba"], now), 300, now).is_err());
@@ -170,7 +179,9 @@ mod tests {
         }
         // 2^256 does not fit.
         assert_eq!(
-            parse_wei("115792089237316195423570985008687907853269984665640564039457584007913129639936"),
+            parse_wei(
+                "115792089237316195423570985008687907853269984665640564039457584007913129639936"
+            ),
             None
         );
     }

@@ -227,11 +227,9 @@ fn service_parts(e: &ServiceError) -> (StatusCode, &'static str, &'static str) {
             "chain-rejected",
             "Transaction refused by the chain",
         ),
-        Custody(CustodyRefusal::TooManyWallets) => (
-            StatusCode::CONFLICT,
-            "too-many-wallets",
-            "Too many wallets",
-        ),
+        Custody(CustodyRefusal::TooManyWallets) => {
+            (StatusCode::CONFLICT, "too-many-wallets", "Too many wallets")
+        }
         StepUpRequired { .. } => (
             StatusCode::UNAUTHORIZED,
             "step-up-required",

@@ -106,7 +106,8 @@ impl CustodyConfig {
     /// A limit that is not decimal wei (validation refuses it first).
     pub fn limits(&self) -> Result<SpendLimits, InvalidValue> {
         let wei = |key: &str, v: &str| {
-            parse_wei(v).ok_or_else(|| InvalidValue::new(key, "must be an amount of wei in decimal"))
+            parse_wei(v)
+                .ok_or_else(|| InvalidValue::new(key, "must be an amount of wei in decimal"))
         };
         Ok(SpendLimits {
             per_transaction: wei("custody.per_transaction_wei", &self.per_transaction_wei)?,

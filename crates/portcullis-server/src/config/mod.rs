@@ -12,6 +12,7 @@
 //! [`Duration`]: std::time::Duration
 
 mod api_keys;
+mod chain;
 mod cluster;
 mod connections;
 mod cors;
@@ -34,7 +35,6 @@ mod tls;
 mod tokens;
 mod verbatim_url;
 mod wallet;
-mod chain;
 mod webauthn;
 mod webhooks;
 
@@ -42,6 +42,7 @@ mod webhooks;
 mod tests;
 
 pub use api_keys::ApiKeysConfig;
+pub use chain::{ChainConfig, CustodyConfig};
 pub use cluster::ClusterConfig;
 pub use connections::ConnectionsConfig;
 pub use cors::CorsConfig;
@@ -62,7 +63,6 @@ pub use tls::TlsConfig;
 pub use tokens::TokenConfig;
 pub use verbatim_url::VerbatimUrl;
 pub use wallet::WalletConfig;
-pub use chain::{ChainConfig, CustodyConfig};
 pub use webauthn::WebauthnConfig;
 pub use webhooks::WebhooksConfig;
 

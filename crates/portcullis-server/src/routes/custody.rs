@@ -168,7 +168,9 @@ async fn wallet_history(
 ) -> ApiResult<Json<Vec<TransferView>>> {
     require_app(&state, &headers, ApiScope::WalletsRead).await?;
     let limit = usize::from(q.limit.unwrap_or(50));
-    Ok(Json(custody::history(&state, auth.account, &id, limit).await?))
+    Ok(Json(
+        custody::history(&state, auth.account, &id, limit).await?,
+    ))
 }
 
 /// Sends ETH (and optional call data) from a wallet. Needs a TOTP or passkey authentication

@@ -1,8 +1,8 @@
 //! HTTP routes. Handlers are thin: extract, call a service, map the result.
 
 pub mod accounts;
-pub mod custody;
 pub mod api_keys;
+pub mod custody;
 pub mod dualconfirm;
 pub mod dualconfirm_ws;
 pub mod enrolment;

@@ -7,8 +7,7 @@
 //! the back-pressure: requests wait their turn instead of piling up threads.
 
 use portcullis_core::password::{
-    Argon2Params,
-    Password, PasswordError, PasswordHash, PasswordHasher, Verification,
+    Argon2Params, Password, PasswordError, PasswordHash, PasswordHasher, Verification,
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};

@@ -16,6 +16,7 @@
 )]
 
 pub mod browser;
+pub mod chain;
 pub mod factors;
 pub mod mail;
 pub mod passcodes;
@@ -80,6 +81,8 @@ pub struct Builder {
     backend: Backend,
     mail: MailKind,
     config: Config,
+    /// Another node's data directory (keys) and database: see [`Builder::join`].
+    joins: Option<(std::path::PathBuf, String)>,
 }
 
 impl Builder {
@@ -107,6 +110,19 @@ impl Builder {
         self
     }
 
+    /// A second node of `first`'s cluster: the same data directory (keyring and signing
+    /// keys), the same PostgreSQL database and the same issuer, so each node takes the
+    /// other's tokens. `first` must run on PostgreSQL.
+    pub fn join(mut self, first: &TestApp) -> Self {
+        let url = first
+            .database_url
+            .clone()
+            .expect("a cluster shares a PostgreSQL database");
+        self.joins = Some((first.data_dir().to_path_buf(), url));
+        self.config.public_url = Some(first.base.parse().expect("the base URL"));
+        self
+    }
+
     /// Starts the server.
     pub async fn spawn(self) -> TestApp {
         init_logging();
@@ -114,6 +130,7 @@ impl Builder {
             backend,
             mail,
             mut config,
+            joins,
         } = self;
         let dir = tempfile::tempdir().expect("temporary data directory");
         config.data_dir = dir.path().into();
@@ -132,8 +149,15 @@ impl Builder {
         } else {
             config.mail.transport = MailTransportKind::File;
         }
-        if backend == Backend::Postgres {
-            config.database_url = Some(fresh_pg_database().await.into());
+        let mut database_url = None;
+        if let Some((shared_dir, url)) = joins {
+            config.data_dir = shared_dir;
+            config.database_url = Some(url.clone().into());
+            database_url = Some(url);
+        } else if backend == Backend::Postgres {
+            let url = fresh_pg_database().await;
+            config.database_url = Some(url.clone().into());
+            database_url = Some(url);
         }
         let server = portcullis_server::start(config)
             .await
@@ -150,6 +174,7 @@ impl Builder {
             client,
             data_dir: dir,
             backend,
+            database_url,
         }
     }
 }
@@ -206,6 +231,8 @@ pub struct TestApp {
     data_dir: tempfile::TempDir,
     /// Which database it uses.
     pub backend: Backend,
+    /// The PostgreSQL database's URL, when it uses one.
+    database_url: Option<String>,
 }
 
 /// A finished HTTP exchange.
@@ -324,6 +351,7 @@ impl TestApp {
             backend: Backend::Sqlite,
             mail: MailKind::Smtp,
             config,
+            joins: None,
         }
     }
 

@@ -30,7 +30,11 @@ pub async fn run_follower(state: AppState) {
 
 async fn round(state: &AppState, chain: &Chain) -> Result<(), crate::services::ServiceError> {
     for send in state.store.custody.open_sends(BATCH).await? {
-        let Some(hash) = send.tx_hash.as_deref().and_then(|h| h.parse::<TxHash>().ok()) else {
+        let Some(hash) = send
+            .tx_hash
+            .as_deref()
+            .and_then(|h| h.parse::<TxHash>().ok())
+        else {
             continue;
         };
         match follow(state, chain, &send, hash).await {
@@ -61,7 +65,12 @@ async fn follow(
             gas_used: i64::try_from(receipt.gas_used).ok(),
             effective_gas_price: Some(receipt.effective_gas_price.to_string()),
         };
-        if let Err(e) = state.store.custody.settle(&send.id, &settlement, state.now()).await {
+        if let Err(e) = state
+            .store
+            .custody
+            .settle(&send.id, &settlement, state.now())
+            .await
+        {
             tracing::warn!(send.id = %send.id, error = %e, "recording a receipt failed");
         } else {
             tracing::info!(send.id = %send.id, tx.hash = %hash, status = settlement.status.as_str(), "custodial send settled");
@@ -86,7 +95,12 @@ async fn follow(
                 Err(e) => return Err(e),
             }
         }
-        if let Err(e) = state.store.custody.confirm_broadcast(&send.id, state.now()).await {
+        if let Err(e) = state
+            .store
+            .custody
+            .confirm_broadcast(&send.id, state.now())
+            .await
+        {
             tracing::warn!(send.id = %send.id, error = %e, "recording a broadcast failed");
         }
     }

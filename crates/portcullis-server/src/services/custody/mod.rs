@@ -26,6 +26,12 @@ use portcullis_chain::{Chain, ChainError};
 use crate::services::error::{CustodyRefusal, ServiceError};
 use crate::state::AppState;
 
+/// A new wallet or send id: a UUIDv7, ordered by creation also within a millisecond (the
+/// uuid crate keeps a counter), so lists sort newest first by id.
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// The configured chain, or the refusal that says there is none.
 fn chain(state: &AppState) -> Result<&Chain, ServiceError> {
     state

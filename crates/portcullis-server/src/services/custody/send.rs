@@ -32,7 +32,6 @@ use crate::services::audit;
 use crate::services::error::{CustodyRefusal, Invalid, ServiceError};
 use crate::state::AppState;
 
-
 /// Longest call data accepted, in bytes.
 const MAX_DATA: usize = 32 * 1024;
 
@@ -160,12 +159,7 @@ fn record(
 ) -> SendRecord {
     let now = state.now();
     SendRecord {
-        id: uuid::Builder::from_unix_timestamp_millis(
-            u64::try_from(now).unwrap_or_default() * 1000,
-            &state.random::<10>(),
-        )
-        .into_uuid()
-        .to_string(),
+        id: super::new_id(),
         wallet_id: wallet.id.clone(),
         account: wallet.account,
         nonce: None,
@@ -231,7 +225,11 @@ pub async fn send(
         .limits()
         .map_err(|e| ServiceError::unexpected_from("reading the spending limits", e))?;
 
-    let mut lease = state.store.custody.begin_send(auth.account, &wallet.id).await?;
+    let mut lease = state
+        .store
+        .custody
+        .begin_send(auth.account, &wallet.id)
+        .await?;
     let mut send = record(state, &wallet, &transfer, SendStatus::Pending);
 
     let since = state.now() - 24 * 3600;
@@ -334,7 +332,11 @@ pub async fn sends(
     limit: i64,
 ) -> Result<Vec<SendView>, ServiceError> {
     let wallet = owned(state, auth.account, wallet_id).await?;
-    let sends = state.store.custody.sends(&wallet.id, limit.clamp(1, 200)).await?;
+    let sends = state
+        .store
+        .custody
+        .sends(&wallet.id, limit.clamp(1, 200))
+        .await?;
     Ok(sends.iter().map(SendView::from).collect())
 }
 

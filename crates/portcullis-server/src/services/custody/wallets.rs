@@ -139,12 +139,7 @@ pub async fn create(
     let key = CustodialKey::generate()
         .map_err(|e| ServiceError::unexpected_from("generating a wallet key", e))?;
     let now = state.now();
-    let id = uuid::Builder::from_unix_timestamp_millis(
-        u64::try_from(now).unwrap_or_default() * 1000,
-        &state.random::<10>(),
-    )
-    .into_uuid()
-    .to_string();
+    let id = super::new_id();
     let sealed = seal::seal(state, &id, &key, password).await?;
     let record = CustodialWalletRecord {
         id,
