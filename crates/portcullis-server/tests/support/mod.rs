@@ -17,6 +17,7 @@
 
 pub mod browser;
 pub mod chain;
+pub mod custody;
 pub mod factors;
 pub mod mail;
 pub mod passcodes;
