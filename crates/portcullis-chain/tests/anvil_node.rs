@@ -1,4 +1,10 @@
 //! `Chain` against a real node: anvil from npm (scripts/test exports PORTCULLIS_TEST_ANVIL).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test: a failure is a test failure"
+)]
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use portcullis_chain::{

@@ -63,6 +63,15 @@ impl TotpSecret {
         Ok(Self(Zeroizing::new(bytes)))
     }
 
+    /// Reads the base32 form an authenticator app is given (what [`Self::to_base32`] writes).
+    ///
+    /// # Errors
+    /// Not base32, or fewer than 128 bits.
+    pub fn from_base32(text: &str) -> Result<Self, TotpError> {
+        let secret = Secret::try_from_base32(text).map_err(|_| TotpError::BadSecret)?;
+        Self::from_bytes(secret.as_ref().to_vec())
+    }
+
     /// The raw secret, for encryption at rest.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -145,6 +154,17 @@ mod tests {
 
     fn rfc_secret() -> TotpSecret {
         TotpSecret::from_bytes(RFC_SEED.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn base32_round_trips_and_refuses_short_or_bad_text() {
+        let secret = rfc_secret();
+        // RFC 4648's base32 of "12345678901234567890".
+        assert_eq!(secret.to_base32(), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        let back = TotpSecret::from_base32(&secret.to_base32()).unwrap();
+        assert_eq!(back.as_bytes(), RFC_SEED);
+        assert!(TotpSecret::from_base32("GEZDGNBV").is_err(), "40 bits");
+        assert!(TotpSecret::from_base32("not base32 at all!").is_err());
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! - `wallet`: hardware-wallet logins (password, SIWE, delegation, AuthNFT burned, ReqNFT
 //!   minted) against password logins, and a DPoP-bound request's verification against a
 //!   bearer one ([`wallet`]);
+//! - `wallet-send`: custodial sends accepted per second (API key, token, password, limits,
+//!   nonce manager, broadcast) against the node's own rate for pre-signed transactions
+//!   ([`wallet_send`]);
 //! - `dualconfirm`: word derivation against bare HMAC-SHA256, and a rotation delivered to
 //!   10,000 WebSocket subscribers ([`dualconfirm`]).
 //!
@@ -34,6 +37,7 @@ mod proc;
 mod server;
 mod token_pool;
 mod wallet;
+mod wallet_send;
 
 use serde_json::json;
 use std::time::Duration;
@@ -60,6 +64,9 @@ pub enum BenchCommand {
     /// Wallet logins against password logins, and a DPoP proof's cost per request against a
     /// bearer token.
     Wallet(wallet::WalletArgs),
+    /// Custodial sends accepted per second through the nonce manager, against the node's
+    /// own rate for pre-signed transactions.
+    WalletSend(wallet_send::WalletSendArgs),
     /// The subscriber side of `bench dualconfirm`, run by it as a child process.
     #[command(hide = true)]
     DualconfirmClients(dualconfirm::ClientsArgs),
@@ -79,6 +86,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Passcode(args) => passcode::run(args).await,
         BenchCommand::Ledger(args) => ledger::run(args).await,
         BenchCommand::Wallet(args) => wallet::run(args).await,
+        BenchCommand::WalletSend(args) => wallet_send::run(args).await,
         BenchCommand::DualconfirmClients(args) => dualconfirm::clients(args).await,
     }
 }
