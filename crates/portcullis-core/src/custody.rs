@@ -98,6 +98,39 @@ pub fn parse_wei(s: &str) -> Option<U256> {
     U256::from_str_radix(s, 10).ok()
 }
 
+/// An amount of ether as people write it (`1`, `0.25`, at most 18 decimals) in wei.
+pub fn parse_ether(s: &str) -> Option<U256> {
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() && fraction.is_empty() || fraction.len() > 18 {
+        return None;
+    }
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) || whole.len() > 59 {
+        return None;
+    }
+    let whole = if whole.is_empty() {
+        U256::ZERO
+    } else {
+        parse_wei(whole)?
+    };
+    let padded = format!("{fraction:0<18}");
+    let fraction = parse_wei(&padded)?;
+    whole
+        .checked_mul(U256::from(10u64).pow(U256::from(18u64)))?
+        .checked_add(fraction)
+}
+
+/// `wei` as ether for people: up to 18 decimals, trailing zeros dropped.
+pub fn format_ether(wei: U256) -> String {
+    let unit = U256::from(10u64).pow(U256::from(18u64));
+    let (whole, fraction) = (wei / unit, wei % unit);
+    if fraction.is_zero() {
+        return whole.to_string();
+    }
+    let fraction = format!("{fraction:0>18}");
+    format!("{whole}.{}", fraction.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -165,6 +198,35 @@ mod tests {
             Err(LimitExceeded::PerAccountDaily(u(400)))
         );
         assert!(check_limits(&limits, u(1), U256::MAX, u(0)).is_err());
+    }
+
+    #[test]
+    fn ether_amounts_read_and_print_as_people_write_them() {
+        let wei = |s: &str| parse_wei(s).unwrap();
+        assert_eq!(parse_ether("1"), Some(wei("1000000000000000000")));
+        assert_eq!(parse_ether("0.25"), Some(wei("250000000000000000")));
+        assert_eq!(parse_ether(".5"), Some(wei("500000000000000000")));
+        assert_eq!(parse_ether("0.000000000000000001"), Some(wei("1")));
+        for bad in [
+            "",
+            ".",
+            "1.0000000000000000001",
+            "1e3",
+            "-1",
+            "1,5",
+            "0x1",
+            "1.2.3",
+        ] {
+            assert_eq!(parse_ether(bad), None, "{bad}");
+        }
+        assert_eq!(format_ether(wei("1000000000000000000")), "1");
+        assert_eq!(format_ether(wei("1500000000000000000")), "1.5");
+        assert_eq!(format_ether(wei("1")), "0.000000000000000001");
+        assert_eq!(format_ether(U256::ZERO), "0");
+        assert_eq!(
+            parse_ether(&format_ether(wei("123456789012345678901"))),
+            Some(wei("123456789012345678901"))
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod challenge;
 mod codes;
 pub(crate) mod cookies;
 pub(crate) mod csrf;
+mod custody;
 mod dualconfirm;
 mod enrol;
 mod factors;
@@ -62,6 +63,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/security/passkey", post(passkeys::enrol))
         .route("/security/wallet", post(wallet::bind))
         .route("/security/wallet/confirm", post(wallet::confirm))
+        .route(
+            "/security/wallets",
+            get(custody::list).post(custody::create),
+        )
+        .route("/security/wallets/{id}", get(custody::show))
+        .route("/security/wallets/{id}/send", post(custody::send))
         .route("/security/gesture", post(passcodes::enrol_gesture))
         .route("/security/image", image_post(passcodes::enrol_image))
         .route(

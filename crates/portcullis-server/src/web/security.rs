@@ -136,7 +136,8 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Ser
 <form method="post" action="/security/recovery-codes">{csrf}<button type="submit" class="secondary">Generate new recovery codes</button></form>
 <p class="hint">New codes replace the old ones, which stop working.</p>
 <h2 id="sessions">Where you are signed in</h2>
-{sessions}"#,
+{sessions}
+{wallets}"#,
         email = escape(&profile.email),
         dualconfirm = crate::web::dualconfirm::security_link(session),
         factors = factor_section(&list.factors, &csrf),
@@ -144,6 +145,12 @@ async fn sections(state: &AppState, session: &PageSession) -> Result<String, Ser
         pattern = crate::web::pattern::section(&csrf),
         left = list.recovery_codes_left,
         sessions = session_table(&live, session, &csrf),
+        wallets = if state.chain.is_some() {
+            r#"<h2 id="wallets">Ethereum wallets</h2>
+<p><a href="/security/wallets">Your wallets</a>: create one, see its balance and transfers, send ETH.</p>"#
+        } else {
+            ""
+        },
     ))
 }
 
