@@ -2,8 +2,8 @@
 //! npm, started per test): a front-end application with an API key, for a signed-in user,
 //! creates a wallet, sees it funded in its balance and history, is refused a send until the
 //! session steps up with TOTP, sends ETH and follows it to its receipt, signs an EIP-191
-//! message; every bad input is a clear problem and sends nothing. The key is never on disk
-//! or in the audit ledger in the clear, and the keyring alone does not open it. Then 20
+//! message; every bad input is a clear problem and sends nothing. The key is never on disk,
+//! in the audit ledger or in the server's log (captured at `debug`) in the clear, and the keyring alone does not open it. Then 20
 //! concurrent sends from one wallet, on one node and on two nodes sharing PostgreSQL: all
 //! mined, nonces consecutive. Each flow runs on SQLite and PostgreSQL where it can.
 #![allow(
@@ -20,6 +20,7 @@ use portcullis_chain::{Address, Chain, TxHash, U256};
 use portcullis_core::password::{Argon2Params, Password, PasswordHasher};
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::chain::{CHAIN_ID, anvil, chain_of, eth, funded, mined, pay};
 use support::factors::{enrol_totp, step_up_with_totp};
@@ -116,7 +117,40 @@ async fn balance_of(chain: &Chain, address: &str) -> U256 {
     chain.balance(address.parse().unwrap()).await.unwrap().wei
 }
 
+/// Everything the server logs on this test's thread, at `debug` and above (the in-process
+/// server runs on the test's single-threaded runtime, so a thread-local subscriber sees it).
+#[derive(Clone, Default)]
+struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
 async fn wallet_flow(backend: Backend) {
+    let logs = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+        .with_ansi(false)
+        .with_writer(logs.clone())
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+    wallet_flow_logged(backend, &logs).await;
+}
+
+async fn wallet_flow_logged(backend: Backend, logs: &LogCapture) {
     let node = anvil();
     let chain = chain_of(&node);
     let app = spawn(backend, &node).await;
@@ -436,6 +470,21 @@ async fn wallet_flow(backend: Backend) {
     // open it; with the password it opens to the wallet's address.
     let secret = open_with_password(&app, &owner, &id, &password).await;
     assert_no_secret(&app, backend, &secret).await;
+    let logged = logs.0.lock().unwrap().clone();
+    assert!(
+        String::from_utf8_lossy(&logged).contains("custodial send broadcast"),
+        "the capture holds the server's log"
+    );
+    for needle in [
+        secret.to_vec(),
+        hex::encode(secret).into_bytes(),
+        hex::encode_upper(secret).into_bytes(),
+    ] {
+        assert!(
+            !logged.windows(needle.len()).any(|w| w == needle.as_slice()),
+            "the private key is in the server log"
+        );
+    }
 
     // The node goes down: reads and sends answer 503, nothing is lost.
     let url = node.endpoint();
