@@ -2,10 +2,10 @@
 //! npm, started per test): a front-end application with an API key, for a signed-in user,
 //! creates a wallet, sees it funded in its balance and history, is refused a send until the
 //! session steps up with TOTP, sends ETH and follows it to its receipt, signs an EIP-191
-//! message; every bad input is a clear problem and sends nothing. The key is never on disk,
-//! in the audit ledger or in the server's log (captured at `debug`) in the clear, and the keyring alone does not open it. Then 20
-//! concurrent sends from one wallet, on one node and on two nodes sharing PostgreSQL: all
-//! mined, nonces consecutive. Each flow runs on SQLite and PostgreSQL where it can.
+//! message; every bad input is a clear problem and sends nothing. The key is in no data
+//! file, audit record or line of the server's log (captured at `debug`), and the keyring
+//! alone does not open it. Each flow runs on SQLite and on PostgreSQL. (Concurrent sends:
+//! `custody_concurrency.rs`; third-party checks: `interop_custody.rs`.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
