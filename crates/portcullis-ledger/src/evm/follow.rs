@@ -97,9 +97,12 @@ impl EvmTokenLedger {
             .address(self.inner.settings.contract)
             .from_block(from)
             .to_block(to);
-        bounded(CALL_TIMEOUT, self.inner.settings.chain.provider().get_logs(&filter))
-            .await?
-            .map_err(|e| EvmError::Read(e.to_string()))
+        bounded(
+            CALL_TIMEOUT,
+            self.inner.settings.chain.provider().get_logs(&filter),
+        )
+        .await?
+        .map_err(|e| EvmError::Read(e.to_string()))
     }
 
     async fn latest_block(&self) -> Result<u64, EvmError> {

@@ -235,7 +235,12 @@ impl Index {
     /// The token with the ledger id `token`.
     pub(crate) async fn get(&self, token: &str) -> Result<Option<IndexedToken>, LedgerError> {
         let sql = format!("{SELECT} WHERE token = $1");
-        let rows = fetch!(&self.storage, Row, sqlx::AssertSqlSafe(sql), token.to_owned());
+        let rows = fetch!(
+            &self.storage,
+            Row,
+            sqlx::AssertSqlSafe(sql),
+            token.to_owned()
+        );
         rows.into_iter().next().map(decode).transpose()
     }
 

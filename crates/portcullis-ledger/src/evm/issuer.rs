@@ -43,8 +43,8 @@ impl IssuerKey {
         if path.exists() {
             return Self::load(path);
         }
-        let fresh = portcullis_chain::CustodialKey::generate()
-            .map_err(|e| EvmError::Key(e.to_string()))?;
+        let fresh =
+            portcullis_chain::CustodialKey::generate().map_err(|e| EvmError::Key(e.to_string()))?;
         let secret = fresh.secret();
         let text = Zeroizing::new(format!("{}\n", hex::encode(secret.as_ref())));
         crate::keys::write_new_private(path, text.as_bytes())

@@ -22,19 +22,20 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::network::EthereumWallet;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider as _, ProviderBuilder};
 use async_trait::async_trait;
 use portcullis_chain::Chain;
 use serde_json::{Map, Value};
 
+use crate::LedgerError;
 use crate::backend::TokenBackend;
 use crate::ledger::Ledger;
 use crate::lifecycle::{self, LifecycleError, TokenOp, TokenState};
-use crate::LedgerError;
 use contract::PortcullisToken;
-use index::Index;
 pub use follow::{Difference, VerifyReport};
+use index::Index;
 pub use issuer::IssuerKey;
 
 /// How long a write waits for its transaction to be mined.
@@ -115,17 +116,31 @@ struct Inner {
 impl std::fmt::Debug for EvmTokenLedger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EvmTokenLedger")
-            .field("contract", &format_args!("{}", self.inner.settings.contract))
+            .field(
+                "contract",
+                &format_args!("{}", self.inner.settings.contract),
+            )
             .field("issuer", &format_args!("{}", self.inner.issuer))
             .finish_non_exhaustive()
     }
 }
 
-/// A provider over `chain`'s node that signs and sends the issuer's transactions (nonce, gas
-/// and fees filled in from the node).
+/// A provider over `chain`'s node that signs and sends the issuer's transactions.
 pub fn issuer_provider(chain: &Chain, issuer: &IssuerKey) -> DynProvider {
+    sending_provider(chain, issuer.wallet())
+}
+
+/// A provider over `chain`'s node that signs with `wallet`, with gas, fees and nonce filled
+/// in from the node. The nonce is asked of the node for every transaction (alloy's default
+/// caches it, and a transaction refused before it was sent would leave a gap that stalls
+/// every later one).
+pub fn sending_provider(chain: &Chain, wallet: EthereumWallet) -> DynProvider {
     ProviderBuilder::new()
-        .wallet(issuer.wallet())
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .with_chain_id(chain.chain_id())
+        .wallet(wallet)
         .connect_provider(chain.provider().clone())
         .erased()
 }
@@ -189,6 +204,14 @@ impl EvmTokenLedger {
     /// receipt's events to the index.
     async fn write(&self, op: TokenOp) -> Result<(), LedgerError> {
         lifecycle::check_shape(&op)?;
+        match &op {
+            TokenOp::Mint { owner, .. } => drop(self.address_of("owner", owner)?),
+            TokenOp::Transfer { from, to, .. } => {
+                self.address_of("from", from)?;
+                self.address_of("to", to)?;
+            }
+            TokenOp::Burn { .. } => {}
+        }
         let _one_at_a_time = self.inner.writes.lock().await;
         let current = self.state(op.token()).await?;
         lifecycle::apply(current.as_ref(), &op)?;
@@ -216,12 +239,9 @@ impl EvmTokenLedger {
                 attributes,
             } => {
                 let to = self.address_of("owner", owner).map_err(refused)?;
-                let attributes = serde_json::to_string(attributes)
-                    .map_err(|e| EvmError::Send(e.to_string()))?;
-                contract
-                    .mint(to, token.clone(), attributes)
-                    .send()
-                    .await
+                let attributes =
+                    serde_json::to_string(attributes).map_err(|e| EvmError::Send(e.to_string()))?;
+                contract.mint(to, token.clone(), attributes).send().await
             }
             TokenOp::Transfer { token, from, to } => {
                 let from = self.address_of("from", from).map_err(refused)?;
