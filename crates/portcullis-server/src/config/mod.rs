@@ -12,6 +12,7 @@
 //! [`Duration`]: std::time::Duration
 
 mod api_keys;
+mod chain;
 mod cluster;
 mod connections;
 mod cors;
@@ -19,6 +20,7 @@ mod dualconfirm;
 mod duration;
 mod error;
 mod forward_auth;
+mod ledger;
 mod load;
 mod login;
 mod mail;
@@ -41,6 +43,7 @@ mod webhooks;
 mod tests;
 
 pub use api_keys::ApiKeysConfig;
+pub use chain::ChainConfig;
 pub use cluster::ClusterConfig;
 pub use connections::ConnectionsConfig;
 pub use cors::CorsConfig;
@@ -48,6 +51,7 @@ pub use dualconfirm::DualConfirmConfig;
 pub use duration::DurationExt;
 pub use error::{ConfigError, InvalidValue};
 pub use forward_auth::{ForwardAuthConfig, Rule};
+pub use ledger::{EvmLedgerConfig, LedgerBackend, LedgerConfig};
 pub use login::LoginConfig;
 pub use mail::{MailConfig, MailTransportKind, SmtpSecurity};
 pub use metrics::MetricsConfig;
@@ -131,6 +135,10 @@ pub struct Config {
     pub wallet: WalletConfig,
     /// `[api_keys]`: API keys of front-end applications.
     pub api_keys: ApiKeysConfig,
+    /// `[chain]`: the Ethereum JSON-RPC node, when one is used.
+    pub chain: Option<ChainConfig>,
+    /// `[ledger]`: where the auth and req ledgers keep their tokens.
+    pub ledger: LedgerConfig,
 }
 
 impl Default for Config {
@@ -164,6 +172,8 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             wallet: WalletConfig::default(),
             api_keys: ApiKeysConfig::default(),
+            chain: None,
+            ledger: LedgerConfig::default(),
         }
     }
 }
@@ -199,6 +209,10 @@ impl Config {
         self.webhooks.validate()?;
         self.pattern_otp.validate()?;
         self.api_keys.validate()?;
+        if let Some(chain) = &self.chain {
+            chain.validate()?;
+        }
+        self.ledger.validate(self.chain.is_some())?;
         self.cluster.validate()
     }
 
