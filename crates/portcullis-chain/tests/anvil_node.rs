@@ -1,4 +1,5 @@
 //! `Chain` against a real node: anvil from npm (scripts/test exports PORTCULLIS_TEST_ANVIL).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use portcullis_chain::{
