@@ -36,6 +36,10 @@ pub enum LedgerError {
     /// The signing key could not be read, made or used.
     #[error("ledger key: {0}")]
     Key(String),
+    /// The chain holding the ledger (feature `evm`) refused a write, could not be reached,
+    /// or did not answer in time; for a write in doubt the index catches up later.
+    #[error("ledger chain: {0}")]
+    Chain(String),
     /// A file could not be created or read.
     #[error("ledger file: {0}")]
     Io(String),

@@ -68,7 +68,7 @@ pub fn load(dir: &Path, name: LedgerName) -> Result<NoteSigner, LedgerError> {
 
 /// Writes a new file, owner-only, refusing to replace one (two nodes starting at once must
 /// not overwrite each other's key).
-fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
+pub(crate) fn write_new_private(path: &Path, bytes: &[u8]) -> Result<(), LedgerError> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -14,12 +14,17 @@
 //!   [`AuditLedger`] are the two kinds. Appends go through one writer per ledger that commits
 //!   in groups ([`writer`]).
 //! - [`verify`]: re-deriving every signed head from the entries.
+//! - [`TokenBackend`]: the token lifecycle the server uses, held by a [`TokenLedger`] or, with
+//!   the `evm` feature, by an ERC-721 contract on a chain (`evm`).
 #![warn(missing_docs)]
 
 pub mod audit;
+mod backend;
 pub mod checkpoint;
 pub mod entry;
 mod error;
+#[cfg(feature = "evm")]
+pub mod evm;
 pub mod keys;
 mod ledger;
 pub mod lifecycle;
@@ -32,6 +37,7 @@ pub mod verify;
 pub mod writer;
 
 pub use audit::AuditLedger;
+pub use backend::TokenBackend;
 pub use error::LedgerError;
 pub use ledger::{InclusionProof, Ledger, Location, sqlite_dir};
 pub use name::LedgerName;

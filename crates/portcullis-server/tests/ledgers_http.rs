@@ -43,7 +43,7 @@ async fn signed_head(app: &TestApp, name: &str, vkey: &str) -> Checkpoint {
 
 async fn proofs_verify_against_the_published_checkpoint(backend: Backend) {
     let app = TestApp::builder().backend(backend).spawn().await;
-    let auth = &app.server().state.ledgers().auth;
+    let auth = &app.server().state.ledgers().auth_ledger;
     for i in 0..7 {
         auth.mint(1, &format!("nft-{i}"), "0xabc", Map::new())
             .await

@@ -20,6 +20,7 @@ mod dualconfirm;
 mod duration;
 mod error;
 mod forward_auth;
+mod ledger;
 mod load;
 mod login;
 mod mail;
@@ -50,6 +51,7 @@ pub use dualconfirm::DualConfirmConfig;
 pub use duration::DurationExt;
 pub use error::{ConfigError, InvalidValue};
 pub use forward_auth::{ForwardAuthConfig, Rule};
+pub use ledger::{EvmLedgerConfig, LedgerBackend, LedgerConfig};
 pub use login::LoginConfig;
 pub use mail::{MailConfig, MailTransportKind, SmtpSecurity};
 pub use metrics::MetricsConfig;
@@ -137,6 +139,8 @@ pub struct Config {
     pub chain: ChainConfig,
     /// `[custody]`: custodial wallets' spending limits and step-up.
     pub custody: CustodyConfig,
+    /// `[ledger]`: where the auth and req ledgers keep their tokens.
+    pub ledger: LedgerConfig,
 }
 
 impl Default for Config {
@@ -172,6 +176,7 @@ impl Default for Config {
             api_keys: ApiKeysConfig::default(),
             chain: ChainConfig::default(),
             custody: CustodyConfig::default(),
+            ledger: LedgerConfig::default(),
         }
     }
 }
@@ -209,6 +214,7 @@ impl Config {
         self.webhooks.validate()?;
         self.pattern_otp.validate()?;
         self.api_keys.validate()?;
+        self.ledger.validate(self.chain.endpoint().is_some())?;
         self.cluster.validate()
     }
 

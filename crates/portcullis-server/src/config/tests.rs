@@ -285,7 +285,56 @@ fn everything() -> Config {
     c.cluster.revocation_poll = Duration::from_millis(750);
     c.connections.idle_timeout = Duration::from_secs(90);
     c.connections.max_per_ip = 4096;
+    c.chain = ChainConfig {
+        rpc_url: Some("http://127.0.0.1:8545/".into()),
+        chain_id: Some(31337),
+    };
+    c.ledger.backend = LedgerBackend::Evm;
+    c.ledger.evm.auth_contract = Some("0x5FbDB2315678afecb367f032d93F642f64180aa3".into());
+    c.ledger.evm.req_contract = Some("0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512".into());
+    c.ledger.evm.start_block = 7;
     c
+}
+
+#[test]
+fn the_evm_ledger_backend_needs_a_chain_and_both_contracts() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("e.toml", "[ledger]\nbackend = \"evm\"\n")?;
+        let err = Config::load(Some(Path::new("e.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ledger.backend") && err.contains("[chain]"),
+            "{err}"
+        );
+        jail.create_file(
+            "f.toml",
+            "[chain]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 31337\n\
+             [ledger]\nbackend = \"evm\"\n[ledger.evm]\nauth_contract = \"0x12\"\n",
+        )?;
+        let err = Config::load(Some(Path::new("f.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ledger.evm.auth_contract"), "{err}");
+        jail.set_env(
+            "PORTCULLIS_LEDGER__EVM__AUTH_CONTRACT",
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        );
+        let err = Config::load(Some(Path::new("f.toml")))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ledger.evm.req_contract"), "{err}");
+        jail.set_env(
+            "PORTCULLIS_LEDGER__EVM__REQ_CONTRACT",
+            "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+        );
+        let c = Config::load(Some(Path::new("f.toml"))).unwrap();
+        assert_eq!(c.ledger.backend, LedgerBackend::Evm);
+        assert_eq!(c.chain.chain_id, Some(31337));
+        // The default backend needs neither.
+        assert_eq!(Config::default().ledger.backend, LedgerBackend::Embedded);
+        Ok(())
+    });
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! key file in the data directory, so they can run beside a live server (SQLite's WAL lets a
 //! reader in; PostgreSQL serves both). `load` is hidden: the crash test's appender.
 
+#[cfg(feature = "evm")]
+mod evm;
 mod load;
 
 use anyhow::Context as _;
@@ -35,6 +37,11 @@ pub enum LedgerCommand {
         #[arg(long)]
         name: Option<LedgerName>,
     },
+    /// Deploy the auth and req ERC-721 contracts from the issuer key in the data directory
+    /// (made there if missing; it must hold gas), and print the `[ledger]` lines that use
+    /// them.
+    #[cfg(feature = "evm")]
+    Deploy,
     /// Append mints and burns of unique tokens until killed, printing each acknowledged
     /// receipt (the crash test's load).
     #[command(hide = true)]
@@ -76,6 +83,8 @@ pub async fn run(config: Config, cmd: LedgerCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        #[cfg(feature = "evm")]
+        LedgerCommand::Deploy => evm::deploy(&config).await,
         LedgerCommand::Load(args) => load::run(config, args).await,
     }
 }
@@ -103,6 +112,17 @@ async fn open_read_only(config: &Config, name: LedgerName) -> anyhow::Result<Led
 /// Verifies one ledger, printing its summary; the error names the first break.
 async fn verify_one(config: &Config, name: LedgerName) -> anyhow::Result<()> {
     let ledger = open_read_only(config, name).await?;
+    #[cfg(feature = "evm")]
+    if config.ledger.backend == portcullis_server::config::LedgerBackend::Evm && name.holds_tokens()
+    {
+        // The tokens are on the chain: the embedded ledger is checked (it should be
+        // empty), and so is the index against the contract's events.
+        let checked = evm::verify(config, name, &ledger).await;
+        if checked.is_err() {
+            ledger.close().await;
+        }
+        checked?;
+    }
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template("{prefix:>6} [{bar:40}] {pos}/{len} entries ({eta})")

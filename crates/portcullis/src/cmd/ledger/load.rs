@@ -35,8 +35,8 @@ pub async fn run(config: Config, args: LoadArgs) -> anyhow::Result<()> {
     let store = portcullis_store::open(config.database_url().expose_secret(), true).await?;
     let all = ledgers::open(&config, &store, clock.clone()).await?;
     let tokens = match args.ledger {
-        LedgerName::Auth => all.auth.clone(),
-        LedgerName::Req => all.req.clone(),
+        LedgerName::Auth => all.auth_ledger.clone(),
+        LedgerName::Req => all.req_ledger.clone(),
         LedgerName::Audit => anyhow::bail!("the audit ledger holds no tokens"),
     };
     // A run's own prefix keeps token ids unique across runs on the same ledger.
