@@ -357,7 +357,7 @@ fn device(state: &Path, line: &DeviceLine, timers: Timers) -> Result<()> {
     let device = Arc::new(Mutex::new(Device::open(state)?));
     match (&line.serial, line.listen) {
         (Some(path), _) => {
-            eprintln!("portcullis-wallet: serving on {}", path.display());
+            // `serve_serial` says "serving on" once the port is open and cleared.
             transport::serve_serial(path, &device, timers)
                 .with_context(|| format!("serial port {}", path.display()))
         }

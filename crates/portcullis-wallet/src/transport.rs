@@ -196,6 +196,9 @@ pub fn serve_serial(path: &Path, device: &Mutex<Device>, timers: Timers) -> io::
     // after them out of step with its request.
     port.clear(serialport::ClearBuffer::Input)
         .map_err(io::Error::other)?;
+    // Only now is the wallet listening: a host that writes after this line is answered (a
+    // request written before the clear above would be dropped with the stale ones).
+    eprintln!("portcullis-wallet: serving on {}", path.display());
     serve_blocking(port, device, timers)
 }
 

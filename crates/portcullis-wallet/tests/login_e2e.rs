@@ -99,7 +99,19 @@ fn start_device(state: &Path, dev: Option<&Path>) -> (Killed, Option<String>) {
     match dev {
         Some(dev) => {
             command.arg("--serial").arg(dev);
-            (Killed(command.stdout(Stdio::null()).spawn().unwrap()), None)
+            let mut child = command
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // The wallet says "serving on" once its end is open and its stale input
+            // cleared; a driver that wrote before that would lose its first request.
+            let mut err = BufReader::new(child.stderr.take().unwrap());
+            let mut line = String::new();
+            err.read_line(&mut line).unwrap();
+            assert!(line.contains("serving on"), "the wallet said: {line:?}");
+            std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::stderr()));
+            (Killed(child), None)
         }
         None => {
             command.args(["--listen", "127.0.0.1:0"]);
