@@ -494,12 +494,17 @@ async fn wallet_flow_logged(backend: Backend, logs: &LogCapture) {
     ring.save(&ring_path).unwrap();
     let store = app.server().state.store().clone();
     assert_eq!(
-        portcullis_server::services::custody::rewrap_keys(&store, &ring).await.unwrap(),
+        portcullis_server::services::custody::rewrap_keys(&store, &ring)
+            .await
+            .unwrap(),
         1
     );
     app.server().state.set_keyring(ring);
     let keys = store.custody.wallet_keys().await.unwrap();
-    assert!(keys.iter().all(|(_, k)| k.master_version == version), "{keys:?}");
+    assert!(
+        keys.iter().all(|(_, k)| k.master_version == version),
+        "{keys:?}"
+    );
     call(
         &app,
         Method::POST,
