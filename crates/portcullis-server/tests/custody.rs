@@ -486,6 +486,36 @@ async fn wallet_flow_logged(backend: Backend, logs: &LogCapture) {
         );
     }
 
+    // A master-key rotation re-wraps the wallet's data key; the wallet still opens with the
+    // password.
+    let ring_path = app.data_dir().join("keyring.json");
+    let mut ring = portcullis_store::keyring::Keyring::load(&ring_path).unwrap();
+    let version = ring.add_master(0).unwrap();
+    ring.save(&ring_path).unwrap();
+    let store = app.server().state.store().clone();
+    assert_eq!(
+        portcullis_server::services::custody::rewrap_keys(&store, &ring)
+            .await
+            .unwrap(),
+        1
+    );
+    app.server().state.set_keyring(ring);
+    let keys = store.custody.wallet_keys().await.unwrap();
+    assert!(
+        keys.iter().all(|(_, k)| k.master_version == version),
+        "{keys:?}"
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("/v1/wallets/{id}/signatures"),
+        Some(&key),
+        &token,
+        Some(&json!({"message": "after the rotation", "password": password})),
+    )
+    .await
+    .expect(200);
+
     // The node goes down: reads and sends answer 503, nothing is lost.
     let url = node.endpoint();
     drop(node);

@@ -278,7 +278,7 @@ fn key_rotation_keeps_old_keys_and_master_rotation_keeps_data_readable() {
 
     let out = ok(&portcullis(dir.path(), &["keys", "rotate-master"]));
     assert!(
-        out.contains("v2") && out.contains("1 data key(s) re-wrapped"),
+        out.contains("v2") && out.contains("1 data key(s) and 0 wallet key(s) re-wrapped"),
         "{out}"
     );
     let show = ok(&portcullis(dir.path(), &["user", "show", &id]));

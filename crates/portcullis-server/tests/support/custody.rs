@@ -13,7 +13,11 @@ use super::{Builder, Reply, TestApp, strong_password, unique_email};
 /// A server builder for the chain `node`, with a fast follower and no per-IP limits in the
 /// way of load.
 pub fn builder(backend: super::Backend, node: &AnvilInstance) -> Builder {
-    let url = node.endpoint();
+    builder_at(backend, node.endpoint())
+}
+
+/// [`builder`] with the server's chain at `url` (a proxy in front of the node, say).
+pub fn builder_at(backend: super::Backend, url: String) -> Builder {
     TestApp::builder()
         .backend(backend)
         .file_mail()

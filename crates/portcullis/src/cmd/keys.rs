@@ -90,14 +90,17 @@ pub async fn run(config: Config, cmd: KeysCommand) -> anyhow::Result<()> {
                 store.accounts.replace_data_key(id, &fresh).await?;
                 rewrapped += 1;
             }
+            let wallets = portcullis_server::services::custody::rewrap_keys(&store, &keyring)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             audit(
                 &config,
                 "keys.master_rotated",
-                json!({"version": version, "rewrapped": rewrapped}),
+                json!({"version": version, "rewrapped": rewrapped, "wallets_rewrapped": wallets}),
             )
             .await?;
             println!(
-                "keyring master key v{version} is current; {rewrapped} data key(s) re-wrapped"
+                "keyring master key v{version} is current; {rewrapped} data key(s) and {wallets} wallet key(s) re-wrapped"
             );
             Ok(())
         }

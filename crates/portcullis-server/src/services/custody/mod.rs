@@ -17,6 +17,7 @@ mod sign;
 mod wallets;
 
 pub use follow::run_follower;
+pub use seal::rewrap_keys;
 pub use send::{SendOrder, SendView, send, send_of, sends};
 pub use sign::{SignatureView, sign_message};
 pub use wallets::{BalanceView, TransferView, WalletView, balance, create, get, history, list};

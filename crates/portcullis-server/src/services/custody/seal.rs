@@ -27,6 +27,31 @@ pub(super) struct Sealed {
     pub(super) kdf_params: String,
 }
 
+/// Re-wraps every wallet's data key under `keyring`'s current master (after
+/// `portcullis keys rotate-master`); the sealed keys themselves do not change, and the
+/// password half is untouched. Returns how many were re-wrapped.
+///
+/// # Errors
+/// A data key that does not unwrap; storage failure.
+pub async fn rewrap_keys(
+    store: &portcullis_store::Store,
+    keyring: &portcullis_store::keyring::Keyring,
+) -> Result<usize, ServiceError> {
+    let current = keyring.current_version();
+    let mut rewrapped = 0;
+    for (id, wrapped) in store.custody.wallet_keys().await? {
+        if wrapped.master_version == current {
+            continue;
+        }
+        let fresh = keyring
+            .rewrap(&wrapped, &aad(&id))
+            .map_err(|e| ServiceError::unexpected_from("re-wrapping a wallet's data key", e))?;
+        store.custody.replace_wallet_key(&id, &fresh).await?;
+        rewrapped += 1;
+    }
+    Ok(rewrapped)
+}
+
 fn aad(wallet_id: &str) -> Vec<u8> {
     format!("custodial-wallet:{wallet_id}").into_bytes()
 }
