@@ -38,8 +38,8 @@ pub trait CustodyRepo: Send + Sync {
     /// nonce.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`]-like `Ok(None)` is not used: an unknown wallet is an error
-    /// of the caller, who read it first; it gives [`StoreError::Database`].
+    /// Storage failure; a wallet that is not the account's (the caller reads it first)
+    /// gives [`StoreError::Database`].
     async fn begin_send(
         &self,
         account: AccountId,
