@@ -56,16 +56,6 @@ fn aad(wallet_id: &str) -> Vec<u8> {
     format!("custodial-wallet:{wallet_id}").into_bytes()
 }
 
-/// The password-derived half.
-async fn password_key(
-    state: &AppState,
-    password: Password,
-    salt: [u8; 16],
-    params: Option<Argon2Params>,
-) -> Result<(Zeroizing<[u8; 32]>, Argon2Params), ServiceError> {
-    passwords::derive_key(state, password, salt, params).await
-}
-
 /// Seals `key` for wallet `wallet_id` with the keyring and `password`.
 pub(super) async fn seal(
     state: &AppState,
@@ -74,7 +64,7 @@ pub(super) async fn seal(
     password: Password,
 ) -> Result<Sealed, ServiceError> {
     let salt = state.random::<16>();
-    let (pw_key, params) = password_key(state, password, salt, None).await?;
+    let (pw_key, params) = passwords::derive_key(state, password, salt, None).await?;
     let aad = aad(wallet_id);
     let keyring = state.keyring();
     let (data_key, wrapped_key) = keyring
@@ -110,7 +100,7 @@ pub(super) async fn open(
         .map_err(|_| ServiceError::unexpected("a wallet's salt is not 16 bytes"))?;
     let params: Argon2Params = serde_json::from_str(&wallet.kdf_params)
         .map_err(|e| ServiceError::unexpected_from("reading a wallet's argon2 parameters", e))?;
-    let (pw_key, _) = password_key(state, password, salt, Some(params)).await?;
+    let (pw_key, _) = passwords::derive_key(state, password, salt, Some(params)).await?;
     let aad = aad(&wallet.id);
     let data_key = state
         .keyring()
